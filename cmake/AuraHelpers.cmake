@@ -1,0 +1,58 @@
+# Build helpers shared by every component (STYLE.md "For this project").
+
+# Warnings for first-party code only: third-party headers come in as SYSTEM.
+function(aura_set_project_warnings)
+  add_compile_options(-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                      -Wold-style-cast -Wcast-align -Wunused -Woverloaded-virtual
+                      -Wnull-dereference -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+  if(AURA_WERROR)
+    add_compile_options(-Werror)
+  endif()
+endfunction()
+
+# AURA_SANITIZE: "" | address (AddressSanitizer + UndefinedBehaviorSanitizer) | thread.
+function(aura_set_sanitizers kind)
+  if(kind STREQUAL "")
+    return()
+  elseif(kind STREQUAL "address")
+    set(flags -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+  elseif(kind STREQUAL "thread")
+    set(flags -fsanitize=thread -fno-omit-frame-pointer)
+  else()
+    message(FATAL_ERROR "AURA_SANITIZE must be '', 'address' or 'thread', not '${kind}'")
+  endif()
+  add_compile_options(${flags})
+  add_link_options(${flags})
+  add_compile_definitions(AURA_SANITIZER_BUILD=1)
+endfunction()
+
+# aura_cc_library(NAME <name> SRCS ... [PUBLIC_DEPS ...] [PRIVATE_DEPS ...])
+# Defines aura_<name> with the alias aura::<name>; headers are included as "pkg/<name>/x.h".
+function(aura_cc_library)
+  cmake_parse_arguments(ARG "" "NAME" "SRCS;PUBLIC_DEPS;PRIVATE_DEPS" ${ARGN})
+  add_library(aura_${ARG_NAME} STATIC ${ARG_SRCS})
+  add_library(aura::${ARG_NAME} ALIAS aura_${ARG_NAME})
+  target_include_directories(aura_${ARG_NAME} PUBLIC "${PROJECT_SOURCE_DIR}")
+  target_link_libraries(aura_${ARG_NAME} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
+endfunction()
+
+# aura_cc_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s])
+# Builds a GoogleTest binary and registers every test case with ctest. Labels let CI pick
+# subsets: "unit" (default), "integration" (real binaries over loopback), "slow".
+function(aura_cc_test)
+  if(NOT AURA_BUILD_TESTS)
+    return()
+  endif()
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  if(NOT ARG_LABELS)
+    set(ARG_LABELS unit)
+  endif()
+  if(NOT ARG_TIMEOUT)
+    set(ARG_TIMEOUT 120)
+  endif()
+  add_executable(${ARG_NAME} ${ARG_SRCS})
+  target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main Threads::Threads)
+  gtest_discover_tests(${ARG_NAME}
+    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+    DISCOVERY_TIMEOUT 60)
+endfunction()

@@ -1,0 +1,167 @@
+#include "pkg/base/log.h"
+
+#include <cctype>
+#include <cstdio>
+#include <ctime>
+#include <set>
+#include <shared_mutex>
+#include <vector>
+
+namespace aura::base {
+namespace {
+
+std::shared_mutex& SecretsMu() {
+  static auto* mu = new std::shared_mutex();
+  return *mu;
+}
+std::set<std::string>& Secrets() {
+  static auto* s = new std::set<std::string>();
+  return *s;
+}
+
+std::string Rfc3339Millis(SystemTime t) {
+  auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(t.time_since_epoch()).count();
+  std::time_t secs = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                static_cast<int>(ms % 1000));
+  return buf;
+}
+
+std::mutex& DefaultMu() {
+  static auto* mu = new std::mutex();
+  return *mu;
+}
+Logger*& DefaultPtr() {
+  static Logger* logger = new Logger();
+  return logger;
+}
+// Replaced default loggers stay reachable: other threads may still hold references to them.
+std::vector<Logger*>& Retired() {
+  static auto* v = new std::vector<Logger*>();
+  return *v;
+}
+
+}  // namespace
+
+StatusOr<LogLevel> ParseLogLevel(std::string_view s) {
+  if (s == "debug") return LogLevel::kDebug;
+  if (s == "info") return LogLevel::kInfo;
+  if (s == "warn" || s == "warning") return LogLevel::kWarn;
+  if (s == "error") return LogLevel::kError;
+  return InvalidArgumentError("log level '" + std::string(s) +
+                              "' is not one of debug, info, warn, error");
+}
+
+std::string_view LogLevelName(LogLevel l) {
+  switch (l) {
+    case LogLevel::kDebug: return "debug";
+    case LogLevel::kInfo: return "info";
+    case LogLevel::kWarn: return "warn";
+    case LogLevel::kError: return "error";
+  }
+  return "info";
+}
+
+void RegisterSecret(std::string_view secret) {
+  if (secret.size() < 4) return;
+  std::unique_lock<std::shared_mutex> g(SecretsMu());
+  Secrets().emplace(secret);
+}
+
+std::string Redact(std::string_view text) {
+  std::string out(text);
+  std::shared_lock<std::shared_mutex> g(SecretsMu());
+  for (const std::string& s : Secrets()) {
+    for (size_t pos = out.find(s); pos != std::string::npos; pos = out.find(s, pos)) {
+      out.replace(pos, s.size(), "[REDACTED]");
+      pos += 10;
+    }
+  }
+  return out;
+}
+
+Logger::Logger()
+    : Logger(LogLevel::kInfo, LogFormat::kJson,
+             [](std::string_view line) {
+               std::fwrite(line.data(), 1, line.size(), stderr);
+               std::fputc('\n', stderr);
+               std::fflush(stderr);
+             }) {}
+
+Logger::Logger(LogLevel min_level, LogFormat format, Sink sink, const Clock* clock)
+    : shared_(std::make_shared<Shared>()), fields_(nlohmann::json::object()) {
+  shared_->min_level = min_level;
+  shared_->format = format;
+  shared_->sink = std::move(sink);
+  shared_->clock = clock;
+}
+
+Logger::Logger(std::shared_ptr<Shared> shared, nlohmann::json fields)
+    : shared_(std::move(shared)), fields_(std::move(fields)) {}
+
+Logger Logger::With(nlohmann::json fields) const {
+  nlohmann::json merged = fields_;
+  if (fields.is_object()) merged.update(fields);
+  return Logger(shared_, std::move(merged));
+}
+
+bool Logger::Enabled(LogLevel level) const { return level >= shared_->min_level; }
+
+std::string Logger::Format(LogLevel level, std::string_view msg,
+                           const nlohmann::json& fields) const {
+  nlohmann::json all = fields_;
+  if (fields.is_object()) all.update(fields);
+  const std::string time = Rfc3339Millis(shared_->clock->SystemNow());
+  if (shared_->format == LogFormat::kJson) {
+    nlohmann::json line = nlohmann::json::object();
+    line["time"] = time;
+    line["level"] = LogLevelName(level);
+    line["msg"] = msg;
+    for (auto it = all.begin(); it != all.end(); ++it) line[it.key()] = it.value();
+    // Replace invalid UTF-8 rather than throw: a log line must never take the process down.
+    return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  }
+  std::string out = time.substr(11, 12);  // HH:MM:SS.mmm
+  std::string lvl(LogLevelName(level));
+  for (auto& c : lvl) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  out += " " + lvl + " " + std::string(msg);
+  for (auto it = all.begin(); it != all.end(); ++it) {
+    out += " " + it.key() + "=";
+    out += it.value().is_string() ? it.value().get<std::string>()
+                                  : it.value().dump(-1, ' ', false,
+                                                    nlohmann::json::error_handler_t::replace);
+  }
+  return out;
+}
+
+void Logger::Log(LogLevel level, std::string_view msg, const nlohmann::json& fields) const {
+  if (!Enabled(level)) return;
+  std::string line = Redact(Format(level, msg, fields));
+  std::lock_guard<std::mutex> g(shared_->mu);
+  shared_->sink(line);
+}
+
+nlohmann::json StatusFields(const Status& s) {
+  nlohmann::json f = nlohmann::json::object();
+  if (s.ok()) return f;
+  f["error"] = s.ToString();
+  if (!s.request_id().empty()) f["request_id"] = s.request_id();
+  return f;
+}
+
+const Logger& DefaultLogger() {
+  std::lock_guard<std::mutex> g(DefaultMu());
+  return *DefaultPtr();
+}
+
+void SetDefaultLogger(Logger logger) {
+  std::lock_guard<std::mutex> g(DefaultMu());
+  Retired().push_back(DefaultPtr());
+  DefaultPtr() = new Logger(std::move(logger));
+}
+
+}  // namespace aura::base
