@@ -1,0 +1,76 @@
+// The idempotency journal (DESIGN.md "Exactly-once create"): what this controller knows about
+// each spec key that Aura cannot tell it, durably.
+//
+// A Put() that returns OK is on stable storage (FileJournal: fsync'd file, atomic rename,
+// fsync'd folder; etcd: a committed, fenced transaction). Nothing may be sent to Aura that
+// depends on a write that has not returned OK: "no POST without a durable intent".
+//
+// Thread-safety: implementations are safe for concurrent use; writes are serialized.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pkg/base/clock.h"
+#include "pkg/base/status.h"
+
+namespace aura::store {
+
+// Written before every POST /instances; resolved from a LIST fetched after it.
+struct CreateIntent {
+  std::string aura_name;
+  std::string tenant_id;
+  base::SystemTime intent_time{};  // wall clock, compared with Aura's created_at
+  int attempt = 1;                 // 1 for the first POST of this key, +1 per new attempt
+  bool ambiguous = false;          // the POST's outcome is unknown (5xx, timeout, reset)
+  std::string last_request_id;     // X-Request-Id of the POST, when there was a response
+};
+
+enum class Origin { kCreated, kAdopted };
+
+struct JournalEntry {
+  std::string key;                       // namespace/name
+  std::optional<CreateIntent> intent;    // a create in progress or of unknown outcome
+  std::string instance_id;               // set once the instance is known (Created / Adopted)
+  Origin origin = Origin::kCreated;
+  std::string aura_name;                 // the name it was created or adopted under
+  std::string tenant_id;
+  bool credentials_saved = false;        // the one-time password is in the credentials store
+  std::vector<std::string> duplicate_ids;  // extra same-named instances: alarmed, never deleted
+  base::SystemTime updated{};
+};
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+
+  // Every entry, by key.
+  virtual base::StatusOr<std::map<std::string, JournalEntry>> List() const = 0;
+  // kNotFound when absent.
+  virtual base::StatusOr<JournalEntry> Get(const std::string& key) const = 0;
+  // Inserts or replaces the entry for e.key, durably.
+  [[nodiscard]] virtual base::Status Put(const JournalEntry& e) = 0;
+  // Removes the entry, durably. OK when already absent.
+  [[nodiscard]] virtual base::Status Remove(const std::string& key) = 0;
+};
+
+// The credentials Aura returns once, on create.
+struct Credentials {
+  std::string instance_id;
+  std::string connection_url;
+  std::string username;
+  std::string password;
+};
+
+// Where one-time passwords go before the journal records Created.
+class CredentialStore {
+ public:
+  virtual ~CredentialStore() = default;
+  // Durable (0600 file written atomically and fsync'd, or an encrypted etcd value).
+  [[nodiscard]] virtual base::Status Save(const std::string& key, const Credentials& c) = 0;
+  virtual base::StatusOr<Credentials> Load(const std::string& key) const = 0;
+};
+
+}  // namespace aura::store
