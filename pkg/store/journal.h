@@ -39,6 +39,12 @@ struct JournalEntry {
   std::string tenant_id;
   bool credentials_saved = false;        // the one-time password is in the credentials store
   std::vector<std::string> duplicate_ids;  // extra same-named instances: alarmed, never deleted
+  // From the spec, remembered because the spec may be gone when they matter:
+  bool delete_on_removal = false;        // deletionPolicy: Delete when the spec was last seen
+  std::string cloud_provider;            // immutable parameters the instance was created with
+  std::string region;
+  std::string type;
+  std::string version;                   // "" when adopted (Aura does not report it)
   base::SystemTime updated{};
 };
 
