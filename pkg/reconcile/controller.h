@@ -1,0 +1,148 @@
+// Controller: the reconcile loop (controller-runtime's internal controller, for Aura).
+//
+// Level-based: a work item is only a spec key; ReconcileKey() re-reads the spec, the journal
+// and the observations, plans (planner.h) and executes (executor.h). A pass, every resync
+// period (jittered), reloads specs when they changed, LISTs each tenant once, picks the drift
+// checks that fit the budget (oldest observation first) and enqueues every key. Operations in
+// flight are polled with per-key backoff; failures back off per key.
+//
+// Rate budget: every request goes through the client's shared limiter; drift checks (detail
+// GETs of stable instances) are limited to `drift_share` of the budget per pass and sent with
+// the lowest priority, so writes the user asked for and polls come first.
+//
+// Thread-safety: public methods may be called from any thread. Run() owns its threads.
+#pragma once
+
+#include <atomic>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
+#include <shared_mutex>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "pkg/aura/api.h"
+#include "pkg/base/clock.h"
+#include "pkg/base/log.h"
+#include "pkg/metrics/metrics.h"
+#include "pkg/reconcile/executor.h"
+#include "pkg/reconcile/observed.h"
+#include "pkg/reconcile/planner.h"
+#include "pkg/reconcile/spec_source.h"
+#include "pkg/reconcile/workqueue.h"
+#include "pkg/store/journal.h"
+
+namespace aura::reconcile {
+
+struct ControllerOptions {
+  PlanOptions plan;
+  base::Duration resync = std::chrono::seconds(60);
+  double resync_jitter = 0.1;                          // +-10%
+  base::Duration spec_poll = std::chrono::seconds(5);  // how often to look for spec changes
+  int workers = 4;
+  base::Duration poll_initial = std::chrono::seconds(5);  // first poll of an operation
+  base::Duration poll_max = std::chrono::seconds(60);
+  base::Duration failure_base = std::chrono::seconds(1);
+  base::Duration failure_max = std::chrono::minutes(5);
+  // Share of the rate budget that drift checks may use per pass.
+  double drift_share = 0.3;
+  int rate_limit = 125;
+  base::Duration rate_window = std::chrono::seconds(60);
+  std::uint64_t seed = 1;
+};
+
+struct Health {
+  bool specs_loaded = false;
+  std::optional<base::TimePoint> last_list_ok;  // last fully successful round of LISTs
+  base::TimePoint heartbeat{};                  // the loop's last sign of life
+  std::string last_error;
+};
+
+class Controller {
+ public:
+  Controller(ControllerOptions options, api::AuraApi& api, store::Journal& journal,
+             store::CredentialStore& credentials, SpecSource& specs, base::Clock& clock,
+             metrics::Metrics& metrics, base::Logger log);
+  ~Controller();
+
+  // Reloads specs when their fingerprint changed (always when `force`), enqueueing every key
+  // on a change. Returns true when they changed.
+  bool RefreshSpecs(bool force = false);
+  // A pass: refresh specs, LIST every tenant, choose drift checks, enqueue every key.
+  base::Status StartPass();
+  // Reconciles every key that is ready now, in the calling thread. Returns how many.
+  int ProcessReady();
+  void ReconcileKey(const std::string& key);
+
+  // The long-running loop: a scheduler thread (passes, spec polling) and `workers` workers.
+  // Returns after `stop` is requested and in-flight keys have finished.
+  void Run(std::stop_token stop);
+
+  // apply: a pass, then reconcile until nothing is ready now; with `wait`, until converged,
+  // `deadline`, or only terminal problems remain. `progress` is called after each step.
+  base::Status Apply(bool wait, base::TimePoint deadline,
+                     const std::function<void(const std::vector<SpecStatus>&)>& progress,
+                     std::stop_token stop = {});
+
+  // Observes without acting: LIST each tenant and GET each known instance, then plans.
+  base::StatusOr<Plan> PlanOnly();
+
+  std::vector<SpecStatus> Statuses() const;
+  // Every spec is as desired and no create is pending.
+  bool Converged() const;
+  // True when every key that is not converged needs a spec change (terminal).
+  bool OnlyTerminalLeft() const;
+  Health GetHealth() const;
+  WorkQueue& queue() { return queue_; }
+
+ private:
+  struct KeyState {
+    SpecStatus status;
+    bool terminal = false;
+    bool drift_due = false;
+    base::Duration poll_delay{};
+    bool has_status = false;
+  };
+
+  base::Status FetchListing(const std::string& tenant, base::SystemTime after);
+  base::Status FetchDetail(const std::string& id, ratelimit::Priority priority);
+  std::set<std::string> AllKeys() const;
+  std::set<std::string> TenantsLocked() const;
+  void UpdateGauges();
+  void Record(const std::string& key, const KeyPlan& plan, const base::Status& result,
+              const std::string& request_id);
+
+  ControllerOptions options_;
+  api::AuraApi& api_;
+  store::Journal& journal_;
+  SpecSource& specs_;
+  base::Clock& clock_;
+  metrics::Metrics& metrics_;
+  base::Logger log_;
+  Executor executor_;
+  WorkQueue queue_;
+
+  // Desired state.
+  mutable std::mutex desired_mu_;
+  std::map<std::string, spec::InstanceSpec> desired_;  // GUARDED_BY(desired_mu_)
+  std::set<std::string> invalid_keys_;                 // GUARDED_BY(desired_mu_)
+  bool complete_ = true;                               // GUARDED_BY(desired_mu_)
+  std::string fingerprint_;                            // GUARDED_BY(desired_mu_)
+  bool specs_loaded_ = false;                          // GUARDED_BY(desired_mu_)
+
+  // Observations: planned under a shared lock, updated under an exclusive one.
+  mutable std::shared_mutex obs_mu_;
+  Observed observed_;   // GUARDED_BY(obs_mu_)
+  std::mutex list_mu_;  // one LIST at a time, so concurrent keys share it
+
+  mutable std::mutex state_mu_;
+  std::map<std::string, KeyState> keys_;  // GUARDED_BY(state_mu_)
+  int deletes_this_pass_ = 0;             // GUARDED_BY(state_mu_)
+  Health health_;                         // GUARDED_BY(state_mu_)
+};
+
+}  // namespace aura::reconcile

@@ -1,0 +1,341 @@
+#include "pkg/reconcile/controller.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "pkg/reconcile/testing/fakes.h"
+
+namespace aura::reconcile {
+namespace {
+
+using std::chrono::seconds;
+using testing::CreateFault;
+using testing::FakeAuraApi;
+using ::testing::HasSubstr;
+using testing::MakeSpec;
+using testing::MemCredentialStore;
+using testing::MemJournal;
+using testing::StaticSpecSource;
+
+class ControllerTest : public ::testing::Test {
+ protected:
+  ControllerTest() : api_(&clock_) {
+    options_.poll_initial = seconds(5);
+    options_.poll_max = seconds(20);
+    options_.plan.settle_window = seconds(60);
+    options_.resync = seconds(60);
+    log_ = base::Logger(
+        base::LogLevel::kDebug, base::LogFormat::kJson,
+        [this](std::string_view l) {
+          std::lock_guard<std::mutex> g(log_mu_);
+          lines_.emplace_back(l);
+        },
+        &clock_);
+  }
+
+  Controller& Make() {
+    controller_ = std::make_unique<Controller>(options_, api_, journal_, creds_, specs_, clock_,
+                                               metrics_, log_);
+    return *controller_;
+  }
+
+  // Passes and reconciles, stepping the fake clock, until converged or `limit` steps.
+  bool Converge(int limit = 60) {
+    Controller& c = *controller_;
+    EXPECT_TRUE(c.StartPass().ok());
+    for (int i = 0; i < limit; ++i) {
+      c.ProcessReady();
+      if (c.Converged()) return true;
+      api_.SettleAll();
+      clock_.Advance(seconds(5));
+      if (i % 12 == 11) (void)c.StartPass();
+    }
+    return c.Converged();
+  }
+
+  const SpecStatus* StatusOf(const std::string& key) {
+    statuses_ = controller_->Statuses();
+    for (const auto& s : statuses_) {
+      if (s.key == key) return &s;
+    }
+    return nullptr;
+  }
+
+  base::FakeClock clock_;
+  FakeAuraApi api_;
+  MemJournal journal_;
+  MemCredentialStore creds_;
+  StaticSpecSource specs_;
+  metrics::Metrics metrics_;
+  ControllerOptions options_;
+  std::mutex log_mu_;
+  std::vector<std::string> lines_;
+  base::Logger log_;
+  std::unique_ptr<Controller> controller_;
+  std::vector<SpecStatus> statuses_;
+};
+
+TEST_F(ControllerTest, CreatesEverySpecOnceAndConverges) {
+  specs_.Set({MakeSpec("a"), MakeSpec("b"), MakeSpec("c")});
+  Make();
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.creates_landed(), 3);
+  EXPECT_EQ(api_.calls()["create"], 3);
+  EXPECT_EQ(creds_.all().size(), 3u);
+  const SpecStatus* s = StatusOf("default/a");
+  ASSERT_NE(s, nullptr);
+  EXPECT_TRUE(s->ready);
+  EXPECT_TRUE(s->synced);
+  EXPECT_EQ(s->phase, kPhaseReady);
+  EXPECT_FALSE(s->aura_id.empty());
+  EXPECT_FALSE(s->last_request_id.empty());
+  EXPECT_EQ(metrics_.Instances("in_sync").Value(), 3);
+}
+
+TEST_F(ControllerTest, CommittedThenFailedCreateIsResolvedWithoutASecondPost) {
+  specs_.Set({MakeSpec("orders")});
+  api_.ScriptCreate(CreateFault::kCommitThen500);
+  Make();
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.calls()["create"], 1);
+  EXPECT_EQ(api_.creates_landed(), 1);
+  const SpecStatus* s = StatusOf("default/orders");
+  ASSERT_NE(s, nullptr);
+  EXPECT_FALSE(s->credentials_known);  // the password was in the lost response
+  EXPECT_EQ(metrics_.Creates("ambiguous").Value(), 1);
+}
+
+TEST_F(ControllerTest, LostCreateIsRetriedOnlyAfterTheSettleWindow) {
+  specs_.Set({MakeSpec("orders")});
+  api_.ScriptCreate(CreateFault::kLostBefore500);
+  Make();
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["create"], 1);
+  // Within the settle window: no second POST however often it reconciles.
+  for (int i = 0; i < 11; ++i) {
+    clock_.Advance(seconds(5));
+    controller_->ProcessReady();
+  }
+  EXPECT_EQ(api_.calls()["create"], 1);
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.calls()["create"], 2);
+  EXPECT_EQ(api_.creates_landed(), 1);
+  EXPECT_EQ(creds_.all().size(), 1u);
+}
+
+TEST_F(ControllerTest, LaggingListDoesNotCauseADuplicate) {
+  specs_.Set({MakeSpec("orders")});
+  api_.SetListLag(seconds(40));  // shorter than the settle window
+  api_.ScriptCreate(CreateFault::kCommitThenReset);
+  Make();
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.creates_landed(), 1);
+  EXPECT_EQ(api_.calls()["create"], 1);
+}
+
+TEST_F(ControllerTest, RestartResolvesTheIntentLeftByACrash) {
+  // A crash right after the intent was written and the POST landed.
+  store::JournalEntry e;
+  e.key = "default/orders";
+  e.aura_name = "orders";
+  e.tenant_id = "tenant-1";
+  e.intent = store::CreateIntent{"orders", "tenant-1", clock_.SystemNow(), 1, false, ""};
+  ASSERT_TRUE(journal_.Put(e).ok());
+  clock_.Advance(seconds(1));
+  api_.AddInstance("tenant-1", "orders", "creating");
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.calls()["create"], 0);
+  EXPECT_EQ(api_.instances().size(), 1u);
+}
+
+TEST_F(ControllerTest, AdoptsAnExistingInstanceAndFixesItsSize) {
+  const std::string id = api_.AddInstance("tenant-1", "orders", "running", "2GB");
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.calls()["create"], 0);
+  EXPECT_EQ(api_.calls()["patch"], 1);
+  EXPECT_EQ(api_.instance(id)->memory, "4GB");
+  EXPECT_EQ(metrics_.adoptions.Value(), 1);
+}
+
+TEST_F(ControllerTest, SpecChangesArePatchedPausedAndResumed) {
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  ASSERT_TRUE(Converge());
+  const std::string id = StatusOf("default/orders")->aura_id;
+
+  auto s = MakeSpec("orders");
+  s.memory = "8GB";
+  s.storage = "16GB";
+  specs_.Set({s});
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.instance(id)->memory, "8GB");
+
+  s.paused = true;
+  specs_.Set({s});
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.instance(id)->status, "paused");
+  EXPECT_EQ(StatusOf("default/orders")->phase, kPhasePaused);
+
+  s.paused = false;
+  specs_.Set({s});
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.instance(id)->status, "running");
+}
+
+TEST_F(ControllerTest, ConflictIsRequeuedQuietly) {
+  const std::string id = api_.AddInstance("tenant-1", "orders", "running", "2GB");
+  specs_.Set({MakeSpec("orders")});
+  api_.ScriptError("patch", base::ConflictError("ongoing-database-operation").SetHttpStatus(409));
+  Make();
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.calls()["patch"], 2);
+  EXPECT_EQ(api_.instance(id)->memory, "4GB");
+  EXPECT_EQ(metrics_.ReconcileTotal("requeue").Value(), 1);
+}
+
+TEST_F(ControllerTest, MissingInstanceIsRecreated) {
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  ASSERT_TRUE(Converge());
+  const std::string id = StatusOf("default/orders")->aura_id;
+  api_.Remove(id);
+  // The next drift check sees the 404.
+  clock_.Advance(seconds(120));
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.creates_landed(), 2);
+  EXPECT_NE(StatusOf("default/orders")->aura_id, id);
+}
+
+TEST_F(ControllerTest, RemovedSpecIsDeletedOnlyWithAllowDelete) {
+  auto s = MakeSpec("orders");
+  s.deletion_policy = spec::DeletionPolicy::kDelete;
+  specs_.Set({s});
+  Make();
+  ASSERT_TRUE(Converge());
+  const std::string id = StatusOf("default/orders")->aura_id;
+  specs_.Set({});
+  ASSERT_TRUE(Converge());
+  EXPECT_TRUE(api_.instance(id).has_value());
+  EXPECT_THAT(StatusOf("default/orders")->message, HasSubstr("--allow-delete"));
+
+  options_.plan.allow_delete = true;
+  Make();
+  ASSERT_TRUE(Converge());
+  EXPECT_FALSE(api_.instance(id).has_value());
+  EXPECT_EQ(journal_.List()->size(), 0u);
+}
+
+TEST_F(ControllerTest, RemovedRetainedSpecIsForgottenAndKept) {
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  ASSERT_TRUE(Converge());
+  specs_.Set({});
+  ASSERT_TRUE(Converge());
+  EXPECT_EQ(api_.instances().size(), 1u);
+  EXPECT_EQ(journal_.List()->size(), 0u);
+}
+
+TEST_F(ControllerTest, DriftChecksStayWithinTheirShareOfTheBudget) {
+  std::vector<spec::InstanceSpec> many;
+  for (int i = 0; i < 40; ++i) many.push_back(MakeSpec("s" + std::to_string(i)));
+  specs_.Set(many);
+  options_.rate_limit = 20;
+  options_.drift_share = 0.5;  // 10 drift GETs per 60 s pass
+  Make();
+  ASSERT_TRUE(Converge(200));
+  clock_.Advance(seconds(600));
+  const int gets_before = api_.calls()["get"];
+  const int lists_before = api_.calls()["list"];
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"] - gets_before, 10);
+  EXPECT_EQ(api_.calls()["list"] - lists_before, 1);
+  EXPECT_GT(metrics_.observation_staleness.Value(), 500);
+}
+
+TEST_F(ControllerTest, FailuresBackOffPerKey) {
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  for (int i = 0; i < 3; ++i) {
+    api_.ScriptError("create", base::InternalError("boom"));
+  }
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(controller_->queue().Failures("default/orders"), 1);
+  auto first = *controller_->queue().NextReady() - clock_.Now();
+  clock_.Advance(first);
+  controller_->ProcessReady();
+  auto second = *controller_->queue().NextReady() - clock_.Now();
+  EXPECT_EQ(controller_->queue().Failures("default/orders"), 2);
+  EXPECT_GT(second, first);
+  const SpecStatus* s = StatusOf("default/orders");
+  EXPECT_FALSE(s->synced);
+  EXPECT_THAT(s->last_error, HasSubstr("boom"));
+}
+
+TEST_F(ControllerTest, InvalidSpecIsReportedAndNotConverged) {
+  specs_.Set({MakeSpec("good")}, {"default/bad"});
+  Make();
+  EXPECT_FALSE(Converge(10));
+  EXPECT_TRUE(controller_->OnlyTerminalLeft());
+  EXPECT_EQ(StatusOf("default/bad")->phase, kPhaseError);
+  EXPECT_TRUE(StatusOf("default/good")->ready);
+}
+
+TEST_F(ControllerTest, PlanOnlySendsNoWrites) {
+  specs_.Set({MakeSpec("a"), MakeSpec("b")});
+  api_.AddInstance("tenant-1", "b", "running", "2GB");
+  Make();
+  auto plan = controller_->PlanOnly();
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  EXPECT_TRUE(plan->HasChanges());
+  auto calls = api_.calls();
+  EXPECT_EQ(calls["create"] + calls["patch"] + calls["delete"] + calls["pause"], 0);
+}
+
+TEST_F(ControllerTest, RunLoopConvergesWithWorkersAndStops) {
+  specs_.Set({MakeSpec("a"), MakeSpec("b")});
+  options_.workers = 3;
+  Make();
+  std::stop_source stop;
+  std::thread loop([&] { controller_->Run(stop.get_token()); });
+  // Step time until converged; the loop and the workers wait on the fake clock.
+  for (int i = 0; i < 200 && !controller_->Converged(); ++i) {
+    clock_.AwaitWaiters(4);
+    api_.SettleAll();
+    clock_.Advance(seconds(1));
+  }
+  EXPECT_TRUE(controller_->Converged());
+  EXPECT_EQ(api_.creates_landed(), 2);
+  stop.request_stop();
+  loop.join();
+  EXPECT_TRUE(controller_->GetHealth().last_list_ok.has_value());
+}
+
+TEST_F(ControllerTest, ApplyWaitsUntilConverged) {
+  specs_.Set({MakeSpec("a")});
+  Make();
+  int progress_calls = 0;
+  std::thread settle([&] {
+    for (int i = 0; i < 200; ++i) {
+      if (!clock_.AwaitWaiters(1, std::chrono::milliseconds(2000))) break;
+      api_.SettleAll();
+      clock_.Advance(seconds(1));
+    }
+  });
+  base::Status s =
+      controller_->Apply(true, clock_.Now() + seconds(600), [&](const auto&) { ++progress_calls; });
+  EXPECT_TRUE(s.ok()) << s;
+  EXPECT_GT(progress_calls, 1);
+  settle.join();
+}
+
+}  // namespace
+}  // namespace aura::reconcile

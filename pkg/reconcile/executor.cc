@@ -1,0 +1,404 @@
+#include "pkg/reconcile/executor.h"
+
+#include <algorithm>
+
+namespace aura::reconcile {
+namespace {
+
+using base::Status;
+using base::StatusCode;
+
+nlohmann::json Fields(const Status& s, const std::string& request_id) {
+  nlohmann::json f = base::StatusFields(s);
+  if (!request_id.empty()) f["request_id"] = request_id;
+  return f;
+}
+
+}  // namespace
+
+bool CreateDefinitelyRefused(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kThrottled:
+    case StatusCode::kNotFound:
+    case StatusCode::kAlreadyExists:
+    case StatusCode::kConflict:
+    case StatusCode::kCancelled:  // the client cancels only before sending
+      return true;
+    case StatusCode::kUnavailable:
+      // Only a failure to connect proves the request never left.
+      return s.reason() == "connect" && s.http_status() == 0;
+    default:
+      return false;  // kAmbiguous, kDeadlineExceeded, kInternal, kDataLoss, ...
+  }
+}
+
+Executor::Executor(api::AuraApi& api, store::Journal& journal, store::CredentialStore& credentials,
+                   const base::Clock& clock, metrics::Metrics& metrics, base::Logger log)
+    : api_(api),
+      journal_(journal),
+      credentials_(credentials),
+      clock_(clock),
+      metrics_(metrics),
+      log_(std::move(log)) {}
+
+base::Logger Executor::Log(const Action& a) const {
+  return log_.With({{"key", a.key}, {"action", std::string(ActionTypeName(a.type))}});
+}
+
+base::StatusOr<store::JournalEntry> Executor::EntryFor(const std::string& key) {
+  auto e = journal_.Get(key);
+  if (e.ok()) return e;
+  if (e.status().code() != StatusCode::kNotFound) return e.status();
+  store::JournalEntry fresh;
+  fresh.key = key;
+  return fresh;
+}
+
+Status Executor::PutEntry(store::JournalEntry e) {
+  e.updated = clock_.SystemNow();
+  return journal_.Put(e);
+}
+
+InstanceObservation Executor::Observation(const api::Instance& i,
+                                          const std::string& request_id) const {
+  InstanceObservation o;
+  o.found = true;
+  o.instance = i;
+  o.observed_at = clock_.SystemNow();
+  o.request_id = request_id;
+  return o;
+}
+
+ActionResult Executor::Execute(const Action& a) {
+  // Every call is a chance to save credentials that failed to save earlier.
+  (void)FlushUnsavedCredentials();
+  switch (a.type) {
+    case ActionType::kCreate:
+      return Create(a);
+    case ActionType::kRecordCreated:
+      return RecordCreated(a);
+    case ActionType::kAdopt:
+      return Adopt(a);
+    case ActionType::kPatch:
+      return Patch(a);
+    case ActionType::kPause:
+    case ActionType::kResume:
+      return PowerChange(a);
+    case ActionType::kDelete:
+      return Delete(a);
+    case ActionType::kForget:
+      return Forget(a);
+    case ActionType::kRecordPolicy:
+      return RecordPolicy(a);
+  }
+  return {base::InternalError("unknown action"), "", std::nullopt, false};
+}
+
+ActionResult Executor::Create(const Action& a) {
+  ActionResult out;
+  const base::Logger log = Log(a).With({{"aura_name", a.create.name}, {"attempt", a.attempt}});
+  auto entry_or = EntryFor(a.key);
+  if (!entry_or.ok()) {
+    out.status = entry_or.status().WithContext("reading the journal before create");
+    return out;
+  }
+  store::JournalEntry entry = *entry_or;
+  store::CreateIntent intent;
+  intent.aura_name = a.create.name;
+  intent.tenant_id = a.create.tenant_id;
+  intent.intent_time = clock_.SystemNow();
+  intent.attempt = a.attempt;
+  entry.intent = intent;
+  entry.instance_id.clear();
+  entry.origin = store::Origin::kCreated;
+  entry.aura_name = a.create.name;
+  entry.tenant_id = a.create.tenant_id;
+  entry.cloud_provider = a.create.cloud_provider;
+  entry.region = a.create.region;
+  entry.type = a.create.type;
+  entry.version = a.create.version;
+  entry.credentials_saved = false;
+  entry.delete_on_removal = a.delete_on_removal;
+  // 1. The intent must be durable before anything is sent.
+  if (Status s = PutEntry(entry); !s.ok()) {
+    out.status = s.WithContext("create intent could not be written, so nothing was sent");
+    log.Error("create not sent: the intent is not durable", base::StatusFields(out.status));
+    return out;
+  }
+  out.journal_changed = true;
+  log.Info("create intent recorded; sending POST /instances", {{"reason", a.reason}});
+
+  // 2. POST, exactly once.
+  auto reply = api_.CreateInstance(a.create);
+  if (reply.ok()) {
+    const api::CreatedInstance& c = reply->data;
+    out.request_id = reply->request_id;
+    base::RegisterSecret(c.password);
+    metrics_.Creates("accepted").Increment();
+    store::Credentials creds{c.id, c.connection_url, c.username, c.password};
+    Status saved = credentials_.Save(a.key, creds);
+    if (!saved.ok()) {
+      std::lock_guard<std::mutex> g(mu_);
+      unsaved_[a.key] = creds;
+      log.Error(
+          "instance created but its credentials could not be saved yet; keeping them in "
+          "memory and retrying",
+          Fields(saved, reply->request_id));
+    }
+    entry.intent.reset();
+    entry.instance_id = c.id;
+    entry.credentials_saved = saved.ok();
+    if (Status s = PutEntry(entry); !s.ok()) {
+      // The intent is still on disk: the next pass resolves it from the LIST.
+      out.status = s.WithContext("instance " + c.id + " created but the journal write failed");
+      log.Error("journal write after create failed; the pending intent will resolve it",
+                Fields(out.status, reply->request_id));
+      return out;
+    }
+    api::Instance i;
+    i.id = c.id;
+    i.name = c.name;
+    i.status = "creating";
+    i.connection_url = c.connection_url;
+    i.tenant_id = c.tenant_id;
+    i.cloud_provider = c.cloud_provider;
+    i.region = c.region;
+    i.type = c.type;
+    i.memory = a.create.memory;
+    i.storage = a.create.storage.value_or("");
+    i.created_at = c.created_at;
+    i.vector_optimized = a.create.vector_optimized.value_or(false);
+    i.graph_analytics_plugin = a.create.graph_analytics_plugin.value_or(false);
+    out.observation = {c.id, Observation(i, reply->request_id)};
+    log.Info("instance created", {{"instance_id", c.id},
+                                  {"request_id", reply->request_id},
+                                  {"credentials_saved", saved.ok()}});
+    return out;
+  }
+
+  const Status& err = reply.status();
+  out.status = err;
+  out.request_id = err.request_id();
+  if (CreateDefinitelyRefused(err)) {
+    metrics_.Creates("rejected").Increment();
+    entry.intent.reset();
+    Status s = entry.instance_id.empty() && entry.duplicate_ids.empty() ? journal_.Remove(a.key)
+                                                                        : PutEntry(entry);
+    if (!s.ok()) {
+      log.Warn("could not clear the refused create's intent; it will be resolved from a LIST",
+               base::StatusFields(s));
+    }
+    log.Warn("create refused", Fields(err, err.request_id()));
+    return out;
+  }
+  metrics_.Creates("ambiguous").Increment();
+  entry.intent->ambiguous = true;
+  entry.intent->last_request_id = err.request_id();
+  if (Status s = PutEntry(entry); !s.ok()) {
+    // The unmarked intent is on disk already; the resolution does not depend on the mark.
+    log.Warn("could not mark the intent ambiguous", base::StatusFields(s));
+  }
+  out.status = base::AmbiguousError("create outcome unknown: " + err.message())
+                   .SetRequestId(err.request_id())
+                   .SetHttpStatus(err.http_status())
+                   .SetReason(err.reason());
+  log.Warn(
+      "create outcome unknown; keeping the intent and resolving it from a later LIST "
+      "(never re-POSTing)",
+      Fields(err, err.request_id()));
+  return out;
+}
+
+ActionResult Executor::RecordCreated(const Action& a) {
+  ActionResult out;
+  auto entry_or = EntryFor(a.key);
+  if (!entry_or.ok()) {
+    out.status = entry_or.status();
+    return out;
+  }
+  store::JournalEntry entry = *entry_or;
+  entry.intent.reset();
+  entry.instance_id = a.instance_id;
+  entry.origin = store::Origin::kCreated;
+  for (const auto& d : a.duplicate_ids) {
+    if (std::find(entry.duplicate_ids.begin(), entry.duplicate_ids.end(), d) ==
+        entry.duplicate_ids.end()) {
+      entry.duplicate_ids.push_back(d);
+    }
+  }
+  auto saved = credentials_.Load(a.key);
+  entry.credentials_saved = saved.ok() && saved->instance_id == a.instance_id;
+  out.status = PutEntry(entry);
+  out.journal_changed = out.status.ok();
+  const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
+  if (!out.status.ok()) {
+    log.Error("could not record the resolved create", base::StatusFields(out.status));
+    return out;
+  }
+  if (!a.duplicate_ids.empty()) {
+    log.Error("DUPLICATE instances after an ambiguous create: kept the oldest, deleted nothing",
+              {{"duplicates", a.duplicate_ids}});
+  }
+  log.Info(entry.credentials_saved
+               ? "pending create resolved"
+               : "pending create resolved; the one-time password was not received (the "
+                 "create's response was lost): reset it in the Aura console",
+           {{"reason", a.reason}});
+  return out;
+}
+
+ActionResult Executor::Adopt(const Action& a) {
+  ActionResult out;
+  auto entry_or = EntryFor(a.key);
+  if (!entry_or.ok()) {
+    out.status = entry_or.status();
+    return out;
+  }
+  store::JournalEntry entry = *entry_or;
+  entry.intent.reset();
+  entry.instance_id = a.instance_id;
+  entry.origin = store::Origin::kAdopted;
+  entry.credentials_saved = false;
+  entry.delete_on_removal = a.delete_on_removal;
+  out.status = PutEntry(entry);
+  out.journal_changed = out.status.ok();
+  if (out.status.ok()) {
+    metrics_.adoptions.Increment();
+    Log(a).Info("adopted existing instance", {{"instance_id", a.instance_id}});
+  }
+  return out;
+}
+
+ActionResult Executor::Patch(const Action& a) {
+  ActionResult out;
+  auto reply = api_.UpdateInstance(a.instance_id, a.patch);
+  const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
+  if (!reply.ok()) {
+    out.status = reply.status();
+    out.request_id = out.status.request_id();
+    if (out.status.code() == StatusCode::kNotFound) {
+      InstanceObservation gone;
+      gone.observed_at = clock_.SystemNow();
+      gone.request_id = out.request_id;
+      out.observation = {a.instance_id, gone};
+    }
+    log.Log(
+        out.status.code() == StatusCode::kConflict ? base::LogLevel::kInfo : base::LogLevel::kWarn,
+        "update not applied", base::StatusFields(out.status));
+    return out;
+  }
+  out.request_id = reply->request_id;
+  out.observation = {a.instance_id, Observation(reply->data, reply->request_id)};
+  log.Info("update accepted", {{"reason", a.reason}, {"request_id", reply->request_id}});
+  if (a.patch.name) {
+    auto entry = journal_.Get(a.key);
+    if (entry.ok() && entry->aura_name != *a.patch.name) {
+      entry->aura_name = *a.patch.name;
+      if (Status s = PutEntry(*entry); !s.ok()) {
+        log.Warn("could not record the new name in the journal", base::StatusFields(s));
+      } else {
+        out.journal_changed = true;
+      }
+    }
+  }
+  return out;
+}
+
+ActionResult Executor::PowerChange(const Action& a) {
+  ActionResult out;
+  const bool pause = a.type == ActionType::kPause;
+  auto reply = pause ? api_.PauseInstance(a.instance_id) : api_.ResumeInstance(a.instance_id);
+  const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
+  if (!reply.ok()) {
+    out.status = reply.status();
+    out.request_id = out.status.request_id();
+    log.Log(
+        out.status.code() == StatusCode::kConflict ? base::LogLevel::kInfo : base::LogLevel::kWarn,
+        pause ? "pause not applied" : "resume not applied", base::StatusFields(out.status));
+    return out;
+  }
+  out.request_id = reply->request_id;
+  out.observation = {a.instance_id, Observation(reply->data, reply->request_id)};
+  log.Info(pause ? "pause accepted" : "resume accepted", {{"request_id", reply->request_id}});
+  return out;
+}
+
+ActionResult Executor::Delete(const Action& a) {
+  ActionResult out;
+  auto reply = api_.DeleteInstance(a.instance_id);
+  const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
+  if (!reply.ok()) {
+    out.status = reply.status();
+    out.request_id = out.status.request_id();
+    log.Warn("delete not applied", base::StatusFields(out.status));
+    return out;
+  }
+  out.request_id = reply->request_id;
+  InstanceObservation o;
+  o.observed_at = clock_.SystemNow();
+  o.request_id = reply->request_id;
+  if (reply->data.already_gone) {
+    o.found = false;
+  } else {
+    o.found = true;
+    o.instance.id = a.instance_id;
+    o.instance.status = "destroying";
+  }
+  out.observation = {a.instance_id, o};
+  log.Info(reply->data.already_gone ? "instance already gone" : "delete accepted",
+           {{"request_id", reply->request_id}, {"reason", a.reason}});
+  return out;
+}
+
+ActionResult Executor::Forget(const Action& a) {
+  ActionResult out;
+  out.status = journal_.Remove(a.key);
+  out.journal_changed = out.status.ok();
+  if (out.status.ok()) Log(a).Info("forgotten", {{"reason", a.reason}});
+  return out;
+}
+
+ActionResult Executor::RecordPolicy(const Action& a) {
+  ActionResult out;
+  auto entry = journal_.Get(a.key);
+  if (!entry.ok()) {
+    out.status = entry.status();
+    return out;
+  }
+  entry->delete_on_removal = a.delete_on_removal;
+  out.status = PutEntry(*entry);
+  out.journal_changed = out.status.ok();
+  return out;
+}
+
+Status Executor::FlushUnsavedCredentials() {
+  std::lock_guard<std::mutex> g(mu_);
+  Status last;
+  for (auto it = unsaved_.begin(); it != unsaved_.end();) {
+    Status s = credentials_.Save(it->first, it->second);
+    if (!s.ok()) {
+      last = s;
+      ++it;
+      continue;
+    }
+    auto entry = journal_.Get(it->first);
+    if (entry.ok() && entry->instance_id == it->second.instance_id && !entry->credentials_saved) {
+      entry->credentials_saved = true;
+      (void)PutEntry(*entry);  // best effort: the file is what matters
+    }
+    log_.Info("saved credentials that had failed to save earlier", {{"key", it->first}});
+    it = unsaved_.erase(it);
+  }
+  return last;
+}
+
+bool Executor::HasUnsavedCredentials() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return !unsaved_.empty();
+}
+
+}  // namespace aura::reconcile

@@ -1,0 +1,79 @@
+// The executor carries out one planned Action through the Aura client and records every
+// outcome in the journal, following DESIGN.md "Exactly-once create":
+//   create: durable intent -> POST -> on 202 credentials saved (0600, atomic) -> journal
+//   Created{id}; definite refusal -> intent cleared; ambiguous -> intent kept (marked
+//   ambiguous) for the planner to resolve from a later LIST. The POST is never resent here.
+// If the intent cannot be written, nothing is sent. A password whose save failed is kept in
+// memory and saved again on every later call until it succeeds; it is never logged.
+//
+// Thread-safety: Execute() may be called concurrently for different keys; never for the same
+// key at once (the work queue guarantees it).
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "pkg/aura/api.h"
+#include "pkg/base/clock.h"
+#include "pkg/base/log.h"
+#include "pkg/base/status.h"
+#include "pkg/metrics/metrics.h"
+#include "pkg/reconcile/observed.h"
+#include "pkg/reconcile/planner.h"
+#include "pkg/store/journal.h"
+
+namespace aura::reconcile {
+
+struct ActionResult {
+  base::Status status;
+  std::string request_id;  // of the API call, when there was one
+  // What the response says about the instance now (after PATCH, pause, create, delete...).
+  std::optional<std::pair<std::string, InstanceObservation>> observation;
+  // The journal entry changed in a way the caller's cached view should pick up.
+  bool journal_changed = false;
+};
+
+// True when a POST /instances that failed with `s` certainly did not create an instance.
+bool CreateDefinitelyRefused(const base::Status& s);
+
+class Executor {
+ public:
+  Executor(api::AuraApi& api, store::Journal& journal, store::CredentialStore& credentials,
+           const base::Clock& clock, metrics::Metrics& metrics, base::Logger log);
+
+  ActionResult Execute(const Action& action);
+
+  // Saves credentials that could not be saved when they arrived. Returns OK when none remain.
+  base::Status FlushUnsavedCredentials();
+  bool HasUnsavedCredentials() const;
+
+ private:
+  ActionResult Create(const Action& a);
+  ActionResult RecordCreated(const Action& a);
+  ActionResult Adopt(const Action& a);
+  ActionResult Patch(const Action& a);
+  ActionResult PowerChange(const Action& a);
+  ActionResult Delete(const Action& a);
+  ActionResult Forget(const Action& a);
+  ActionResult RecordPolicy(const Action& a);
+
+  // The key's entry, or a fresh one.
+  base::StatusOr<store::JournalEntry> EntryFor(const std::string& key);
+  base::Status PutEntry(store::JournalEntry e);
+  InstanceObservation Observation(const api::Instance& i, const std::string& request_id) const;
+  base::Logger Log(const Action& a) const;
+
+  api::AuraApi& api_;
+  store::Journal& journal_;
+  store::CredentialStore& credentials_;
+  const base::Clock& clock_;
+  metrics::Metrics& metrics_;
+  base::Logger log_;
+
+  mutable std::mutex mu_;
+  std::map<std::string, store::Credentials> unsaved_;  // GUARDED_BY(mu_)
+};
+
+}  // namespace aura::reconcile

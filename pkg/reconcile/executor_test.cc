@@ -1,0 +1,294 @@
+#include "pkg/reconcile/executor.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "pkg/reconcile/testing/fakes.h"
+
+namespace aura::reconcile {
+namespace {
+
+using testing::CreateFault;
+using testing::FakeAuraApi;
+using ::testing::HasSubstr;
+using testing::MakeSpec;
+using testing::MemCredentialStore;
+using testing::MemJournal;
+
+// Checks, at the moment of each POST, that the journal already holds the intent.
+class IntentCheckingApi : public FakeAuraApi {
+ public:
+  IntentCheckingApi(const base::Clock* c, MemJournal* j) : FakeAuraApi(c), journal_(j) {}
+  base::StatusOr<api::Reply<api::CreatedInstance>> CreateInstance(
+      const api::CreateInstanceRequest& req) override {
+    auto e = journal_->Get("default/orders");
+    intent_seen_at_post = e.ok() && e->intent.has_value() && e->intent->aura_name == req.name;
+    return FakeAuraApi::CreateInstance(req);
+  }
+  bool intent_seen_at_post = false;
+
+ private:
+  MemJournal* journal_;
+};
+
+class ExecutorTest : public ::testing::Test {
+ protected:
+  ExecutorTest()
+      : api_(&clock_, &journal_),
+        log_(
+            base::LogLevel::kDebug, base::LogFormat::kJson,
+            [this](std::string_view l) { lines_.emplace_back(l); }, &clock_),
+        exec_(api_, journal_, creds_, clock_, metrics_, log_) {}
+
+  Action CreateAction(int attempt = 1) {
+    spec::InstanceSpec s = MakeSpec("orders");
+    Action a;
+    a.type = ActionType::kCreate;
+    a.key = s.key();
+    a.attempt = attempt;
+    a.create.name = s.aura_name;
+    a.create.tenant_id = s.tenant_id;
+    a.create.cloud_provider = s.cloud_provider;
+    a.create.region = s.region;
+    a.create.type = s.type;
+    a.create.version = s.version;
+    a.create.memory = s.memory;
+    a.create.storage = s.storage;
+    return a;
+  }
+  Action OnInstance(ActionType t, const std::string& id) {
+    Action a;
+    a.type = t;
+    a.key = "default/orders";
+    a.instance_id = id;
+    return a;
+  }
+  double Creates(const char* outcome) { return metrics_.Creates(outcome).Value(); }
+  std::string AllLogs() const {
+    std::string s;
+    for (const auto& l : lines_) s += l + "\n";
+    return s;
+  }
+
+  base::FakeClock clock_;
+  MemJournal journal_;
+  MemCredentialStore creds_;
+  IntentCheckingApi api_;
+  metrics::Metrics metrics_;
+  std::vector<std::string> lines_;
+  base::Logger log_;
+  Executor exec_;
+};
+
+TEST_F(ExecutorTest, AcceptedCreateSavesCredentialsThenRecordsCreated) {
+  ActionResult r = exec_.Execute(CreateAction());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  EXPECT_TRUE(api_.intent_seen_at_post);
+  auto e = journal_.Get("default/orders");
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(e->intent.has_value());
+  EXPECT_FALSE(e->instance_id.empty());
+  EXPECT_TRUE(e->credentials_saved);
+  EXPECT_EQ(e->version, "5");
+  auto c = creds_.Load("default/orders");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->instance_id, e->instance_id);
+  EXPECT_EQ(c->password, api_.passwords().at(0));
+  ASSERT_TRUE(r.observation.has_value());
+  EXPECT_EQ(r.observation->second.instance.status, "creating");
+  EXPECT_EQ(Creates("accepted"), 1);
+  EXPECT_FALSE(r.request_id.empty());
+}
+
+TEST_F(ExecutorTest, PasswordNeverReachesTheLogs) {
+  ASSERT_TRUE(exec_.Execute(CreateAction()).status.ok());
+  ASSERT_FALSE(lines_.empty());
+  EXPECT_THAT(AllLogs(), ::testing::Not(HasSubstr(api_.passwords().at(0))));
+}
+
+TEST_F(ExecutorTest, DefiniteRefusalsClearTheIntent) {
+  for (CreateFault f :
+       {CreateFault::kRefuse400, CreateFault::kThrottle, CreateFault::kConnectFailure}) {
+    api_.ScriptCreate(f);
+    ActionResult r = exec_.Execute(CreateAction());
+    EXPECT_FALSE(r.status.ok());
+    EXPECT_EQ(journal_.Get("default/orders").status().code(), base::StatusCode::kNotFound);
+  }
+  EXPECT_EQ(Creates("rejected"), 3);
+  EXPECT_EQ(api_.creates_landed(), 0);
+}
+
+TEST_F(ExecutorTest, RefusalCarriesTheRequestId) {
+  api_.ScriptCreate(CreateFault::kRefuse400);
+  ActionResult r = exec_.Execute(CreateAction());
+  EXPECT_EQ(r.status.code(), base::StatusCode::kInvalidArgument);
+  EXPECT_EQ(r.request_id, "req-400");
+  EXPECT_THAT(AllLogs(), HasSubstr("req-400"));
+}
+
+TEST_F(ExecutorTest, AmbiguousOutcomesKeepTheIntentAndNeverResend) {
+  for (CreateFault f :
+       {CreateFault::kCommitThen500, CreateFault::kCommitThenReset, CreateFault::kLostBefore500}) {
+    api_.ScriptCreate(f);
+    ActionResult r = exec_.Execute(CreateAction());
+    EXPECT_EQ(r.status.code(), base::StatusCode::kAmbiguous);
+    auto e = journal_.Get("default/orders");
+    ASSERT_TRUE(e.ok());
+    ASSERT_TRUE(e->intent.has_value());
+    EXPECT_TRUE(e->intent->ambiguous);
+    EXPECT_TRUE(e->instance_id.empty());
+  }
+  EXPECT_EQ(api_.calls()["create"], 3);  // one POST per Execute: never a transport resend
+  EXPECT_EQ(Creates("ambiguous"), 3);
+  EXPECT_EQ(journal_.Get("default/orders")->intent->last_request_id, "req-500");
+}
+
+TEST(CreateClassificationTest, OnlyProvenRefusalsCount) {
+  EXPECT_TRUE(CreateDefinitelyRefused(base::InvalidArgumentError("x").SetHttpStatus(400)));
+  EXPECT_TRUE(CreateDefinitelyRefused(base::FailedPreconditionError("quota").SetHttpStatus(405)));
+  EXPECT_TRUE(CreateDefinitelyRefused(base::UnauthenticatedError("x").SetHttpStatus(401)));
+  EXPECT_TRUE(CreateDefinitelyRefused(base::ThrottledError("x").SetHttpStatus(429)));
+  EXPECT_TRUE(CreateDefinitelyRefused(base::UnavailableError("refused").SetReason("connect")));
+  EXPECT_FALSE(CreateDefinitelyRefused(base::UnavailableError("reset").SetReason("io")));
+  EXPECT_FALSE(CreateDefinitelyRefused(
+      base::UnavailableError("bad gateway").SetHttpStatus(502).SetReason("connect")));
+  EXPECT_FALSE(CreateDefinitelyRefused(base::DeadlineExceededError("timeout")));
+  EXPECT_FALSE(CreateDefinitelyRefused(base::AmbiguousError("500")));
+  EXPECT_FALSE(CreateDefinitelyRefused(base::DataLossError("truncated 202 body")));
+}
+
+TEST_F(ExecutorTest, NoPostWithoutADurableIntent) {
+  journal_.FailWrites(1, base::UnavailableError("No space left on device"));
+  ActionResult r = exec_.Execute(CreateAction());
+  EXPECT_FALSE(r.status.ok());
+  EXPECT_THAT(r.status.message(), HasSubstr("nothing was sent"));
+  EXPECT_EQ(api_.calls()["create"], 0);
+}
+
+TEST_F(ExecutorTest, CredentialsThatFailToSaveAreKeptAndSavedLater) {
+  creds_.FailSaves(1);
+  ActionResult r = exec_.Execute(CreateAction());
+  ASSERT_TRUE(r.status.ok());
+  auto e = journal_.Get("default/orders");
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(e->instance_id.empty());  // recorded: never created twice
+  EXPECT_FALSE(e->credentials_saved);
+  EXPECT_TRUE(exec_.HasUnsavedCredentials());
+  EXPECT_TRUE(exec_.FlushUnsavedCredentials().ok());
+  EXPECT_FALSE(exec_.HasUnsavedCredentials());
+  EXPECT_EQ(creds_.Load("default/orders")->password, api_.passwords().at(0));
+  EXPECT_TRUE(journal_.Get("default/orders")->credentials_saved);
+}
+
+// The intent write succeeds, the Created write after the 202 fails.
+struct SecondWriteFails : MemJournal {
+  int n = 0;
+  base::Status Put(const store::JournalEntry& e) override {
+    if (++n == 2) return base::UnavailableError("disk full");
+    return MemJournal::Put(e);
+  }
+};
+
+TEST_F(ExecutorTest, JournalFailureAfterCreateLeavesTheIntentForResolution) {
+  SecondWriteFails journal;
+  Executor exec(api_, journal, creds_, clock_, metrics_, log_);
+  ActionResult r = exec.Execute(CreateAction());
+  EXPECT_FALSE(r.status.ok());
+  auto e = journal.Get("default/orders");
+  ASSERT_TRUE(e.ok());
+  EXPECT_TRUE(e->intent.has_value());  // the next pass resolves it from the LIST
+  EXPECT_TRUE(creds_.Load("default/orders").ok());
+  EXPECT_EQ(api_.creates_landed(), 1);
+}
+
+TEST_F(ExecutorTest, RecordCreatedKnowsWhetherCredentialsWereSaved) {
+  ASSERT_TRUE(exec_.Execute(CreateAction()).status.ok());
+  const std::string id = journal_.Get("default/orders")->instance_id;
+  Action a = OnInstance(ActionType::kRecordCreated, id);
+  a.duplicate_ids = {"dup00001"};
+  ActionResult r = exec_.Execute(a);
+  ASSERT_TRUE(r.status.ok());
+  auto e = journal_.Get("default/orders");
+  EXPECT_TRUE(e->credentials_saved);
+  EXPECT_EQ(e->duplicate_ids, std::vector<std::string>{"dup00001"});
+  EXPECT_THAT(AllLogs(), HasSubstr("DUPLICATE"));
+
+  Action other = OnInstance(ActionType::kRecordCreated, "other001");
+  ASSERT_TRUE(exec_.Execute(other).status.ok());
+  EXPECT_FALSE(journal_.Get("default/orders")->credentials_saved);
+  EXPECT_THAT(AllLogs(), HasSubstr("one-time password was not received"));
+}
+
+TEST_F(ExecutorTest, AdoptRecordsOrigin) {
+  Action a = OnInstance(ActionType::kAdopt, "aaaa0001");
+  a.delete_on_removal = true;
+  ASSERT_TRUE(exec_.Execute(a).status.ok());
+  auto e = journal_.Get("default/orders");
+  EXPECT_EQ(e->origin, store::Origin::kAdopted);
+  EXPECT_TRUE(e->delete_on_removal);
+  EXPECT_EQ(metrics_.adoptions.Value(), 1);
+}
+
+TEST_F(ExecutorTest, PatchReportsNewStateAndRecordsRename) {
+  const std::string id = api_.AddInstance("tenant-1", "old", "running", "2GB");
+  ASSERT_TRUE(exec_.Execute(OnInstance(ActionType::kAdopt, id)).status.ok());
+  Action a = OnInstance(ActionType::kPatch, id);
+  a.patch.memory = "4GB";
+  a.patch.name = "orders";
+  ActionResult r = exec_.Execute(a);
+  ASSERT_TRUE(r.status.ok());
+  ASSERT_TRUE(r.observation.has_value());
+  EXPECT_EQ(r.observation->second.instance.status, "updating");
+  EXPECT_EQ(journal_.Get("default/orders")->aura_name, "orders");
+}
+
+TEST_F(ExecutorTest, PatchDuringAnotherOperationIsAConflict) {
+  const std::string id = api_.AddInstance("tenant-1", "orders", "updating");
+  Action a = OnInstance(ActionType::kPatch, id);
+  a.patch.memory = "8GB";
+  EXPECT_EQ(exec_.Execute(a).status.code(), base::StatusCode::kConflict);
+}
+
+TEST_F(ExecutorTest, PatchOfAGoneInstanceObservesItGone) {
+  Action a = OnInstance(ActionType::kPatch, "gone0001");
+  a.patch.memory = "8GB";
+  ActionResult r = exec_.Execute(a);
+  EXPECT_EQ(r.status.code(), base::StatusCode::kNotFound);
+  ASSERT_TRUE(r.observation.has_value());
+  EXPECT_FALSE(r.observation->second.found);
+}
+
+TEST_F(ExecutorTest, PauseAndResume) {
+  const std::string id = api_.AddInstance("tenant-1", "orders");
+  ActionResult p = exec_.Execute(OnInstance(ActionType::kPause, id));
+  ASSERT_TRUE(p.status.ok());
+  EXPECT_EQ(p.observation->second.instance.status, "pausing");
+  api_.SettleAll();
+  ActionResult r = exec_.Execute(OnInstance(ActionType::kResume, id));
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_EQ(r.observation->second.instance.status, "resuming");
+}
+
+TEST_F(ExecutorTest, DeleteAcceptedAndAlreadyGoneAreBothDone) {
+  const std::string id = api_.AddInstance("tenant-1", "orders");
+  ActionResult d = exec_.Execute(OnInstance(ActionType::kDelete, id));
+  ASSERT_TRUE(d.status.ok());
+  EXPECT_EQ(d.observation->second.instance.status, "destroying");
+  api_.SettleAll();
+  ActionResult again = exec_.Execute(OnInstance(ActionType::kDelete, id));
+  ASSERT_TRUE(again.status.ok());
+  EXPECT_FALSE(again.observation->second.found);
+}
+
+TEST_F(ExecutorTest, ForgetAndRecordPolicy) {
+  ASSERT_TRUE(exec_.Execute(OnInstance(ActionType::kAdopt, "aaaa0001")).status.ok());
+  Action p = OnInstance(ActionType::kRecordPolicy, "");
+  p.delete_on_removal = true;
+  ASSERT_TRUE(exec_.Execute(p).status.ok());
+  EXPECT_TRUE(journal_.Get("default/orders")->delete_on_removal);
+  ASSERT_TRUE(exec_.Execute(OnInstance(ActionType::kForget, "")).status.ok());
+  EXPECT_EQ(journal_.Get("default/orders").status().code(), base::StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace aura::reconcile

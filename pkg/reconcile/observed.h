@@ -1,0 +1,39 @@
+// What the controller has seen of the Aura account: per-tenant LISTs and per-instance GETs,
+// each with the wall time it was fetched. Plain values; the controller keeps them current.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "pkg/aura/model.h"
+#include "pkg/base/clock.h"
+
+namespace aura::reconcile {
+
+struct TenantListing {
+  std::vector<api::InstanceSummary> instances;
+  // Wall time at which the LIST request was sent: everything created before it is (modulo
+  // Aura's LIST lag) in `instances`.
+  base::SystemTime fetched_at{};
+  std::string request_id;
+};
+
+struct InstanceObservation {
+  bool found = false;      // false: GET returned 404
+  api::Instance instance;  // valid when found
+  base::SystemTime observed_at{};
+  std::string request_id;
+};
+
+struct Observed {
+  std::map<std::string, TenantListing> listings;         // by tenant id
+  std::map<std::string, InstanceObservation> instances;  // by instance id
+};
+
+// Aura statuses in which the instance is stable and accepts operations.
+inline bool IsStable(const std::string& status) {
+  return status == "running" || status == "paused";
+}
+
+}  // namespace aura::reconcile

@@ -1,0 +1,152 @@
+// The planner: a pure function from (desired specs, observed account, journal, now, options) to
+// ordered actions with reasons and each spec's status. No I/O, no clock, no randomness: the same
+// inputs give the same plan, which is what `aura-controller plan` prints and what the
+// controller executes.
+//
+// The exactly-once rules (DESIGN.md) live here:
+//  - never a create while a journal intent for the key is unresolved;
+//  - an intent is resolved only from a LIST fetched at/after the intent: a same-named instance
+//    created at/after the intent (minus the allowed clock skew) is recorded as created, several
+//    are recorded as the oldest plus duplicates (alarmed, never deleted); none, with a LIST
+//    fetched after the settle window, allows a new attempt;
+//  - without a journal entry, a visible same-named instance is adopted (IfExists) or reported
+//    as a conflict (Never): never a second instance of a name the controller can see;
+//  - deletes only for keys the journal says this controller created or adopted, only with
+//    allow_delete, and never while the spec load is incomplete.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "pkg/aura/model.h"
+#include "pkg/base/clock.h"
+#include "pkg/reconcile/observed.h"
+#include "pkg/spec/spec.h"
+#include "pkg/store/journal.h"
+
+namespace aura::reconcile {
+
+enum class ActionType {
+  kRecordPolicy,   // journal: remember the spec's deletionPolicy (no API call)
+  kRecordCreated,  // journal: an intent resolved to an instance id (+ duplicates)
+  kAdopt,          // journal: take over an existing same-named instance
+  kCreate,         // journal intent, then POST /instances
+  kPatch,          // PATCH /instances/{id} with the changed fields only
+  kPause,
+  kResume,
+  kDelete,  // DELETE /instances/{id}
+  kForget,  // journal: drop the key, leave the instance alone
+};
+
+std::string_view ActionTypeName(ActionType t);
+
+struct Action {
+  ActionType type = ActionType::kRecordPolicy;
+  std::string key;
+  std::string reason;                      // for people: "memory 4GB -> 8GB"
+  std::string instance_id;                 // patch, pause, resume, delete, adopt, created
+  api::CreateInstanceRequest create;       // kCreate
+  int attempt = 0;                         // kCreate: 1 for the first POST of the key
+  api::UpdateInstanceRequest patch;        // kPatch
+  std::vector<std::string> duplicate_ids;  // kRecordCreated
+  bool delete_on_removal = false;          // kRecordPolicy, kCreate, kAdopt
+
+  // True when the action sends a request that changes the Aura account.
+  bool IsApiWrite() const;
+};
+
+// Phases shown in status.
+inline constexpr std::string_view kPhasePending = "Pending";
+inline constexpr std::string_view kPhaseCreating = "Creating";
+inline constexpr std::string_view kPhaseReady = "Ready";
+inline constexpr std::string_view kPhaseUpdating = "Updating";
+inline constexpr std::string_view kPhasePausing = "Pausing";
+inline constexpr std::string_view kPhasePaused = "Paused";
+inline constexpr std::string_view kPhaseResuming = "Resuming";
+inline constexpr std::string_view kPhaseDeleting = "Deleting";
+inline constexpr std::string_view kPhaseMissing = "Missing";
+inline constexpr std::string_view kPhaseConflict = "Conflict";
+inline constexpr std::string_view kPhaseError = "Error";
+inline constexpr std::string_view kPhaseSuspended = "Suspended";
+inline constexpr std::string_view kPhaseRemoved = "Removed";
+
+struct SpecStatus {
+  std::string key;
+  std::string phase;
+  bool ready = false;  // condition Ready: exists, stable, as the spec says
+  std::string ready_reason;
+  bool synced = false;  // condition Synced: the last reconcile succeeded
+  std::string synced_reason;
+  std::string message;
+  std::string aura_id;
+  std::string aura_name;
+  std::string aura_status;
+  std::string last_request_id;
+  std::string last_error;
+  bool drifted = false;         // observed differs from desired (an action is planned)
+  bool pending_create = false;  // an unresolved create intent
+  bool conflict = false;        // adoption refused or ambiguous ownership
+  bool credentials_known = false;
+  std::vector<std::string> duplicate_ids;
+};
+
+struct PlanOptions {
+  // How long Aura's LIST may lag behind a create (DESIGN.md step 3).
+  base::Duration settle_window = std::chrono::seconds(60);
+  // Allowed difference between this host's clock and Aura's created_at.
+  base::Duration clock_skew = std::chrono::minutes(5);
+  bool allow_delete = false;
+  int max_deletes = 1;  // per pass (Plan applies it; the controller too)
+  // False when the spec load was incomplete: nothing is deleted or forgotten.
+  bool deletions_safe = true;
+};
+
+struct KeyPlan {
+  std::string key;
+  std::vector<Action> actions;  // in execution order
+  SpecStatus status;
+  // Observations the plan waits for before it can decide:
+  std::optional<base::SystemTime> need_listing_after;  // a LIST of `tenant_id` sent at/after
+  std::string tenant_id;
+  bool need_detail = false;                     // a GET of status.aura_id
+  std::optional<base::Duration> requeue_after;  // come back then (settle, polling)
+  bool terminal = false;                        // only a spec change can fix it
+};
+
+// The desired state as loaded.
+struct DesiredState {
+  std::vector<spec::InstanceSpec> specs;
+  std::set<std::string> invalid_keys;
+  bool complete = true;
+};
+
+// Plans one key. `spec` is null when no valid spec has this key; `invalid` says a spec with
+// this key exists but has errors; `entry` is null without a journal entry. `owners` maps the
+// instance ids journal entries own (instance and duplicates) to their keys: an id another key
+// owns is never adopted or recorded by this one.
+using Owners = std::map<std::string, std::string>;
+KeyPlan PlanKey(const spec::InstanceSpec* spec, bool invalid, const store::JournalEntry* entry,
+                const Observed& observed, const Owners& owners, base::SystemTime now,
+                const PlanOptions& options);
+
+// The owners map of a whole journal.
+Owners OwnersOf(const std::map<std::string, store::JournalEntry>& journal);
+
+struct Plan {
+  std::vector<KeyPlan> keys;            // sorted by key
+  std::vector<Action> Actions() const;  // every action, ordered: journal-only first, then
+                                        // creates, patches, pause/resume, deletes
+  bool HasChanges() const;              // any action at all
+};
+
+// Plans every key in desired ∪ journal, applying max_deletes across keys.
+Plan PlanAll(const DesiredState& desired, const std::map<std::string, store::JournalEntry>& journal,
+             const Observed& observed, base::SystemTime now, const PlanOptions& options);
+
+// Parses Aura's RFC 3339 created_at ("2024-01-31T12:34:56Z", fractions and offsets allowed).
+std::optional<base::SystemTime> ParseRfc3339(const std::string& s);
+
+}  // namespace aura::reconcile

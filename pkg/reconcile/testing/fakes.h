@@ -1,0 +1,148 @@
+// In-memory fakes for reconciler tests: an Aura account (FakeAuraApi), a journal, a
+// credential store and a spec source. Faults are scripted per call; nothing here sleeps.
+//
+// Thread-safety: every fake locks internally.
+#pragma once
+
+#include <deque>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pkg/aura/api.h"
+#include "pkg/base/clock.h"
+#include "pkg/reconcile/spec_source.h"
+#include "pkg/store/journal.h"
+
+namespace aura::reconcile::testing {
+
+// What a scripted create failure does.
+enum class CreateFault {
+  kNone,
+  kRefuse400,        // definite refusal: nothing created
+  kCommitThen500,    // created, then answered 500 (ambiguous)
+  kCommitThenReset,  // created, then the connection dropped (ambiguous)
+  kLostBefore500,    // NOT created, answered 500 (ambiguous)
+  kConnectFailure,   // never sent
+  kThrottle,         // 429: nothing created
+};
+
+class FakeAuraApi : public api::AuraApi {
+ public:
+  explicit FakeAuraApi(const base::Clock* clock) : clock_(clock) {}
+
+  // --- scripting ---
+  void ScriptCreate(CreateFault f);                             // applies to the next create
+  void ScriptError(const std::string& method, base::Status s);  // next call of `method`
+  // Adds an instance as if made outside the controller. Returns its id.
+  std::string AddInstance(const std::string& tenant, const std::string& name,
+                          const std::string& status = "running", const std::string& memory = "4GB");
+  void SetStatus(const std::string& id, const std::string& status);
+  void Remove(const std::string& id);
+  // Every instance whose status is transitional becomes stable (running/paused/gone).
+  void SettleAll();
+  // LIST hides instances created less than this long ago (Aura's LIST lag).
+  void SetListLag(base::Duration lag) { list_lag_ = lag; }
+
+  // --- inspection ---
+  std::map<std::string, int> calls() const;  // by method name
+  int creates_landed() const;                // instances created through CreateInstance
+  std::vector<api::Instance> instances() const;
+  std::optional<api::Instance> instance(const std::string& id) const;
+  std::vector<std::string> passwords() const;
+
+  // --- AuraApi ---
+  base::StatusOr<api::Reply<std::vector<api::InstanceSummary>>> ListInstances(
+      std::string_view tenant_id, api::Priority p) override;
+  base::StatusOr<api::Reply<api::Instance>> GetInstance(std::string_view id,
+                                                        api::Priority p) override;
+  base::StatusOr<api::Reply<api::CreatedInstance>> CreateInstance(
+      const api::CreateInstanceRequest& req) override;
+  base::StatusOr<api::Reply<api::Instance>> UpdateInstance(
+      std::string_view id, const api::UpdateInstanceRequest& req) override;
+  base::StatusOr<api::Reply<api::DeleteResult>> DeleteInstance(std::string_view id) override;
+  base::StatusOr<api::Reply<api::Instance>> PauseInstance(std::string_view id) override;
+  base::StatusOr<api::Reply<api::Instance>> ResumeInstance(std::string_view id) override;
+  base::StatusOr<api::Reply<std::vector<api::Tenant>>> ListTenants(api::Priority p) override;
+  base::StatusOr<api::Reply<api::TenantDetail>> GetTenant(std::string_view id,
+                                                          api::Priority p) override;
+  base::StatusOr<api::Reply<std::vector<api::Snapshot>>> ListSnapshots(std::string_view) override;
+  base::StatusOr<api::Reply<std::string>> CreateSnapshot(std::string_view) override;
+  base::StatusOr<api::Reply<api::Snapshot>> GetSnapshot(std::string_view,
+                                                        std::string_view) override;
+  base::StatusOr<api::Reply<api::Instance>> RestoreSnapshot(std::string_view,
+                                                            std::string_view) override;
+
+ private:
+  struct Inst {
+    api::Instance i;
+    base::SystemTime created{};
+    bool deleted = false;
+  };
+  std::optional<base::Status> TakeError(const std::string& method);  // REQUIRES mu_
+  std::string NextRequestId();                                       // REQUIRES mu_
+
+  const base::Clock* clock_;
+  mutable std::mutex mu_;
+  std::map<std::string, Inst> instances_;
+  std::deque<CreateFault> create_faults_;
+  std::map<std::string, std::deque<base::Status>> errors_;
+  std::map<std::string, int> calls_;
+  std::vector<std::string> passwords_;
+  base::Duration list_lag_{};
+  int next_id_ = 1;
+  int next_request_ = 1;
+  int creates_landed_ = 0;
+};
+
+class MemJournal : public store::Journal {
+ public:
+  base::StatusOr<std::map<std::string, store::JournalEntry>> List() const override;
+  base::StatusOr<store::JournalEntry> Get(const std::string& key) const override;
+  base::Status Put(const store::JournalEntry& e) override;
+  base::Status Remove(const std::string& key) override;
+  // The next `n` writes fail with `s` (e.g. a full disk).
+  void FailWrites(int n, base::Status s);
+  int writes() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, store::JournalEntry> entries_;
+  int fail_writes_ = 0;
+  base::Status fail_status_;
+  int writes_ = 0;
+};
+
+class MemCredentialStore final : public store::CredentialStore {
+ public:
+  base::Status Save(const std::string& key, const store::Credentials& c) override;
+  base::StatusOr<store::Credentials> Load(const std::string& key) const override;
+  void FailSaves(int n);
+  std::map<std::string, store::Credentials> all() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, store::Credentials> creds_;
+  int fail_ = 0;
+};
+
+class StaticSpecSource final : public SpecSource {
+ public:
+  void Set(std::vector<spec::InstanceSpec> specs, std::set<std::string> invalid = {},
+           bool complete = true);
+  spec::LoadResult Load() override;
+  std::string Fingerprint() override;
+
+ private:
+  std::mutex mu_;
+  spec::LoadResult result_;
+  int version_ = 0;
+};
+
+// A valid professional-db spec with the given name (namespace "default").
+spec::InstanceSpec MakeSpec(const std::string& name, const std::string& tenant = "tenant-1");
+
+}  // namespace aura::reconcile::testing
