@@ -43,7 +43,9 @@ TEST(WorkQueueTest, FailuresBackOffExponentiallyWithJitterAndCap) {
     const double cap = std::min(30.0, std::pow(2.0, i - 1));
     EXPECT_GE(base::ToSeconds(d), cap * 0.5 - 1e-9) << i;
     EXPECT_LE(base::ToSeconds(d), cap + 1e-9) << i;
-    if (i <= 4) EXPECT_GT(d, prev / 2);
+    if (i <= 4) {
+      EXPECT_GT(d, prev / 2);
+    }
     prev = d;
   }
   EXPECT_EQ(q.Failures("a"), 8);
