@@ -1,0 +1,407 @@
+#include "pkg/store/codec.h"
+
+#include <openssl/evp.h>
+
+#include <chrono>
+#include <cstdio>
+#include <limits>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+namespace aura::store::detail {
+namespace {
+
+using base::Status;
+using base::StatusOr;
+using nlohmann::json;
+
+// Every member of JournalEntry must be encoded below. This fires when the struct changes size:
+// encode and decode the new member (missing members decode to their defaults, so old files
+// stay readable), add it to the round-trip test, then update the number.
+#if defined(__GLIBCXX__) && defined(__x86_64__) && !defined(_GLIBCXX_DEBUG)
+static_assert(sizeof(JournalEntry) == 432 && sizeof(CreateIntent) == 112,
+              "JournalEntry or CreateIntent changed: update pkg/store/codec.cc");
+#endif
+
+std::string ToHex(const unsigned char* p, size_t n) {
+  static constexpr char kDigits[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(2 * n);
+  for (size_t i = 0; i < n; ++i) {
+    out += kDigits[p[i] >> 4];
+    out += kDigits[p[i] & 0xf];
+  }
+  return out;
+}
+
+StatusOr<std::string> Sha256Hex(std::string_view data) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
+    return base::InternalError("SHA-256 failed in OpenSSL");
+  }
+  return ToHex(md, len);
+}
+
+// Reads typed members of a JSON object, reporting the first problem with where it is.
+// Missing members keep their defaults; members of the wrong type are data loss.
+class ObjectReader {
+ public:
+  ObjectReader(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
+
+  Status status() const { return status_; }
+
+  void Get(const char* name, std::string* out) {
+    if (const json* v = Find(name, "a string", &json::is_string)) *out = v->get<std::string>();
+  }
+  void Get(const char* name, bool* out) {
+    if (const json* v = Find(name, "a boolean", &json::is_boolean)) *out = v->get<bool>();
+  }
+  void Get(const char* name, int* out) {
+    const json* v = Find(name, "an integer", &json::is_number_integer);
+    if (v == nullptr) return;
+    if (v->is_number_unsigned()
+            ? v->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<int>::max())
+            : (v->get<std::int64_t>() < std::numeric_limits<int>::min() ||
+               v->get<std::int64_t>() > std::numeric_limits<int>::max())) {
+      Fail(name, "an integer in the int range", *v);
+      return;
+    }
+    *out = v->is_number_unsigned() ? static_cast<int>(v->get<std::uint64_t>())
+                                   : static_cast<int>(v->get<std::int64_t>());
+  }
+  void Get(const char* name, std::uint64_t* out) {
+    if (const json* v = Find(name, "a non-negative integer", &json::is_number_unsigned)) {
+      *out = v->get<std::uint64_t>();
+    }
+  }
+  void Get(const char* name, base::SystemTime* out) {
+    const json* v = Find(name, "an RFC 3339 time", &json::is_string);
+    if (v == nullptr) return;
+    StatusOr<base::SystemTime> t = ParseTime(v->get_ref<const std::string&>());
+    if (!t.ok()) {
+      Fail(name, "an RFC 3339 time", *v);
+      return;
+    }
+    *out = *t;
+  }
+  void Get(const char* name, std::vector<std::string>* out) {
+    const json* v = Find(name, "an array of strings", &json::is_array);
+    if (v == nullptr) return;
+    out->clear();
+    for (const json& item : *v) {
+      if (!item.is_string()) {
+        Fail(name, "an array of strings", item);
+        return;
+      }
+      out->push_back(item.get<std::string>());
+    }
+  }
+  void Get(const char* name, Origin* out) {
+    const json* v = Find(name, "\"created\" or \"adopted\"", &json::is_string);
+    if (v == nullptr) return;
+    if (*v == "created") {
+      *out = Origin::kCreated;
+    } else if (*v == "adopted") {
+      *out = Origin::kAdopted;
+    } else {
+      Fail(name, "\"created\" or \"adopted\"", *v);
+    }
+  }
+  // Requires the member to be present.
+  void Require(const char* name) {
+    if (status_.ok() && !obj_.contains(name)) {
+      status_ = base::DataLossError(where_ + "." + name + " is missing");
+    }
+  }
+
+ private:
+  const json* Find(const char* name, const char* want, bool (json::*is)() const noexcept) {
+    if (!status_.ok()) return nullptr;
+    auto it = obj_.find(name);
+    if (it == obj_.end()) return nullptr;
+    if (!((*it).*is)()) {
+      Fail(name, want, *it);
+      return nullptr;
+    }
+    return &*it;
+  }
+  void Fail(const char* name, const char* want, const json& found) {
+    // Names the type only: values may be secrets (credentials files).
+    status_ = base::DataLossError(where_ + "." + name + ": expected " + want + ", found " +
+                                  (found.is_string() ? "another string" : found.type_name()));
+  }
+
+  const json& obj_;
+  std::string where_;
+  Status status_;
+};
+
+json EncodeIntent(const CreateIntent& i) {
+  return json{{"aura_name", i.aura_name},
+              {"tenant_id", i.tenant_id},
+              {"intent_time", FormatTime(i.intent_time)},
+              {"attempt", i.attempt},
+              {"ambiguous", i.ambiguous},
+              {"last_request_id", i.last_request_id}};
+}
+
+json EncodeEntry(const JournalEntry& e) {
+  json j{{"instance_id", e.instance_id},
+         {"origin", e.origin == Origin::kAdopted ? "adopted" : "created"},
+         {"aura_name", e.aura_name},
+         {"tenant_id", e.tenant_id},
+         {"credentials_saved", e.credentials_saved},
+         {"duplicate_ids", e.duplicate_ids},
+         {"delete_on_removal", e.delete_on_removal},
+         {"cloud_provider", e.cloud_provider},
+         {"region", e.region},
+         {"type", e.type},
+         {"version", e.version},
+         {"updated", FormatTime(e.updated)}};
+  if (e.intent) j["intent"] = EncodeIntent(*e.intent);
+  return j;
+}
+
+Status DecodeEntry(const std::string& key, const json& j, JournalEntry* e) {
+  const std::string where = "entries[\"" + key + "\"]";
+  if (!j.is_object()) {
+    return base::DataLossError(where + ": expected an object, found " + j.type_name());
+  }
+  e->key = key;
+  ObjectReader r(j, where);
+  r.Get("instance_id", &e->instance_id);
+  r.Get("origin", &e->origin);
+  r.Get("aura_name", &e->aura_name);
+  r.Get("tenant_id", &e->tenant_id);
+  r.Get("credentials_saved", &e->credentials_saved);
+  r.Get("duplicate_ids", &e->duplicate_ids);
+  r.Get("delete_on_removal", &e->delete_on_removal);
+  r.Get("cloud_provider", &e->cloud_provider);
+  r.Get("region", &e->region);
+  r.Get("type", &e->type);
+  r.Get("version", &e->version);
+  r.Get("updated", &e->updated);
+  AURA_RETURN_IF_ERROR(r.status());
+  auto it = j.find("intent");
+  if (it == j.end() || it->is_null()) return Status::Ok();
+  if (!it->is_object()) {
+    return base::DataLossError(where + ".intent: expected an object, found " + it->type_name());
+  }
+  CreateIntent i;
+  ObjectReader ir(*it, where + ".intent");
+  ir.Get("aura_name", &i.aura_name);
+  ir.Get("tenant_id", &i.tenant_id);
+  ir.Require("intent_time");
+  ir.Get("intent_time", &i.intent_time);
+  ir.Get("attempt", &i.attempt);
+  ir.Get("ambiguous", &i.ambiguous);
+  ir.Get("last_request_id", &i.last_request_id);
+  AURA_RETURN_IF_ERROR(ir.status());
+  e->intent = std::move(i);
+  return Status::Ok();
+}
+
+}  // namespace
+
+StatusOr<std::string> JournalChecksum(const json& doc) {
+  try {
+    json rest = doc;
+    if (rest.is_object()) rest.erase("checksum");
+    AURA_ASSIGN_OR_RETURN(std::string hex, Sha256Hex(rest.dump()));
+    return "sha256:" + hex;
+  } catch (const json::exception& e) {
+    return base::InvalidArgumentError(std::string("cannot serialize the journal: ") + e.what());
+  }
+}
+
+StatusOr<std::string> EncodeJournal(const JournalImage& image) {
+  try {
+    json entries = json::object();
+    for (const auto& [key, e] : image.entries) entries[key] = EncodeEntry(e);
+    json doc{{"format", std::string(kJournalFormat)},
+             {"schema_version", kJournalSchemaVersion},
+             {"generation", image.generation},
+             {"entries", std::move(entries)}};
+    AURA_ASSIGN_OR_RETURN(std::string sum, JournalChecksum(doc));
+    doc["checksum"] = sum;
+    return doc.dump(2) + "\n";
+  } catch (const json::exception& e) {
+    return base::InvalidArgumentError(std::string("cannot serialize the journal: ") + e.what());
+  }
+}
+
+StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
+  if (bytes.empty()) return base::DataLossError("the file is empty (an interrupted copy?)");
+  json doc;
+  try {
+    doc = json::parse(bytes);
+  } catch (const json::exception& e) {
+    return base::DataLossError(std::string("not valid JSON (truncated or damaged): ") + e.what());
+  }
+  if (!doc.is_object()) {
+    return base::DataLossError(std::string("expected a JSON object, found ") + doc.type_name());
+  }
+  auto version = doc.find("schema_version");
+  if (version == doc.end()) {
+    return base::DataLossError("no schema_version member: this is not an aura-controller journal");
+  }
+  if (!version->is_number_integer()) {
+    return base::DataLossError(std::string("schema_version: expected an integer, found ") +
+                               version->type_name());
+  }
+  if (*version != kJournalSchemaVersion) {
+    return base::DataLossError("schema_version " + version->dump() +
+                               " is not supported by this aura-controller, which reads version " +
+                               std::to_string(kJournalSchemaVersion) +
+                               " (was it written by a newer release?)");
+  }
+  auto format = doc.find("format");
+  if (format == doc.end() || *format != std::string(kJournalFormat)) {
+    return base::DataLossError("format: expected \"" + std::string(kJournalFormat) + "\"");
+  }
+  auto checksum = doc.find("checksum");
+  if (checksum == doc.end() || !checksum->is_string()) {
+    return base::DataLossError("no checksum string: the file was not written by aura-controller");
+  }
+  StatusOr<std::string> actual = JournalChecksum(doc);
+  if (!actual.ok()) return base::DataLossError(actual.status().message());
+  if (*actual != checksum->get_ref<const std::string&>()) {
+    return base::DataLossError("checksum mismatch: the file says " + checksum->dump() +
+                               " but its content hashes to \"" + *actual +
+                               "\" (edited by hand or damaged)");
+  }
+  JournalImage image;
+  ObjectReader r(doc, "journal");
+  r.Require("generation");
+  r.Get("generation", &image.generation);
+  AURA_RETURN_IF_ERROR(r.status());
+  auto entries = doc.find("entries");
+  if (entries == doc.end() || !entries->is_object()) {
+    return base::DataLossError("entries: expected an object");
+  }
+  for (auto it = entries->begin(); it != entries->end(); ++it) {
+    JournalEntry e;
+    AURA_RETURN_IF_ERROR(DecodeEntry(it.key(), it.value(), &e));
+    image.entries.emplace(it.key(), std::move(e));
+  }
+  return image;
+}
+
+StatusOr<std::string> EncodeCredentials(const std::string& key, const Credentials& c,
+                                        base::SystemTime saved_at) {
+  try {
+    json doc{{"format", std::string(kCredentialsFormat)},
+             {"version", kCredentialsVersion},
+             {"key", key},
+             {"instance_id", c.instance_id},
+             {"connection_url", c.connection_url},
+             {"username", c.username},
+             {"password", c.password},
+             {"saved_at", FormatTime(saved_at)}};
+    return doc.dump(2) + "\n";
+  } catch (const json::exception&) {
+    // The exception text may quote the password.
+    return base::InvalidArgumentError("credentials for " + key + " are not valid UTF-8");
+  }
+}
+
+StatusOr<DecodedCredentials> DecodeCredentials(std::string_view bytes) {
+  json doc;
+  try {
+    doc = json::parse(bytes);
+  } catch (const json::parse_error& e) {
+    // e.what() quotes the bytes around the error, which may be the password.
+    return base::DataLossError("not valid JSON (truncated or damaged) at byte " +
+                               std::to_string(e.byte));
+  } catch (const json::exception&) {
+    return base::DataLossError("not valid JSON");
+  }
+  if (!doc.is_object()) return base::DataLossError("expected a JSON object");
+  auto format = doc.find("format");
+  if (format == doc.end() || *format != std::string(kCredentialsFormat)) {
+    return base::DataLossError("format: expected \"" + std::string(kCredentialsFormat) + "\"");
+  }
+  DecodedCredentials out;
+  int version = 0;
+  ObjectReader r(doc, "credentials");
+  for (const char* name :
+       {"version", "key", "instance_id", "connection_url", "username", "password", "saved_at"}) {
+    r.Require(name);
+  }
+  r.Get("version", &version);
+  r.Get("key", &out.key);
+  r.Get("instance_id", &out.credentials.instance_id);
+  r.Get("connection_url", &out.credentials.connection_url);
+  r.Get("username", &out.credentials.username);
+  r.Get("password", &out.credentials.password);
+  r.Get("saved_at", &out.saved_at);
+  AURA_RETURN_IF_ERROR(r.status());
+  if (version != kCredentialsVersion) {
+    return base::DataLossError("version " + std::to_string(version) +
+                               " is not supported by this aura-controller");
+  }
+  return out;
+}
+
+std::string FormatTime(base::SystemTime t) {
+  using namespace std::chrono;
+  const auto ns = duration_cast<nanoseconds>(t.time_since_epoch());
+  const sys_days day = floor<days>(sys_time<nanoseconds>(ns));
+  const year_month_day ymd(day);
+  const hh_mm_ss hms(ns - duration_cast<nanoseconds>(day.time_since_epoch()));
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02u-%02uT%02d:%02d:%02d.%09lldZ",
+                static_cast<int>(ymd.year()), static_cast<unsigned>(ymd.month()),
+                static_cast<unsigned>(ymd.day()), static_cast<int>(hms.hours().count()),
+                static_cast<int>(hms.minutes().count()), static_cast<int>(hms.seconds().count()),
+                static_cast<long long>(hms.subseconds().count()));
+  return buf;
+}
+
+StatusOr<base::SystemTime> ParseTime(std::string_view s) {
+  using namespace std::chrono;
+  const auto bad = [&] {
+    return base::InvalidArgumentError("not an RFC 3339 UTC time (YYYY-MM-DDTHH:MM:SS[.f]Z): \"" +
+                                      std::string(s) + "\"");
+  };
+  const auto digits = [&](size_t pos, size_t n, long long* out) {
+    if (pos + n > s.size()) return false;
+    long long v = 0;
+    for (size_t i = pos; i < pos + n; ++i) {
+      if (s[i] < '0' || s[i] > '9') return false;
+      v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  long long y, mo, d, h, mi, sec;
+  if (s.size() < 20 || !digits(0, 4, &y) || s[4] != '-' || !digits(5, 2, &mo) || s[7] != '-' ||
+      !digits(8, 2, &d) || s[10] != 'T' || !digits(11, 2, &h) || s[13] != ':' ||
+      !digits(14, 2, &mi) || s[16] != ':' || !digits(17, 2, &sec)) {
+    return bad();
+  }
+  long long frac_ns = 0;
+  size_t pos = 19;
+  if (s[pos] == '.') {
+    size_t n = 0;
+    for (++pos; pos < s.size() && s[pos] >= '0' && s[pos] <= '9'; ++pos, ++n) {
+      if (n < 9) frac_ns = frac_ns * 10 + (s[pos] - '0');
+    }
+    if (n == 0 || n > 9) return bad();
+    for (; n < 9; ++n) frac_ns *= 10;
+  }
+  if (pos + 1 != s.size() || s[pos] != 'Z') return bad();
+  const year_month_day ymd{year(static_cast<int>(y)), month(static_cast<unsigned>(mo)),
+                           day(static_cast<unsigned>(d))};
+  if (!ymd.ok() || h > 23 || mi > 59 || sec > 59) return bad();
+  const long long secs = static_cast<long long>(sys_days(ymd).time_since_epoch().count()) * 86400 +
+                         h * 3600 + mi * 60 + sec;
+  constexpr long long kMaxSecs = std::numeric_limits<long long>::max() / 1000000000 - 1;
+  if (secs > kMaxSecs || secs < -kMaxSecs) return bad();
+  return base::SystemTime(
+      duration_cast<base::SystemTime::duration>(nanoseconds(secs * 1000000000 + frac_ns)));
+}
+
+}  // namespace aura::store::detail

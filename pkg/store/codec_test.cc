@@ -1,0 +1,211 @@
+#include "pkg/store/codec.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <chrono>
+
+#include "pkg/store/test_util.h"
+
+namespace aura::store::detail {
+namespace {
+
+using nlohmann::json;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using testutil::FullEntry;
+using testutil::SameEntry;
+
+base::SystemTime At(long long ns) { return base::SystemTime(std::chrono::nanoseconds(ns)); }
+
+TEST(TimeTest, FormatsRfc3339WithNanoseconds) {
+  EXPECT_EQ(FormatTime(At(0)), "1970-01-01T00:00:00.000000000Z");
+  EXPECT_EQ(FormatTime(At(1798761600123456789)), "2027-01-01T00:00:00.123456789Z");
+  EXPECT_EQ(FormatTime(At(-1)), "1969-12-31T23:59:59.999999999Z");
+}
+
+TEST(TimeTest, ParseIsTheInverseOfFormat) {
+  for (long long ns : {0LL, 1LL, -1LL, 1798761600123456789LL, 951782400000000000LL /*leap day*/,
+                       4102444799999999999LL}) {
+    auto t = ParseTime(FormatTime(At(ns)));
+    ASSERT_TRUE(t.ok()) << FormatTime(At(ns));
+    EXPECT_EQ(*t, At(ns));
+  }
+  EXPECT_EQ(*ParseTime("2027-01-01T00:00:00Z"), At(1798761600000000000));
+  EXPECT_EQ(*ParseTime("2027-01-01T00:00:00.5Z"), At(1798761600500000000));
+}
+
+TEST(TimeTest, ParseRejectsAnythingElse) {
+  for (const char* s :
+       {"", "2027-01-01", "2027-01-01T00:00:00", "2027-01-01 00:00:00Z", "2027-13-01T00:00:00Z",
+        "2027-02-30T00:00:00Z", "2027-01-01T24:00:00Z", "2027-01-01T00:00:00.Z",
+        "2027-01-01T00:00:00.1234567890Z", "2027-01-01T00:00:00+01:00", "2027-01-01T00:00:00Zjunk",
+        "9999-01-01T00:00:00Z"}) {
+    EXPECT_FALSE(ParseTime(s).ok()) << s;
+  }
+}
+
+TEST(JournalCodecTest, RoundTripsEveryMember) {
+  JournalImage image;
+  image.generation = 7;
+  image.entries["shop/orders"] = FullEntry("shop/orders", "id1");
+  JournalEntry bare;
+  bare.key = "shop/bare";
+  image.entries["shop/bare"] = bare;
+  auto bytes = EncodeJournal(image);
+  ASSERT_TRUE(bytes.ok()) << bytes.status();
+  auto back = DecodeJournal(*bytes);
+  ASSERT_TRUE(back.ok()) << back.status();
+  EXPECT_EQ(back->generation, 7u);
+  ASSERT_EQ(back->entries.size(), 2u);
+  EXPECT_TRUE(SameEntry(back->entries["shop/orders"], image.entries["shop/orders"]));
+  EXPECT_TRUE(SameEntry(back->entries["shop/bare"], bare));
+  EXPECT_FALSE(back->entries["shop/bare"].intent.has_value());
+}
+
+TEST(JournalCodecTest, DocumentLayout) {
+  JournalImage image;
+  image.entries["a/b"] = FullEntry("a/b");
+  json doc = json::parse(*EncodeJournal(image));
+  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_EQ(doc["format"], "aura-controller journal");
+  EXPECT_EQ(doc["generation"], 0);
+  EXPECT_EQ(doc["entries"]["a/b"]["origin"], "adopted");
+  EXPECT_EQ(doc["entries"]["a/b"]["intent"]["intent_time"], "2027-01-01T00:00:00.123456789Z");
+  const std::string sum = doc["checksum"];
+  EXPECT_EQ(sum.substr(0, 7), "sha256:");
+  EXPECT_EQ(sum.size(), 7u + 64u);
+  EXPECT_EQ(sum, *JournalChecksum(doc));
+}
+
+TEST(JournalCodecTest, RejectsStringsThatAreNotUtf8) {
+  JournalImage image;
+  image.entries["a/b"] = FullEntry("a/b");
+  image.entries["a/b"].aura_name = "bad\xff";
+  auto bytes = EncodeJournal(image);
+  ASSERT_FALSE(bytes.ok());
+  EXPECT_EQ(bytes.status().code(), base::StatusCode::kInvalidArgument);
+}
+
+// A valid document to mutate: re-sealed after each change so only the change is wrong.
+json ValidDoc() {
+  JournalImage image;
+  image.entries["a/b"] = FullEntry("a/b");
+  return json::parse(*EncodeJournal(image));
+}
+std::string Seal(json doc) {
+  doc["checksum"] = *JournalChecksum(doc);
+  return doc.dump();
+}
+void ExpectDataLoss(const std::string& bytes, const std::string& what) {
+  auto r = DecodeJournal(bytes);
+  ASSERT_FALSE(r.ok()) << "accepted: " << bytes;
+  EXPECT_EQ(r.status().code(), base::StatusCode::kDataLoss);
+  EXPECT_THAT(r.status().message(), HasSubstr(what));
+}
+
+TEST(JournalCodecTest, RejectsDamage) {
+  const std::string good = ValidDoc().dump(2);
+  ExpectDataLoss("", "empty");
+  ExpectDataLoss(good.substr(0, good.size() / 2), "not valid JSON");
+  ExpectDataLoss("{\"schema_version\": 1,,}", "not valid JSON");
+  ExpectDataLoss("[1, 2]", "expected a JSON object");
+  ExpectDataLoss("{}", "no schema_version");
+
+  json doc = ValidDoc();
+  doc["entries"]["a/b"]["region"] = "elsewhere";  // not re-sealed
+  ExpectDataLoss(doc.dump(), "checksum mismatch");
+  doc = ValidDoc();
+  doc.erase("checksum");
+  ExpectDataLoss(doc.dump(), "no checksum");
+}
+
+TEST(JournalCodecTest, RejectsOtherSchemaVersions) {
+  json doc = ValidDoc();
+  doc["schema_version"] = 2;
+  ExpectDataLoss(Seal(doc), "schema_version 2 is not supported");
+  doc["schema_version"] = "1";
+  ExpectDataLoss(Seal(doc), "schema_version: expected an integer");
+  doc["schema_version"] = 1.0;
+  ExpectDataLoss(Seal(doc), "schema_version: expected an integer");
+}
+
+TEST(JournalCodecTest, RejectsMembersOfTheWrongType) {
+  struct Case {
+    json::json_pointer where;
+    json value;
+    std::string message;
+  };
+  const Case cases[] = {
+      {json::json_pointer("/entries/a~1b/instance_id"), 5, "instance_id: expected a string"},
+      {json::json_pointer("/entries/a~1b/origin"), "stolen", "origin: expected \"created\""},
+      {json::json_pointer("/entries/a~1b/credentials_saved"), "yes", "expected a boolean"},
+      {json::json_pointer("/entries/a~1b/duplicate_ids"), json::array({1}), "array of strings"},
+      {json::json_pointer("/entries/a~1b/updated"), "yesterday", "RFC 3339"},
+      {json::json_pointer("/entries/a~1b/intent"), "none", "intent: expected an object"},
+      {json::json_pointer("/entries/a~1b/intent/attempt"), 1.5, "attempt: expected an integer"},
+      {json::json_pointer("/entries/a~1b/intent/attempt"), 1LL << 40, "int range"},
+      {json::json_pointer("/entries/a~1b"), json::array(), "expected an object"},
+      {json::json_pointer("/entries"), json::array(), "entries: expected an object"},
+      {json::json_pointer("/generation"), -1, "generation"},
+      {json::json_pointer("/format"), "something else", "format"},
+  };
+  for (const Case& c : cases) {
+    json doc = ValidDoc();
+    doc[c.where] = c.value;
+    ExpectDataLoss(Seal(doc), c.message);
+  }
+  json doc = ValidDoc();
+  doc["entries"]["a/b"]["intent"].erase("intent_time");
+  ExpectDataLoss(Seal(doc), "intent_time is missing");
+}
+
+TEST(JournalCodecTest, MissingMembersTakeDefaultsAndUnknownOnesAreIgnored) {
+  json doc = ValidDoc();
+  doc["entries"]["a/b"] = json{{"instance_id", "x"}, {"future_member", {1, 2}}};
+  doc["future_top_level"] = true;
+  auto r = DecodeJournal(Seal(doc));
+  ASSERT_TRUE(r.ok()) << r.status();
+  JournalEntry expected;
+  expected.key = "a/b";
+  expected.instance_id = "x";
+  EXPECT_TRUE(SameEntry(r->entries["a/b"], expected));
+}
+
+TEST(CredentialsCodecTest, RoundTrip) {
+  Credentials c{"id1", "neo4j+s://id1.databases.neo4j.io", "neo4j", "s3cr3t-pass"};
+  auto bytes = EncodeCredentials("shop/orders", c, At(1798761600000000000));
+  ASSERT_TRUE(bytes.ok());
+  auto d = DecodeCredentials(*bytes);
+  ASSERT_TRUE(d.ok()) << d.status();
+  EXPECT_EQ(d->key, "shop/orders");
+  EXPECT_EQ(d->credentials.instance_id, "id1");
+  EXPECT_EQ(d->credentials.connection_url, c.connection_url);
+  EXPECT_EQ(d->credentials.username, "neo4j");
+  EXPECT_EQ(d->credentials.password, "s3cr3t-pass");
+  EXPECT_EQ(d->saved_at, At(1798761600000000000));
+}
+
+TEST(CredentialsCodecTest, ErrorsNeverQuoteThePassword) {
+  Credentials c{"id1", "neo4j+s://x", "neo4j", "s3cr3t-pass"};
+  const std::string bytes = *EncodeCredentials("shop/orders", c, At(0));
+  const size_t at = bytes.find("s3cr3t");
+  for (const std::string& damaged :
+       {bytes.substr(0, at + 4), bytes.substr(0, at + 2) + "\x01" + bytes.substr(at + 3)}) {
+    auto d = DecodeCredentials(damaged);
+    ASSERT_FALSE(d.ok());
+    EXPECT_EQ(d.status().code(), base::StatusCode::kDataLoss);
+    EXPECT_THAT(d.status().message(), Not(HasSubstr("s3cr")));
+  }
+  json doc = json::parse(bytes);
+  doc["password"] = 12345678;
+  auto d = DecodeCredentials(doc.dump());
+  ASSERT_FALSE(d.ok());
+  EXPECT_THAT(d.status().message(), Not(HasSubstr("12345678")));
+  doc = json::parse(bytes);
+  doc.erase("password");
+  EXPECT_THAT(DecodeCredentials(doc.dump()).status().message(), HasSubstr("password is missing"));
+}
+
+}  // namespace
+}  // namespace aura::store::detail
