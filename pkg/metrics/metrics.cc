@@ -1,10 +1,10 @@
 #include "pkg/metrics/metrics.h"
 
+#include <prometheus/text_serializer.h>
+
 #include <array>
 #include <sstream>
 #include <utility>
-
-#include <prometheus/text_serializer.h>
 
 namespace aura::metrics {
 namespace {
@@ -15,13 +15,13 @@ using prometheus::BuildHistogram;
 using prometheus::Histogram;
 
 const Histogram::BucketBoundaries& ApiBuckets() {
-  static const auto* b = new Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25,
-                                                         0.5, 1, 2.5, 5, 10, 30};
+  static const auto* b =
+      new Histogram::BucketBoundaries{0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30};
   return *b;
 }
 const Histogram::BucketBoundaries& WaitBuckets() {
-  static const auto* b = new Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10,
-                                                         30, 60, 120};
+  static const auto* b =
+      new Histogram::BucketBoundaries{0.001, 0.01, 0.1, 0.5, 1, 2, 5, 10, 30, 60, 120};
   return *b;
 }
 
@@ -154,9 +154,9 @@ Metrics::Metrics(std::string_view version)
       .Set(1);
   // Pre-set series so dashboards and alerts see zeros from start-up.
   const std::pair<std::string_view, std::string_view> routes[] = {
-      {"POST", kRouteToken},  {"GET", kRouteInstances}, {"POST", kRouteInstances},
+      {"POST", kRouteToken},   {"GET", kRouteInstances},  {"POST", kRouteInstances},
       {"GET", kRouteInstance}, {"PATCH", kRouteInstance}, {"DELETE", kRouteInstance},
-      {"POST", kRoutePause},  {"POST", kRouteResume},   {"GET", kRouteTenants},
+      {"POST", kRoutePause},   {"POST", kRouteResume},    {"GET", kRouteTenants},
       {"GET", kRouteTenant}};
   for (const auto& [method, route] : routes) {
     ApiRequestDuration(method, route);

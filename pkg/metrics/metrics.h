@@ -9,15 +9,15 @@
 // construction apart from the metric values.
 #pragma once
 
-#include <memory>
-#include <string>
-#include <string_view>
-
 #include <prometheus/counter.h>
 #include <prometheus/family.h>
 #include <prometheus/gauge.h>
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
+
+#include <memory>
+#include <string>
+#include <string_view>
 
 namespace aura::metrics {
 
@@ -29,8 +29,7 @@ inline constexpr std::string_view kRoutePause = "/instances/{id}/pause";
 inline constexpr std::string_view kRouteResume = "/instances/{id}/resume";
 inline constexpr std::string_view kRouteSnapshots = "/instances/{id}/snapshots";
 inline constexpr std::string_view kRouteSnapshot = "/instances/{id}/snapshots/{snapshot_id}";
-inline constexpr std::string_view kRouteRestore =
-    "/instances/{id}/snapshots/{snapshot_id}/restore";
+inline constexpr std::string_view kRouteRestore = "/instances/{id}/snapshots/{snapshot_id}/restore";
 inline constexpr std::string_view kRouteTenants = "/tenants";
 inline constexpr std::string_view kRouteTenant = "/tenants/{id}";
 inline constexpr std::string_view kRouteOther = "other";
@@ -61,25 +60,25 @@ class Metrics {
   prometheus::Histogram& ApiRequestDuration(std::string_view method, std::string_view route);
   // aura_api_retries_total{reason}: reason in {5xx, 429, transport, token}.
   prometheus::Counter& ApiRetries(std::string_view reason);
-  prometheus::Counter& api_throttled;           // aura_api_throttled_total (429s received)
-  prometheus::Counter& token_refreshes;         // aura_token_refreshes_total
+  prometheus::Counter& api_throttled;    // aura_api_throttled_total (429s received)
+  prometheus::Counter& token_refreshes;  // aura_token_refreshes_total
   // --- Rate limiter ---
-  prometheus::Histogram& ratelimit_wait;        // aura_ratelimit_wait_seconds
-  prometheus::Gauge& ratelimit_in_window;       // aura_ratelimit_requests_in_window
-  prometheus::Gauge& ratelimit_paused;          // aura_ratelimit_paused (1 while paused by 429)
+  prometheus::Histogram& ratelimit_wait;   // aura_ratelimit_wait_seconds
+  prometheus::Gauge& ratelimit_in_window;  // aura_ratelimit_requests_in_window
+  prometheus::Gauge& ratelimit_paused;     // aura_ratelimit_paused (1 while paused by 429)
   // --- Reconciler ---
   // aura_reconcile_total{result}: result in {success, error, requeue, terminal, skipped}.
   prometheus::Counter& ReconcileTotal(std::string_view result);
-  prometheus::Histogram& reconcile_duration;    // aura_reconcile_duration_seconds
-  prometheus::Gauge& workqueue_depth;           // aura_workqueue_depth
+  prometheus::Histogram& reconcile_duration;  // aura_reconcile_duration_seconds
+  prometheus::Gauge& workqueue_depth;         // aura_workqueue_depth
   // aura_instances{state}: desired, observed, in_sync, drifted, pending_create, conflict.
   prometheus::Gauge& Instances(std::string_view state);
   // aura_creates_total{outcome}: accepted, rejected, ambiguous.
   prometheus::Counter& Creates(std::string_view outcome);
-  prometheus::Counter& adoptions;               // aura_adoptions_total
-  prometheus::Gauge& duplicate_instances;       // aura_duplicate_instances
-  prometheus::Gauge& observation_staleness;     // aura_observation_staleness_seconds
-  prometheus::Gauge& leader;                    // aura_leader (1 on the leader, HA mode)
+  prometheus::Counter& adoptions;            // aura_adoptions_total
+  prometheus::Gauge& duplicate_instances;    // aura_duplicate_instances
+  prometheus::Gauge& observation_staleness;  // aura_observation_staleness_seconds
+  prometheus::Gauge& leader;                 // aura_leader (1 on the leader, HA mode)
 
  private:
   prometheus::Family<prometheus::Counter>& api_requests_;

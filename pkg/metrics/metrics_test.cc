@@ -49,8 +49,10 @@ TEST(MetricsTest, CountsShowUpInText) {
   m.ApiRequests("GET", kRouteInstance, "200").Increment();
   m.Creates("accepted").Increment();
   const std::string text = m.Serialize();
-  EXPECT_THAT(text, HasSubstr(
-      "aura_api_requests_total{code=\"200\",method=\"GET\",route=\"/instances/{id}\"} 2"));
+  EXPECT_THAT(
+      text,
+      HasSubstr(
+          "aura_api_requests_total{code=\"200\",method=\"GET\",route=\"/instances/{id}\"} 2"));
   EXPECT_THAT(text, HasSubstr("aura_creates_total{outcome=\"accepted\"} 1"));
   EXPECT_THAT(text, Not(HasSubstr("2f49c2b3")));
 }
