@@ -1,14 +1,24 @@
-// AuraInstance specs: the desired state users write (DESIGN.md "Spec format").
+// AuraInstance specs: the desired state users write (DESIGN.md "Spec format", README "Writing
+// specs").
 //
 // Load() reads files and folders of YAML, applies defaults and validates everything, reporting
 // every problem with file, line, column, field path, what was found and what is allowed. Specs
-// with errors are never acted on; valid specs in the same run still are.
+// with errors are never acted on; valid specs in the same run still are. Nothing here knows HTTP:
+// CheckConfigurations() checks specs against tenant configurations the caller fetched.
+//
+// Hostile input (syntax errors, tabs, alias bombs, deep nesting, huge or binary files, invalid
+// UTF-8, wrong types) yields Diagnostics, never a crash, a hang or an exception; the limits are
+// in LoadOptions and every limit error states the limit.
+//
+// Thread-safety: the functions are reentrant; results are plain values.
 #pragma once
 
+#include <cstddef>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace aura::spec {
@@ -16,7 +26,7 @@ namespace aura::spec {
 enum class DeletionPolicy { kRetain, kDelete };
 enum class Adoption { kIfExists, kNever };
 
-// 1-based line and column; 0 when unknown.
+// 1-based line and column (columns count characters); 0 when unknown.
 struct SourceLocation {
   std::string file;
   int line = 0;
@@ -26,18 +36,19 @@ struct SourceLocation {
 // One validated, defaulted AuraInstance.
 struct InstanceSpec {
   // metadata
-  std::string name;                    // DNS-1123 label
+  std::string name;  // DNS-1123 label
   std::string namespace_name = "default";
   std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
   // spec
-  std::string aura_name;               // default: metadata.name; 1..30 chars
-  std::string tenant_id;               // alias projectId
-  std::string cloud_provider;          // gcp | aws | azure
+  std::string aura_name;       // default: metadata.name; 1..30 chars
+  std::string tenant_id;       // alias projectId
+  std::string cloud_provider;  // gcp | aws | azure
   std::string region;
-  std::string type;                    // enterprise-db, enterprise-ds, business-critical, ...
-  std::string version = "5";           // "4" | "5"
-  std::string memory;                  // "4GB"
-  std::string storage;                 // default 2 x memory ("" for free-db)
+  std::string type;           // enterprise-db, enterprise-ds, business-critical, ...
+  std::string version = "5";  // "4" | "5"
+  std::string memory;         // "4GB"
+  std::string storage;        // default 2 x memory ("" for free-db)
   bool vector_optimized = false;
   bool graph_analytics_plugin = false;
   std::optional<std::string> cdc_enrichment_mode;  // OFF | DIFF | FULL
@@ -46,43 +57,56 @@ struct InstanceSpec {
   Adoption adoption = Adoption::kIfExists;
   bool suspend = false;
 
-  SourceLocation location;             // where the document starts
+  SourceLocation location;  // where the document starts
+  // Where each field the user wrote has its value, by field path ("spec.memory",
+  // "metadata.name", "spec.tenantId" also for projectId). Fields that were defaulted are absent:
+  // `field_locations.count("spec.storage") == 0` means storage is 2 x memory by default.
+  std::map<std::string, SourceLocation> field_locations;
 
   // namespace/name: the journal and work-queue key.
   std::string key() const { return namespace_name + "/" + name; }
 };
 
-// One problem found while loading. Format(): "file:line:col: field: message".
+// One problem found while loading. Format(): "file:line:col: field: message"; the line and
+// column are left out when unknown (0), the field when empty (file-level problems).
 struct Diagnostic {
   SourceLocation location;
   std::string field;    // "spec.memory", or "" for file-level problems
-  std::string message;  // what was found and what is allowed
+  std::string message;  // what was found and what is allowed: `found "3GB"; allowed: 1GB, ...`
   std::string key;      // the spec key when known
   std::string Format() const;
 };
 
 struct LoadOptions {
   std::size_t max_file_bytes = 4 * 1024 * 1024;  // larger files are an error
-  int max_depth = 32;                             // YAML nesting limit
-  std::size_t max_documents = 100000;
+  int max_depth = 64;                            // YAML nesting limit (clamped to 1..200)
+  std::size_t max_documents = 100000;            // per Load, all files together
+  std::size_t max_nodes = 1000000;               // YAML nodes per file
+  int max_directory_depth = 32;                  // folder recursion limit
 };
 
 struct LoadResult {
-  std::vector<InstanceSpec> specs;      // valid specs, in file order
-  std::vector<Diagnostic> errors;       // every problem found
-  std::set<std::string> invalid_keys;   // keys of documents that had errors
+  std::vector<InstanceSpec> specs;     // valid specs, in file order
+  std::vector<Diagnostic> errors;      // every problem found, in file and line order
+  std::set<std::string> invalid_keys;  // keys of documents that had errors
   // False when some document could not be read far enough to know its key (syntax error,
-  // unreadable file). The reconciler then deletes and forgets nothing in that pass: a spec
-  // missing because its file is broken is not a spec removed from git.
+  // unreadable file, bad metadata, a limit hit). The reconciler then deletes and forgets
+  // nothing in that pass: a spec missing because its file is broken is not a spec removed from
+  // git.
   bool complete = true;
-  int files = 0;
-  int documents = 0;
-  int skipped = 0;                      // documents of other kinds
+  int files = 0;      // files read (each real file once)
+  int documents = 0;  // YAML documents, all kinds, empty ones included
+  int skipped = 0;    // documents of other kinds
+  int empty = 0;      // empty documents (skipped too, counted apart)
   bool ok() const { return errors.empty(); }
 };
 
 // Loads files and folders (recursively *.yaml, *.yml), following the `..data` symlinks of
-// Kubernetes ConfigMap mounts and reading each real file once.
+// Kubernetes ConfigMap mounts and reading each real file once. A path named explicitly is read
+// whatever its extension. In folders, entries whose name starts with '.' are skipped (hidden
+// files, `.git`, and the kubelet's `..data` / `..<timestamp>` entries, whose files are reached
+// through the visible symlinks); symlinks to files and folders are followed, each canonical file
+// and folder visited once. Entries are visited in byte order of their names.
 LoadResult Load(const std::vector<std::string>& paths, const LoadOptions& options = {});
 
 // Parses YAML text as if it were the file `name` (for tests and the fuzzer).
@@ -91,5 +115,29 @@ LoadResult LoadString(const std::string& text, const std::string& name = "<strin
 
 std::string_view DeletionPolicyName(DeletionPolicy p);
 std::string_view AdoptionName(Adoption a);
+
+// "4GB" -> 4; nothing unless the text is a positive whole number of GB ("NGB", N < 10^6).
+std::optional<int> Gigabytes(std::string_view size);
+
+// One (cloud provider, region, type, memory, storage, version) combination a tenant offers: an
+// entry of `instance_configurations` from GET /v1/tenants/{id}, converted by the caller.
+struct Combination {
+  std::string cloud_provider;
+  std::string region;
+  std::string type;
+  std::string memory;
+  std::string storage;  // may be empty (free-db)
+  std::string version;
+};
+
+// The online check used by plan and apply: one Diagnostic (with key set) for each spec whose
+// combination its tenant does not offer, naming the first field that fails, in the order
+// cloudProvider, region, type, version, memory, storage, and listing the values the tenant
+// offers for the fields before it, nearest first. Storage is compared only when both the spec
+// and an offered combination have one. Specs whose tenant is absent from `offered` are not
+// checked (the caller could not fetch it); a tenant mapped to an empty list offers nothing.
+std::vector<Diagnostic> CheckConfigurations(
+    const std::vector<InstanceSpec>& specs,
+    const std::map<std::string, std::vector<Combination>>& offered);
 
 }  // namespace aura::spec

@@ -1,0 +1,43 @@
+// Turns one parsed YAML document into an InstanceSpec with defaults, or the reasons it cannot
+// be one. Rules that need more than one document (duplicate keys and Aura names) live in the
+// loader. Internal to pkg/spec; the rules are listed in README "Writing specs".
+//
+// Thread-safety: pure function.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pkg/spec/spec.h"
+#include "pkg/spec/yaml_tree.h"
+
+namespace aura::spec::detail {
+
+struct DecodedDocument {
+  enum class Kind {
+    kEmpty,      // no content: skipped
+    kOtherKind,  // another kind (a Deployment, a kustomization): skipped
+    kInstance,   // an AuraInstance, valid or not
+    kUnknown,    // unreadable: not known whether it was an AuraInstance
+  };
+  Kind kind = Kind::kUnknown;
+  std::optional<std::string> key;  // namespace/name, when metadata was readable
+  SourceLocation key_location;     // metadata.name
+  InstanceSpec spec;               // defaulted; meaningful only when `errors` is empty
+  // The (tenant, Aura name) pair this document claims, when both were read.
+  bool has_claim = false;
+  SourceLocation claim_location;   // spec.name, or metadata.name when the name is defaulted
+  std::string claim_field;         // "spec.name"
+  std::vector<Diagnostic> errors;  // `key` not yet filled in
+};
+
+DecodedDocument DecodeDocument(const YamlDocument& doc, const std::string& file);
+
+// The allowed values, in the order messages list them.
+const std::vector<std::string>& AllowedTypes();
+const std::vector<std::string>& AllowedCloudProviders();
+const std::vector<std::string>& AllowedMemorySizes();
+const std::vector<std::string>& AllowedVersions();
+
+}  // namespace aura::spec::detail

@@ -1,0 +1,354 @@
+// Load() and LoadString(): files and folders -> parsed documents -> DecodeDocument, then the
+// rules that span documents (one key, one (tenant, Aura name)), then the LoadResult.
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <set>
+#include <utility>
+
+#include "pkg/spec/decode.h"
+#include "pkg/spec/prescan.h"
+#include "pkg/spec/spec.h"
+#include "pkg/spec/text.h"
+#include "pkg/spec/yaml_tree.h"
+
+namespace aura::spec {
+namespace {
+
+namespace fs = std::filesystem;
+using detail::DecodedDocument;
+using detail::Position;
+
+constexpr int kMaxDepthCeiling = 200;  // keeps the pre-scan guard (2x) below yaml-cpp's own
+
+std::string Where(const SourceLocation& l) {
+  return l.file + ":" + std::to_string(l.line) + ":" + std::to_string(l.column);
+}
+
+bool HasYamlExtension(const std::string& name) {
+  auto ends_with = [&name](std::string_view suffix) {
+    if (name.size() < suffix.size()) return false;
+    for (std::size_t i = 0; i < suffix.size(); ++i) {
+      char c = name[name.size() - suffix.size() + i];
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+      if (c != suffix[i]) return false;
+    }
+    return true;
+  };
+  return ends_with(".yaml") || ends_with(".yml");
+}
+
+class Loader {
+ public:
+  explicit Loader(const LoadOptions& options) : options_(options) {
+    options_.max_depth = std::clamp(options_.max_depth, 1, kMaxDepthCeiling);
+  }
+
+  void AddPath(const std::string& path) {
+    std::error_code ec;
+    const fs::file_status st = fs::status(path, ec);
+    if (ec || !fs::exists(st)) {
+      FileError(path, Position{}, "cannot read: " + (ec ? ec.message() : "no such file"));
+      return;
+    }
+    if (fs::is_directory(st)) {
+      Walk(path, 0);
+    } else {
+      ReadFile(path);
+    }
+  }
+
+  // `text` is the content of file `name`.
+  void AddText(std::string_view text, const std::string& name) {
+    if (stopped_) return;
+    if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark
+    const detail::LineIndex lines(text);
+    if (auto problem = detail::CheckEncoding(text)) {
+      FileError(name, lines.At(problem->offset), problem->message);
+      return;
+    }
+    if (auto problem = detail::CheckStructure(text, options_.max_depth)) {
+      FileError(name, lines.At(problem->offset), problem->message);
+      return;
+    }
+    const detail::ParseLimits limits{options_.max_depth, options_.max_nodes};
+    std::optional<Position> over_limit;
+    auto error = detail::ParseYaml(text, lines, limits, [&](detail::YamlDocument& doc) {
+      if (static_cast<std::size_t>(result_.documents) >= options_.max_documents) {
+        over_limit = doc.start;
+        return false;
+      }
+      ++result_.documents;
+      DecodedDocument decoded = detail::DecodeDocument(doc, name);
+      if (decoded.kind == DecodedDocument::Kind::kEmpty) {
+        ++result_.empty;
+      } else if (decoded.kind == DecodedDocument::Kind::kOtherKind) {
+        ++result_.skipped;
+      } else {
+        docs_.push_back(std::move(decoded));
+      }
+      return true;
+    });
+    if (over_limit) {
+      const std::string n = std::to_string(options_.max_documents);
+      FileError(name, *over_limit,
+                "found more than " + n + " documents; allowed: at most " + n +
+                    " documents in one load (max_documents)");
+      stopped_ = true;
+    } else if (error) {
+      FileError(name, error->pos, error->message);
+    }
+  }
+
+  LoadResult Finish() {
+    CheckDuplicateKeys();
+    CheckDuplicateClaims();
+    for (DecodedDocument& d : docs_) {
+      std::stable_sort(d.errors.begin(), d.errors.end(),
+                       [](const Diagnostic& a, const Diagnostic& b) {
+                         return std::pair(a.location.line, a.location.column) <
+                                std::pair(b.location.line, b.location.column);
+                       });
+      for (Diagnostic& e : d.errors) {
+        e.key = d.key.value_or("");
+        result_.errors.push_back(std::move(e));
+      }
+      if (d.kind == DecodedDocument::Kind::kUnknown) {
+        result_.complete = false;
+      } else if (d.errors.empty()) {
+        result_.specs.push_back(std::move(d.spec));
+      } else if (d.key) {
+        result_.invalid_keys.insert(*d.key);
+      } else {
+        result_.complete = false;
+      }
+    }
+    return std::move(result_);
+  }
+
+ private:
+  void FileError(const std::string& file, Position pos, std::string message) {
+    DecodedDocument d;
+    d.kind = DecodedDocument::Kind::kUnknown;
+    d.errors.push_back(
+        Diagnostic{SourceLocation{file, pos.line, pos.column}, "", std::move(message), ""});
+    docs_.push_back(std::move(d));
+  }
+
+  void Walk(const std::string& dir, int depth) {
+    std::error_code ec;
+    const std::string canonical = fs::canonical(dir, ec).string();
+    if (ec) {
+      FileError(dir, Position{}, "cannot read folder: " + ec.message());
+      return;
+    }
+    if (!seen_dirs_.insert(canonical).second) return;
+    if (depth > options_.max_directory_depth) {
+      const std::string n = std::to_string(options_.max_directory_depth);
+      FileError(dir, Position{},
+                "found folders nested deeper than " + n + " levels; allowed: at most " + n +
+                    " (max_directory_depth)");
+      return;
+    }
+    std::vector<std::string> names;
+    fs::directory_iterator it(dir, ec), end;
+    for (; !ec && it != end; it.increment(ec)) names.push_back(it->path().filename().string());
+    if (ec) {
+      FileError(dir, Position{}, "cannot read folder: " + ec.message());
+      return;
+    }
+    std::sort(names.begin(), names.end());
+    for (const std::string& name : names) {
+      if (name.empty() || name[0] == '.') continue;  // hidden, ..data, ..<timestamp>
+      const std::string path = (fs::path(dir) / name).string();
+      const fs::file_status st = fs::status(path, ec);  // follows symlinks
+      if (ec || !fs::exists(st)) {
+        if (HasYamlExtension(name)) {
+          FileError(path, Position{},
+                    "cannot read: " + (ec ? ec.message() : std::string("no such file")) +
+                        " (a dangling symlink?)");
+        }
+        continue;
+      }
+      if (fs::is_directory(st)) {
+        Walk(path, depth + 1);
+      } else if (HasYamlExtension(name)) {
+        ReadFile(path);
+      }
+    }
+  }
+
+  void ReadFile(const std::string& path) {
+    std::error_code ec;
+    const std::string canonical = fs::canonical(path, ec).string();
+    if (ec) {
+      FileError(path, Position{}, "cannot read: " + ec.message());
+      return;
+    }
+    if (!seen_files_.insert(canonical).second) return;
+    ++result_.files;
+    // O_NONBLOCK: a FIFO named *.yaml must not hang the loader; it is refused below.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
+    if (fd < 0) {
+      FileError(path, Position{}, std::string("cannot read: ") + std::strerror(errno));
+      return;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      FileError(path, Position{}, "found a special file; allowed: regular files");
+      return;
+    }
+    std::string text;
+    const std::size_t cap = options_.max_file_bytes + 1;
+    text.resize(std::min<std::size_t>(cap, static_cast<std::size_t>(st.st_size) + 1));
+    std::size_t size = 0;
+    while (true) {
+      if (size == text.size()) {
+        if (text.size() >= cap) break;
+        text.resize(std::min(cap, text.size() * 2 + 4096));
+      }
+      const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        const int err = errno;
+        ::close(fd);
+        FileError(path, Position{}, std::string("cannot read: ") + std::strerror(err));
+        return;
+      }
+      if (n == 0) break;
+      size += static_cast<std::size_t>(n);
+    }
+    ::close(fd);
+    text.resize(size);
+    if (size > options_.max_file_bytes) {
+      const detail::LineIndex lines(text);
+      const std::string n = std::to_string(options_.max_file_bytes);
+      FileError(path, lines.At(options_.max_file_bytes),
+                "found a file larger than " + n + " bytes; allowed: at most " + n +
+                    " bytes (max_file_bytes)");
+      return;
+    }
+    AddText(text, path);
+  }
+
+  void CheckDuplicateKeys() {
+    std::map<std::string, std::vector<DecodedDocument*>> by_key;
+    for (DecodedDocument& d : docs_) {
+      if (d.kind == DecodedDocument::Kind::kInstance && d.key) by_key[*d.key].push_back(&d);
+    }
+    for (auto& [key, group] : by_key) {
+      if (group.size() < 2) continue;
+      for (DecodedDocument* d : group) {
+        std::vector<std::string> others;
+        for (const DecodedDocument* o : group) {
+          if (o != d) others.push_back(Where(o->key_location));
+        }
+        d->errors.push_back(Diagnostic{d->key_location, "metadata.name",
+                                       "found key " + detail::Quote(key) + " again (also at " +
+                                           detail::Join(others) +
+                                           "); allowed: one document per namespace/name",
+                                       ""});
+      }
+    }
+  }
+
+  void CheckDuplicateClaims() {
+    std::map<std::pair<std::string, std::string>, std::vector<DecodedDocument*>> by_claim;
+    for (DecodedDocument& d : docs_) {
+      if (d.kind == DecodedDocument::Kind::kInstance && d.key && d.has_claim) {
+        by_claim[{d.spec.tenant_id, d.spec.aura_name}].push_back(&d);
+      }
+    }
+    for (auto& [claim, group] : by_claim) {
+      for (DecodedDocument* d : group) {
+        std::vector<std::string> others;
+        for (const DecodedDocument* o : group) {
+          if (*o->key != *d->key) others.push_back(*o->key + " at " + Where(o->claim_location));
+        }
+        if (others.empty()) continue;  // same key twice: reported by CheckDuplicateKeys
+        d->errors.push_back(Diagnostic{d->claim_location, d->claim_field,
+                                       "found Aura name " + detail::Quote(claim.second) +
+                                           " in tenant " + detail::Quote(claim.first) +
+                                           " claimed again (also by " + detail::Join(others) +
+                                           "); allowed: one spec per (tenant, Aura name)",
+                                       ""});
+      }
+    }
+  }
+
+  LoadOptions options_;
+  LoadResult result_;
+  std::vector<DecodedDocument> docs_;  // AuraInstances and unreadable parts, in load order
+  std::set<std::string> seen_files_;   // canonical paths
+  std::set<std::string> seen_dirs_;
+  bool stopped_ = false;  // max_documents reached
+};
+
+}  // namespace
+
+std::string Diagnostic::Format() const {
+  std::string out = location.file;
+  if (location.line > 0) {
+    out += ":" + std::to_string(location.line) + ":" + std::to_string(location.column);
+  }
+  out += ": ";
+  if (!field.empty()) out += field + ": ";
+  out += message;
+  return out;
+}
+
+LoadResult Load(const std::vector<std::string>& paths, const LoadOptions& options) {
+  Loader loader(options);
+  for (const std::string& path : paths) loader.AddPath(path);
+  return loader.Finish();
+}
+
+LoadResult LoadString(const std::string& text, const std::string& name,
+                      const LoadOptions& options) {
+  Loader loader(options);
+  if (text.size() > options.max_file_bytes) {
+    const std::string n = std::to_string(options.max_file_bytes);
+    LoadResult result;
+    result.complete = false;
+    const detail::LineIndex lines(text);
+    const Position p = lines.At(options.max_file_bytes);
+    result.errors.push_back(Diagnostic{SourceLocation{name, p.line, p.column}, "",
+                                       "found a file larger than " + n +
+                                           " bytes; allowed: at most " + n +
+                                           " bytes (max_file_bytes)",
+                                       ""});
+    return result;
+  }
+  loader.AddText(text, name);
+  return loader.Finish();
+}
+
+std::string_view DeletionPolicyName(DeletionPolicy p) {
+  return p == DeletionPolicy::kDelete ? "Delete" : "Retain";
+}
+
+std::string_view AdoptionName(Adoption a) { return a == Adoption::kNever ? "Never" : "IfExists"; }
+
+std::optional<int> Gigabytes(std::string_view size) {
+  if (size.size() < 3 || size.size() > 8 || size.substr(size.size() - 2) != "GB") {
+    return std::nullopt;
+  }
+  const std::string_view digits = size.substr(0, size.size() - 2);
+  if (digits[0] < '1' || digits[0] > '9') return std::nullopt;
+  int n = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    n = n * 10 + (c - '0');
+  }
+  return n;
+}
+
+}  // namespace aura::spec
