@@ -16,7 +16,6 @@ using Style = YamlNode::Style;
 constexpr std::string_view kApiVersion = "aura.neo4j.io/v1alpha1";
 constexpr std::string_view kApiGroupPrefix = "aura.neo4j.io/";
 constexpr std::string_view kKind = "AuraInstance";
-constexpr std::size_t kMaxErrorsPerDocument = 100;
 constexpr int kFieldTypoDistance = 2;
 constexpr int kValueTypoDistance = 2;
 
@@ -144,13 +143,6 @@ class Decoder {
     }
     DecodeMetadata(top, root);
     DecodeSpec(top, root);
-    if (suppressed_ > 0) {
-      out_.errors.push_back(Diagnostic{
-          Loc(root->pos), "",
-          "found " + std::to_string(suppressed_) + " more problems in this document; allowed: " +
-              "only the first " + std::to_string(kMaxErrorsPerDocument) + " are listed",
-          ""});
-    }
   }
 
  private:
@@ -158,7 +150,7 @@ class Decoder {
 
   void Error(Position p, std::string field, std::string message) {
     if (out_.errors.size() >= kMaxErrorsPerDocument) {
-      ++suppressed_;
+      ++out_.suppressed;
       return;
     }
     out_.errors.push_back(Diagnostic{Loc(p), std::move(field), std::move(message), ""});
@@ -693,7 +685,6 @@ class Decoder {
 
   const std::string& file_;
   DecodedDocument& out_;
-  std::size_t suppressed_ = 0;
 };
 
 }  // namespace

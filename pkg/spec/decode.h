@@ -5,6 +5,7 @@
 // Thread-safety: pure function.
 #pragma once
 
+#include <cstddef>
 #include <optional>
 #include <string>
 #include <vector>
@@ -30,7 +31,11 @@ struct DecodedDocument {
   SourceLocation claim_location;   // spec.name, or metadata.name when the name is defaulted
   std::string claim_field;         // "spec.name"
   std::vector<Diagnostic> errors;  // `key` not yet filled in
+  std::size_t suppressed = 0;      // errors beyond the per-document cap, not in `errors`
 };
+
+// At most this many errors are kept per document; DecodedDocument::suppressed counts the rest.
+inline constexpr std::size_t kMaxErrorsPerDocument = 100;
 
 DecodedDocument DecodeDocument(const YamlDocument& doc, const std::string& file);
 

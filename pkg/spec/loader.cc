@@ -116,6 +116,14 @@ class Loader {
                          return std::pair(a.location.line, a.location.column) <
                                 std::pair(b.location.line, b.location.column);
                        });
+      if (d.suppressed > 0) {
+        d.errors.push_back(
+            Diagnostic{d.spec.location, "",
+                       "found " + std::to_string(d.suppressed) +
+                           " more problems in this document; allowed: only the first " +
+                           std::to_string(detail::kMaxErrorsPerDocument) + " are listed",
+                       ""});
+      }
       for (Diagnostic& e : d.errors) {
         e.key = d.key.value_or("");
         result_.errors.push_back(std::move(e));

@@ -213,7 +213,9 @@ class StructureScanner {
           return;
         }
       }
-      if (c == '[' || c == '{') {
+      // Brackets open flow collections where a node starts; inside a plain scalar of block
+      // context they are text. Inside flow context they are counted either way (over-estimate).
+      if ((c == '[' || c == '{') && (token_start || flow_ > 0)) {
         if (content_col < 0) content_col = col(j);
         ++flow_;
         Check(leading, j);
@@ -221,7 +223,7 @@ class StructureScanner {
         ++j;
         continue;
       }
-      if (c == ']' || c == '}') {
+      if ((c == ']' || c == '}') && flow_ > 0) {
         flow_ = std::max(0, flow_ - 1);
         token_start = false;
         ++j;
