@@ -25,7 +25,8 @@
 // (and dropped by the next write: a format change that older readers must keep is a new
 // schema_version). Hand edits invalidate the checksum on purpose.
 //
-// Beside the journal: `<path>.lock` (flock'd for the writer's lifetime, holds its pid) and,
+// Beside the journal: `<path>.lock` (flock'd for the writer's lifetime, holds its pid; flock is
+// advisory and per host, so keep --state on a local or block volume, not a shared NFS one) and,
 // after a crash, `.<name>.tmp.<pid>.<seq>` temp files, which the next writer deletes on Open.
 //
 // Durability: each Put/Remove rewrites the whole file through WriteFileAtomic (temp file,

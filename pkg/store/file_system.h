@@ -11,8 +11,9 @@
 //
 // Errors carry the path, the operation and the errno name, e.g.
 // "write /s/.journal.json.tmp.7.1: No space left on device (ENOSPC)". Codes: ENOENT ->
-// kNotFound; EACCES/EPERM/EROFS -> kPermissionDenied; EWOULDBLOCK on a lock ->
-// kFailedPrecondition; anything else (ENOSPC, EDQUOT, EIO, ...) -> kUnavailable.
+// kNotFound; EEXIST -> kAlreadyExists; EACCES/EPERM/EROFS -> kPermissionDenied; a lock held
+// by another -> kFailedPrecondition; anything else (ENOSPC, EDQUOT, EIO, ...) -> kUnavailable
+// (retry later; whatever depended on the write must not happen meanwhile).
 //
 // Thread-safety: FileSystem implementations are safe for concurrent use; a WritableFile is used
 // by one thread at a time.
