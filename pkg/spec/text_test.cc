@@ -107,8 +107,9 @@ int Flagged(const std::string& text, int max_depth = 4) {
 
 TEST(PrescanTest, DepthEstimate) {
   // Limit 2 x 4 = 8.
-  EXPECT_EQ(Flagged("a: [[[[[[[[]]]]]]]]\n"), -1);  // 1 + 8 = 9? no: indent level 1 + 7
-  EXPECT_EQ(Flagged("a: [[[[[[[[[]]]]]]]]]\n"), 11);
+  // One indentation level plus the open brackets.
+  EXPECT_EQ(Flagged("a: [[[[[[[]]]]]]]\n"), -1);
+  EXPECT_EQ(Flagged("a: [[[[[[[[]]]]]]]]\n"), 10);  // the 8th bracket: 1 + 8 > 8
   EXPECT_EQ(Flagged("a: \"[[[[[[[[[[[[\"\nb: '[[[[[[[[[[[[[[['\n"), -1);
   EXPECT_EQ(Flagged("a: x [[[[[[[[[[[[[[[[\n"), -1);  // plain scalar text
   EXPECT_EQ(Flagged("- - - - - - - - x\n"), 14);      // the 8th indicator
