@@ -331,6 +331,10 @@ class Decoder {
     *where = ValuePos(it->second);
     if (v == nullptr || v->kind == Kind::kNull) return Read::kAbsent;
     if (v->kind == Kind::kScalar) {
+      if (v->style == Style::kOther && v->tag != "tag:yaml.org,2002:bool") {
+        Error(*where, path, "found a value tagged " + Quote(v->tag) + "; allowed: true, false");
+        return Read::kBad;
+      }
       const std::string& s = v->value;
       const bool is_true = s == "true" || s == "True" || s == "TRUE";
       const bool is_false = s == "false" || s == "False" || s == "FALSE";

@@ -89,6 +89,9 @@ class StructureScanner {
       if (e >= t_.size()) break;
       s = e + ((t_[e] == '\r' && e + 1 < t_.size() && t_[e + 1] == '\n') ? 2 : 1);
     }
+    // yaml-cpp accepts a quote left open up to the end of the stream, which would silently turn
+    // the rest of the file (later documents included) into one string.
+    if (quote_ != 0) Unterminated("the end of the file");
     return problem_;
   }
 
@@ -116,6 +119,10 @@ class StructureScanner {
       in_block_scalar_ = false;
     }
     if (quote_ != 0) {  // a quoted scalar continues from the previous line
+      if (IsDocumentMarker(s, e)) {
+        Unterminated("the next document marker");
+        return;
+      }
       const std::size_t after = SkipQuoted(s, e);
       if (quote_ != 0) return;
       Content(after, e, /*line_start=*/false);
@@ -170,8 +177,7 @@ class StructureScanner {
     int last_indicator_col = -1;  // column of the last of those
     int content_col = -1;         // column of the first token that is not an indicator
     bool token_start = true;      // the next character starts a node
-    const std::size_t s = j - (line_start ? static_cast<std::size_t>(0) : 0);
-    const std::size_t line_begin = LineBegin(s);
+    const std::size_t line_begin = LineBegin(j);
     auto col = [&](std::size_t k) { return static_cast<int>(k - line_begin); };
     while (j < e && !problem_) {
       const char c = t_[j];
@@ -201,6 +207,7 @@ class StructureScanner {
         if (c == '"' || c == '\'') {
           if (content_col < 0) content_col = col(j);
           quote_ = c;
+          quote_start_ = j;
           j = SkipQuoted(j + 1, e);
           if (quote_ != 0) return;
           token_start = false;
@@ -267,6 +274,12 @@ class StructureScanner {
     }
   }
 
+  void Unterminated(const std::string& where) {
+    const std::string q(1, quote_);
+    Fail(quote_start_, "found a quoted string with no closing " + q + " before " + where +
+                           "; allowed: a closing " + q);
+  }
+
   void Fail(std::size_t at, std::string message) {
     if (!problem_) problem_ = TextProblem{at, std::move(message)};
   }
@@ -277,6 +290,7 @@ class StructureScanner {
   std::vector<int> indents_;  // indentation of the enclosing block lines
   int flow_ = 0;              // open '[' and '{'
   char quote_ = 0;            // '"' or '\'' while inside a quoted scalar
+  std::size_t quote_start_ = 0;
   bool in_block_scalar_ = false;
   int block_threshold_ = -1;  // content must be indented more than this
   int block_indent_ = -1;     // indentation of the content, once seen
