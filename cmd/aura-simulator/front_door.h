@@ -1,0 +1,73 @@
+// FrontDoor: the TCP socket clients of aura-simulator connect to. It forwards every connection
+// byte for byte to the cpprestsdk listener on a private loopback port, and exists for two
+// things cpprestsdk's listener cannot do:
+//   - report the port it bound when asked for port 0;
+//   - drop a connection without sending one byte of response. When a response carries the
+//     header named kDropHeader, the front door sends nothing of it, discards the client's
+//     socket with SO_LINGER 0 (the client sees ECONNRESET) and closes the upstream connection.
+// Responses are framed by Content-Length (the simulator always sets it); anything else is
+// passed through untouched.
+//
+// Thread-safety: Start/Stop from one thread; connections are served on threads of their own
+// (two per connection).
+#pragma once
+
+#include <atomic>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "pkg/base/log.h"
+#include "pkg/base/status.h"
+
+namespace aura::simulator {
+
+inline constexpr char kDropHeader[] = "X-Aura-Sim-Drop";
+
+class FrontDoor {
+ public:
+  // Listens on host:port (port 0 picks one) and forwards to 127.0.0.1:upstream_port.
+  [[nodiscard]] static base::StatusOr<std::unique_ptr<FrontDoor>> Start(const std::string& host,
+                                                                        int port, int upstream_port,
+                                                                        base::Logger log);
+  ~FrontDoor();
+
+  int port() const { return port_; }
+
+  // Closes the listening socket; connections already accepted carry on.
+  void StopAccepting();
+  // StopAccepting(), then shuts every connection down and joins its threads.
+  void Stop();
+
+ private:
+  struct Conn {
+    int client = -1;
+    int upstream = -1;
+    std::mutex mu;
+    bool closed = false;  // GUARDED_BY(mu)
+    std::atomic<bool> drop{false};
+    std::atomic<int> finished{0};
+    std::thread to_upstream, to_client;
+  };
+
+  FrontDoor(int listen_fd, int port, int upstream_port, base::Logger log);
+  void AcceptLoop(std::stop_token stop);
+  void Serve(int client_fd);
+  void ClientToUpstream(Conn* c);
+  void UpstreamToClient(Conn* c);
+  void Finish(Conn* c);
+  void Reap(bool all);
+
+  int listen_fd_;
+  int port_;
+  int upstream_port_;
+  int wake_[2] = {-1, -1};  // a pipe that wakes the accept loop
+  base::Logger log_;
+  std::mutex mu_;
+  std::list<std::unique_ptr<Conn>> conns_;  // GUARDED_BY(mu_)
+  std::jthread acceptor_;
+};
+
+}  // namespace aura::simulator

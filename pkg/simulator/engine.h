@@ -1,0 +1,176 @@
+// Engine: the Aura API v1 simulator without HTTP. Handle() takes one request and returns the
+// response the server must send, with how to send it (now, later, or not at all: a dropped
+// connection). Routing, OAuth tokens, the per-client rate limit, the asynchronous instance
+// lifecycle, fault injection, the /_sim/ admin surface and --state persistence all live here;
+// the binary only moves bytes (cmd/aura-simulator).
+//
+// Request pipeline for Aura routes (/oauth/token and /v1/...):
+//   1. a unique X-Request-Id; the client is identified by its token or Basic credentials
+//      ("anonymous" otherwise) and the request is counted in its window;
+//   2. a throttle fault, or the sliding-window limiter -> 429 + Retry-After, nothing processed;
+//   3. an error fault -> 5xx (with Retry-After if configured), nothing processed;
+//   4. authentication (401 unknown/missing token, 403 expired), 415, validation, the handler;
+//   5. a create fault on a committed POST /v1/instances (500, drop, or a late 202);
+//   6. a malformed-body fault on a 2xx; 7. added latency.
+// Time comes only from the injected Clock: lifecycles and token expiry use SystemNow(), the
+// limiter Now().
+//
+// Thread-safety: Handle() and SaveState() may be called concurrently; one lock serializes them.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "pkg/base/clock.h"
+#include "pkg/base/status.h"
+#include "pkg/simulator/catalog.h"
+#include "pkg/simulator/faults.h"
+#include "pkg/simulator/options.h"
+#include "pkg/simulator/rate_limiter.h"
+#include "pkg/simulator/state.h"
+
+namespace aura::simulator {
+
+using HeaderList = std::vector<std::pair<std::string, std::string>>;
+
+struct SimRequest {
+  std::string method;                        // "GET", "POST", ...
+  std::string path;                          // decoded, without the query: "/v1/instances/2f49c2b3"
+  std::map<std::string, std::string> query;  // decoded
+  HeaderList headers;
+  std::string body;
+
+  // Case-insensitive; "" when absent.
+  std::string Header(std::string_view name) const;
+};
+
+enum class Disposition {
+  kReply,           // send the response (after `delay`)
+  kDropConnection,  // send nothing and reset the connection (after `delay`)
+};
+
+struct SimResponse {
+  int status = 200;
+  HeaderList headers;  // X-Request-Id and Content-Type included
+  std::string body;
+  Disposition disposition = Disposition::kReply;
+  base::Duration delay{0};  // wait this long before replying or dropping
+  std::string route;        // template, e.g. "GET /v1/instances/{instanceId}"
+  std::string request_id;
+
+  std::string Header(std::string_view name) const;
+};
+
+class Engine {
+ public:
+  // Loads options.state_file when it exists. REQUIRES: `clock` outlives the engine.
+  [[nodiscard]] static base::StatusOr<std::unique_ptr<Engine>> Create(SimulatorOptions options,
+                                                                      base::Clock* clock);
+
+  SimResponse Handle(const SimRequest& request);
+
+  // Writes the state file now (a no-op without --state).
+  [[nodiscard]] base::Status SaveState();
+
+  const SimulatorOptions& options() const { return options_; }
+
+ private:
+  struct Client {
+    std::string id;
+    std::string secret;
+    std::vector<std::string> tenants;
+  };
+  struct Route {
+    std::string name;  // template with method; "other" when unknown
+    std::vector<std::string> params;
+    bool admin = false;
+    bool known_path = false;  // the path exists (maybe not with this method)
+  };
+  struct Stats {
+    std::map<std::string, std::map<std::string, int64_t>> by_route;
+    int64_t requests_total = 0;
+    int64_t throttled_total = 0;
+    int64_t post_instances = 0;
+    int64_t creates_committed = 0;
+    int64_t tokens_issued = 0;
+    std::map<std::string, int64_t> faults;
+  };
+
+  Engine(SimulatorOptions options, base::Clock* clock);
+
+  // engine.cc: pipeline, auth, admin.
+  Route Match(const SimRequest& req) const;
+  std::string IdentifyClient(const SimRequest& req, const Route& route) const;
+  SimResponse Dispatch(const SimRequest& req, const Route& route, const std::string& client);
+  SimResponse HandleAdmin(const SimRequest& req, const Route& route);
+  SimResponse HandleToken(const SimRequest& req);
+  // Sets *client to the authenticated client, or returns the 401/403 response.
+  bool Authenticate(const SimRequest& req, const Client** client, SimResponse* error);
+  void ApplyPostFaults(const Route& route, SimResponse* resp);
+  std::string RetryAfterValue(base::Duration d) const;
+  std::string NextRequestId();
+  nlohmann::json StatsJson() const;
+  nlohmann::json AdminInstancesJson() const;
+  void Reset();
+  void SaveIfDirty();
+
+  // engine_instances.cc: the /v1 resources.
+  void AdvanceLifecycles(base::SystemTime now);
+  SimResponse ListInstances(const SimRequest& req, const Client& c);
+  SimResponse CreateInstance(const SimRequest& req, const Client& c);
+  SimResponse GetInstance(const std::string& id, const Client& c);
+  SimResponse UpdateInstance(const SimRequest& req, const std::string& id, const Client& c);
+  SimResponse DeleteInstance(const std::string& id, const Client& c);
+  SimResponse PauseInstance(const std::string& id, const Client& c);
+  SimResponse ResumeInstance(const std::string& id, const Client& c);
+  SimResponse ListSnapshots(const SimRequest& req, const std::string& id, const Client& c);
+  SimResponse CreateSnapshot(const std::string& id, const Client& c);
+  SimResponse GetSnapshot(const std::string& id, const std::string& sid, const Client& c);
+  SimResponse RestoreSnapshot(const std::string& id, const std::string& sid, const Client& c);
+  SimResponse ListTenants(const Client& c);
+  SimResponse GetTenant(const std::string& id, const Client& c);
+  InstanceRecord* FindLive(const std::string& id, const Client& c);
+  SnapshotRecord* FindSnapshot(const std::string& instance_id, const std::string& sid);
+  const TenantOptions* FindTenant(const std::string& id) const;
+  bool CanSee(const Client& c, const std::string& tenant_id) const;
+  nlohmann::json InstanceJson(const InstanceRecord& r) const;
+  std::string NewInstanceId();
+  std::string NewUuid();
+  std::string RandomString(size_t n, std::string_view alphabet);
+
+  const SimulatorOptions options_;
+  base::Clock* const clock_;
+
+  mutable std::mutex mu_;
+  std::vector<Client> clients_;
+  State state_;
+  Stats stats_;
+  SlidingWindowLimiter limiter_;
+  FaultInjector faults_;
+  std::mt19937_64 rng_;
+  uint64_t request_salt_;
+  uint64_t request_counter_ = 0;
+  bool dirty_ = false;
+};
+
+// Error bodies, as Aura sends them: {"errors":[{message, reason[, field]}]} from the API,
+// {"error": "..."} from the gateway. The spec's 401/403/415/429/5xx responses are
+// oneOf(Error, MiddlewareError), and MiddlewareError has no required property, so an Error body
+// matches both and breaks the oneOf: those statuses always use the gateway form.
+std::string AuraErrorBody(std::string_view reason, std::string_view message,
+                          std::string_view field = {});
+std::string GatewayErrorBody(std::string_view message);
+// RFC 3339 UTC with seconds, as Aura's created_at: "2023-01-20T13:44:42Z".
+std::string FormatRfc3339(base::SystemTime t);
+// IMF-fixdate: "Sun, 06 Nov 1994 08:49:37 GMT".
+std::string FormatHttpDate(base::SystemTime t);
+
+}  // namespace aura::simulator

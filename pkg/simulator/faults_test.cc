@@ -1,0 +1,269 @@
+// Fault configuration parsing, the injector's reproducibility, and every fault mode through
+// the engine (FakeClock; nothing sleeps).
+#include "pkg/simulator/faults.h"
+
+#include <gtest/gtest.h>
+
+#include "pkg/simulator/test_util.h"
+
+namespace aura::simulator {
+namespace {
+
+using nlohmann::json;
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+TEST(ParseFaultsTest, ParsesEveryKindAndRoundTrips) {
+  json j = {{"seed", 9},
+            {"errors",
+             {{{"route", "POST /v1/instances"},
+               {"rate", 0.5},
+               {"status", 502},
+               {"retry_after", 3},
+               {"count", 2}}}},
+            {"latency", {{{"ms", 100}, {"jitter_ms", 20}}}},
+            {"throttle", {{{"count", 3}, {"retry_after", 2}}}},
+            {"create_failure", {{"mode", "timeout"}, {"delay_seconds", 30}}},
+            {"malformed", {{{"route", "GET /v1/instances"}, {"mode", "wrong_types"}}}},
+            {"token_expiry_seconds", 5},
+            {"list_lag_seconds", 2.5}};
+  auto f = ParseFaults(j);
+  ASSERT_TRUE(f.ok()) << f.status();
+  EXPECT_EQ(f->seed, 9u);
+  ASSERT_EQ(f->errors.size(), 1u);
+  EXPECT_EQ(f->errors[0].status, 502);
+  EXPECT_EQ(f->errors[0].retry_after_seconds, 3);
+  EXPECT_EQ(f->errors[0].rule.count, 2);
+  EXPECT_EQ(f->latency[0].rule.route, "*");
+  EXPECT_EQ(f->create_failure->mode, CreateFailMode::kTimeout);
+  EXPECT_EQ(f->malformed[0].mode, MalformedMode::kWrongTypes);
+  EXPECT_EQ(f->token_expiry_seconds, 5.0);
+  EXPECT_EQ(f->list_lag_seconds, 2.5);
+  auto again = ParseFaults(FaultsToJson(*f));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(FaultsToJson(*again), FaultsToJson(*f));
+}
+
+TEST(ParseFaultsTest, MergesByTopLevelKeyAndClears) {
+  auto base = ParseFaults({{"list_lag_seconds", 3}, {"latency", {{{"ms", 5}}}}});
+  ASSERT_TRUE(base.ok());
+  auto merged = ParseFaults({{"latency", json::array()}}, *base);
+  ASSERT_TRUE(merged.ok());
+  EXPECT_TRUE(merged->latency.empty());
+  EXPECT_EQ(merged->list_lag_seconds, 3.0);
+  auto cleared = ParseFaults({{"clear", true}}, *base);
+  ASSERT_TRUE(cleared.ok());
+  EXPECT_EQ(cleared->list_lag_seconds, 0.0);
+}
+
+TEST(ParseFaultsTest, RejectsBadInput) {
+  for (const json& bad : std::vector<json>{{{"nonsense", 1}},
+                                           {{"errors", {{{"status", 404}}}}},
+                                           {{"errors", {{{"rate", 2}}}}},
+                                           {{"errors", {{{"route", 7}}}}},
+                                           {{"errors", json::object()}},
+                                           {{"create_failure", {{"mode", "explode"}}}},
+                                           {{"malformed", {{{"mode", "garble"}}}}},
+                                           {{"latency", {{{"ms", -1}}}}},
+                                           {{"list_lag_seconds", "soon"}},
+                                           json::array()}) {
+    auto f = ParseFaults(bad);
+    EXPECT_FALSE(f.ok()) << bad.dump();
+    EXPECT_EQ(f.status().code(), base::StatusCode::kInvalidArgument);
+  }
+}
+
+TEST(FaultInjectorTest, SameSeedSameFaultsPerRouteIndependently) {
+  auto config = ParseFaults({{"errors", {{{"rate", 0.3}}}}});
+  ASSERT_TRUE(config.ok());
+  FaultInjector a(42, *config), b(42, *config), c(43, *config);
+  std::string seq_a, seq_b, seq_c;
+  for (int i = 0; i < 200; ++i) {
+    // b also sees another route in between: GET's faults must not change.
+    b.Error("POST /v1/instances");
+    seq_a += a.Error("GET /v1/instances") ? '1' : '0';
+    seq_b += b.Error("GET /v1/instances") ? '1' : '0';
+    seq_c += c.Error("GET /v1/instances") ? '1' : '0';
+  }
+  EXPECT_EQ(seq_a, seq_b);
+  EXPECT_NE(seq_a, seq_c);
+  int fired = static_cast<int>(std::count(seq_a.begin(), seq_a.end(), '1'));
+  EXPECT_GT(fired, 30);
+  EXPECT_LT(fired, 100);
+}
+
+TEST(FaultInjectorTest, CountLimitsFiringsAndRouteFilters) {
+  auto config = ParseFaults({{"errors", {{{"route", "GET /v1/tenants"}, {"count", 2}}}}});
+  ASSERT_TRUE(config.ok());
+  FaultInjector f(1, *config);
+  EXPECT_EQ(f.Error("GET /v1/instances"), nullptr);
+  EXPECT_NE(f.Error("GET /v1/tenants"), nullptr);
+  EXPECT_NE(f.Error("GET /v1/tenants"), nullptr);
+  EXPECT_EQ(f.Error("GET /v1/tenants"), nullptr);
+  EXPECT_EQ(f.config().errors[0].rule.count, 0);
+}
+
+class FaultModesTest : public testing::EngineFixture {
+ protected:
+  void SetFaults(const json& j) { Admin("POST", "/_sim/faults", j); }
+  size_t Committed() { return Admin("GET", "/_sim/instances")["instances"].size(); }
+};
+
+TEST_F(FaultModesTest, ErrorFaultRefusesWithoutSideEffects) {
+  Start();
+  SetFaults(
+      {{"errors",
+        {{{"route", "POST /v1/instances"}, {"status", 503}, {"retry_after", 7}, {"count", 1}}}}});
+  SimResponse r = Api("POST", "/v1/instances", testing::CreateBody());
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.Header("Retry-After"), "7");
+  EXPECT_TRUE(Body(r).contains("error"));
+  EXPECT_EQ(Committed(), 0u);
+  EXPECT_EQ(Api("POST", "/v1/instances", testing::CreateBody()).status, 202);  // count used up
+
+  SetFaults({{"errors", {{{"status", 500}}}}});
+  r = Api("GET", "/v1/tenants");
+  EXPECT_EQ(r.status, 500);
+  EXPECT_EQ(r.Header("Retry-After"), "");
+  EXPECT_EQ(Body(r)["error"], "Internal Server Error");
+  EXPECT_EQ(Admin("GET", "/_sim/stats")["faults_injected"]["error"], 2);
+}
+
+TEST_F(FaultModesTest, LatencyDelaysTheResponse) {
+  Start();
+  SetFaults({{"latency", {{{"route", "GET /v1/instances"}, {"ms", 250}}}}});
+  EXPECT_EQ(Api("GET", "/v1/instances").delay, milliseconds(250));
+  EXPECT_EQ(Api("GET", "/v1/tenants").delay, milliseconds(0));
+  SetFaults({{"latency", {{{"ms", 100}, {"jitter_ms", 50}}}}});
+  base::Duration d = Api("GET", "/v1/tenants").delay;
+  EXPECT_GE(d, milliseconds(100));
+  EXPECT_LE(d, milliseconds(150));
+}
+
+TEST_F(FaultModesTest, ThrottleBurstAnswers429ThenRecovers) {
+  Start();
+  SetFaults({{"throttle", {{{"count", 3}, {"retry_after", 4}}}}});
+  for (int i = 0; i < 3; ++i) {
+    SimResponse r = Api("GET", "/v1/instances");
+    EXPECT_EQ(r.status, 429);
+    EXPECT_EQ(r.Header("Retry-After"), "4");
+  }
+  EXPECT_EQ(Api("GET", "/v1/instances").status, 200);
+  json s = Admin("GET", "/_sim/stats");
+  EXPECT_EQ(s["throttled_total"], 3);
+  EXPECT_EQ(s["max_requests_in_window"], 5);  // token + 3 refused + 1
+}
+
+TEST_F(FaultModesTest, EarlyTokenExpiryAndExpireNow) {
+  Start();
+  SetFaults({{"token_expiry_seconds", 5}});
+  token_ = Token();
+  SimResponse r = Do("POST", "/oauth/token", "grant_type=client_credentials",
+                     {{"Authorization", "Basic " + Base64("sim-client:sim-secret")},
+                      {"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(Body(r)["expires_in"], 3600);  // the announced TTL does not change
+  EXPECT_EQ(Api("GET", "/v1/instances").status, 200);
+  clock_.Advance(seconds(5));
+  EXPECT_EQ(Api("GET", "/v1/instances").status, 403);
+
+  SetFaults({{"token_expiry_seconds", nullptr}});
+  token_ = Token();
+  EXPECT_EQ(Api("GET", "/v1/instances").status, 200);
+  SetFaults({{"expire_tokens_now", true}});
+  EXPECT_EQ(Api("GET", "/v1/instances").status, 403);
+  token_ = Token();
+  EXPECT_EQ(Api("GET", "/v1/instances").status, 200);
+}
+
+TEST_F(FaultModesTest, CreateCommitsThenAnswers500) {
+  Start();
+  SetFaults({{"create_failure", {{"mode", "500"}, {"count", 1}}}});
+  SimResponse r = Api("POST", "/v1/instances", testing::CreateBody("x"));
+  EXPECT_EQ(r.status, 500);
+  EXPECT_TRUE(Body(r).contains("error"));
+  EXPECT_EQ(Committed(), 1u);  // the instance exists all the same
+  EXPECT_EQ(Body(Api("GET", "/v1/instances"))["data"].size(), 1u);
+  EXPECT_EQ(Api("POST", "/v1/instances", testing::CreateBody("y")).status, 202);
+}
+
+TEST_F(FaultModesTest, CreateCommitsThenDropsTheConnection) {
+  Start();
+  SetFaults({{"create_failure", {{"mode", "drop"}}}});
+  SimResponse r = Api("POST", "/v1/instances", testing::CreateBody("x"));
+  EXPECT_EQ(r.disposition, Disposition::kDropConnection);
+  EXPECT_EQ(Committed(), 1u);
+  EXPECT_EQ(Admin("GET", "/_sim/stats")["requests"]["POST /v1/instances"]["dropped"], 1);
+  // A refused create is not committed, so there is nothing to fail.
+  EXPECT_EQ(Api("POST", "/v1/instances", {{"name", "bad"}}).disposition, Disposition::kReply);
+}
+
+TEST_F(FaultModesTest, CreateCommitsThenAnswersTooLate) {
+  Start();
+  SetFaults({{"create_failure", {{"mode", "timeout"}, {"delay_seconds", 45}}}});
+  SimResponse r = Api("POST", "/v1/instances", testing::CreateBody("x"));
+  EXPECT_EQ(r.status, 202);
+  EXPECT_EQ(r.delay, seconds(45));
+  EXPECT_EQ(Committed(), 1u);
+}
+
+TEST_F(FaultModesTest, CreateFailureRateIsReproducible) {
+  options_.seed = 5;
+  options_.faults = *ParseFaults({{"create_failure", {{"mode", "500"}, {"rate", 0.5}}}});
+  auto run = [&] {
+    Start();
+    std::string seq;
+    for (int i = 0; i < 40; ++i) {
+      seq += Api("POST", "/v1/instances", testing::CreateBody("n")).status == 500 ? 'F' : '.';
+    }
+    return seq;
+  };
+  std::string first = run();
+  EXPECT_EQ(run(), first);
+  EXPECT_NE(first.find('F'), std::string::npos);
+  EXPECT_NE(first.find('.'), std::string::npos);
+}
+
+TEST_F(FaultModesTest, ListLagHidesNewInstancesFromListOnly) {
+  Start();
+  SetFaults({{"list_lag_seconds", 3}});
+  std::string id = Create("lagging");
+  EXPECT_TRUE(Body(Api("GET", "/v1/instances"))["data"].empty());
+  EXPECT_EQ(Api("GET", "/v1/instances/" + id).status, 200);
+  clock_.Advance(seconds(3));
+  EXPECT_EQ(Body(Api("GET", "/v1/instances"))["data"].size(), 1u);
+}
+
+TEST_F(FaultModesTest, MalformedBodies) {
+  Start();
+  std::string id = Create("m");
+  SetFaults(
+      {{"malformed",
+        {{{"route", "GET /v1/instances/{instanceId}"}, {"mode", "truncate"}, {"count", 1}}}}});
+  SimResponse r = Api("GET", "/v1/instances/" + id);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_TRUE(Body(r).is_discarded());  // not JSON any more
+  EXPECT_FALSE(Body(Api("GET", "/v1/instances/" + id)).is_discarded());
+
+  SetFaults({{"malformed", {{{"route", "GET /v1/instances"}, {"mode", "wrong_types"}}}}});
+  json j = Body(Api("GET", "/v1/instances"));
+  ASSERT_FALSE(j.is_discarded());
+  EXPECT_TRUE(j["data"][0]["id"].is_number());
+  EXPECT_TRUE(j["data"][0]["created_at"].is_number());
+  // Errors are never malformed: only 2xx bodies.
+  EXPECT_FALSE(Body(Api("GET", "/v1/instances/nope")).is_discarded());
+}
+
+TEST_F(FaultModesTest, FaultsFromOptionsAndResetRestoresThem) {
+  options_.faults = *ParseFaults({{"list_lag_seconds", 1}});
+  Start();
+  SetFaults({{"clear", true}});
+  EXPECT_EQ(Admin("GET", "/_sim/faults")["list_lag_seconds"], 0.0);
+  Admin("POST", "/_sim/reset");
+  EXPECT_EQ(Admin("GET", "/_sim/faults")["list_lag_seconds"], 1.0);
+  SimResponse bad = Do("POST", "/_sim/faults", R"({"errors": 3})");
+  EXPECT_EQ(bad.status, 400);
+  EXPECT_NE(Body(bad)["error"].get<std::string>().find("errors"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace aura::simulator

@@ -1,0 +1,74 @@
+// The simulator's durable state: every instance ever created (deleted ones included), their
+// snapshots and the issued tokens, with a JSON form for --state FILE. Times are wall-clock so
+// that a restarted simulator carries on with operations that were in flight.
+//
+// Thread-safety: values; the engine guards its State with its lock.
+#pragma once
+
+#include <map>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "pkg/base/clock.h"
+#include "pkg/base/status.h"
+
+namespace aura::simulator {
+
+struct InstanceRecord {
+  std::string id;
+  std::string name;
+  std::string created_name;  // the name at creation, for per-name creation counts
+  std::string tenant_id;
+  std::string cloud_provider;
+  std::string region;
+  std::string type;
+  std::string memory;
+  std::string storage;
+  std::string version;
+  std::string status;             // creating, running, pausing, paused, ...
+  base::SystemTime status_until;  // when a transitional status ends
+  base::SystemTime created;
+  bool vector_optimized = false;
+  bool graph_analytics_plugin = false;
+  std::optional<int> secondaries_count;
+  std::optional<std::string> cdc_enrichment_mode;
+  std::string customer_managed_key_id;
+  std::string source_instance_id;
+  std::string created_by;                                    // client id
+  nlohmann::json pending_update = nlohmann::json::object();  // applied when `updating` ends
+  bool deleted = false;  // destroying has finished: the API answers 404
+  base::SystemTime deleted_at;
+};
+
+struct SnapshotRecord {
+  std::string snapshot_id;
+  std::string instance_id;
+  std::string profile;  // AdHoc | Scheduled
+  std::string status;   // InProgress | Completed
+  base::SystemTime timestamp;
+  base::SystemTime done_at;
+  bool exportable = true;
+};
+
+struct TokenRecord {
+  std::string client_id;
+  base::SystemTime expires_at;  // when the token stops working (may precede the announced TTL)
+};
+
+struct State {
+  std::vector<InstanceRecord> instances;  // in creation order
+  std::vector<SnapshotRecord> snapshots;
+  std::map<std::string, TokenRecord> tokens;  // access token -> record
+};
+
+nlohmann::json StateToJson(const State& state);
+[[nodiscard]] base::StatusOr<State> StateFromJson(const nlohmann::json& j);
+
+// Writes atomically (temporary file, fsync, rename).
+[[nodiscard]] base::Status WriteStateFile(const std::string& path, const State& state);
+// kNotFound when the file does not exist; kDataLoss when it cannot be parsed.
+[[nodiscard]] base::StatusOr<State> ReadStateFile(const std::string& path);
+
+}  // namespace aura::simulator
