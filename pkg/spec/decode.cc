@@ -255,6 +255,10 @@ class Decoder {
         continue;
       }
       fields.erase(it);
+      if (out_.errors.size() >= kMaxErrorsPerDocument) {  // spare the suggestion's cost
+        ++out_.suppressed;
+        continue;
+      }
       if (name == "<<") {
         Error(key_raw->pos, prefix + name,
               "found a YAML merge key \"<<\"; allowed: the fields written out (merge keys are "

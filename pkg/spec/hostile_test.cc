@@ -196,6 +196,23 @@ TEST_F(HostileTest, BracketsInsideScalarsAreNotNesting) {
   EXPECT_TRUE(r.ok()) << Dump(r);
 }
 
+TEST_F(HostileTest, ManyLongUnknownKeysStayCheap) {
+  std::string text = Doc();
+  for (int i = 0; i < 15000; ++i) {
+    text += "  " + std::string(200, 'k') + std::to_string(i) + ": 1\n";  // 3 MB in all
+  }
+  const LoadResult r = LoadString(text, "keys.yaml");
+  ASSERT_EQ(r.errors.size(), 101u) << r.errors[0].Format();
+}
+
+// A quote the pre-scan mistakes (the continuation of a plain scalar) hides brackets from it; the
+// parser's own recursion guard still stops the descent.
+TEST_F(HostileTest, PrescanBlindSpotIsCaughtWhileParsing) {
+  const LoadResult r = LoadString("a: b\n  'x\n" + std::string(3000, '[') + "'\n", "blind.yaml");
+  ASSERT_EQ(r.errors.size(), 1u);
+  EXPECT_FALSE(r.complete);
+}
+
 TEST_F(HostileTest, HugeText) {
   LoadOptions options;
   options.max_file_bytes = 1000;

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
@@ -272,7 +273,10 @@ class Loader {
     std::map<std::pair<std::string, std::string>, std::vector<DecodedDocument*>> by_claim;
     for (DecodedDocument& d : docs_) {
       if (d.kind == DecodedDocument::Kind::kInstance && d.key && d.has_claim) {
-        by_claim[{d.spec.tenant_id, d.spec.aura_name}].push_back(&d);
+        // Tenant ids are UUIDs: "ABC..." and "abc..." name one tenant.
+        std::string tenant = d.spec.tenant_id;
+        for (char& c : tenant) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        by_claim[{tenant, d.spec.aura_name}].push_back(&d);
       }
     }
     for (auto& [claim, group] : by_claim) {
@@ -284,7 +288,7 @@ class Loader {
         if (others.empty()) continue;  // same key twice: reported by CheckDuplicateKeys
         d->errors.push_back(Diagnostic{d->claim_location, d->claim_field,
                                        "found Aura name " + detail::Quote(claim.second) +
-                                           " in tenant " + detail::Quote(claim.first) +
+                                           " in tenant " + detail::Quote(d->spec.tenant_id) +
                                            " claimed again (also by " + detail::Join(others) +
                                            "); allowed: one spec per (tenant, Aura name)",
                                        ""});

@@ -99,6 +99,8 @@ struct LoadResult {
   int skipped = 0;    // documents of other kinds
   int empty = 0;      // empty documents (skipped too, counted apart)
   bool ok() const { return errors.empty(); }
+  // Documents that were AuraInstances with errors, or not readable as an object at all.
+  int invalid() const { return documents - skipped - empty - static_cast<int>(specs.size()); }
 };
 
 // Loads files and folders (recursively *.yaml, *.yml), following the `..data` symlinks of

@@ -634,6 +634,7 @@ TEST(SpecStreamTest, SkipsOtherKindsAndCountsEmptyDocuments) {
   EXPECT_EQ(r.documents, 6);
   EXPECT_EQ(r.skipped, 2);
   EXPECT_EQ(r.empty, 2);
+  EXPECT_EQ(r.invalid(), 0);
   ASSERT_EQ(r.specs.size(), 2u);
   EXPECT_EQ(r.specs[0].key(), "shop/orders");
   EXPECT_EQ(r.specs[1].key(), "shop/users");
@@ -647,6 +648,7 @@ TEST(SpecStreamTest, ValidDocumentsSurviveInvalidNeighbours) {
   EXPECT_EQ(r.specs[0].name, "good");
   EXPECT_EQ(r.invalid_keys, std::set<std::string>{"shop/bad"});
   EXPECT_TRUE(r.complete);
+  EXPECT_EQ(r.invalid(), 1);
 }
 
 TEST(SpecStreamTest, ReportsEveryProblemOfADocumentInOneRun) {
@@ -683,6 +685,15 @@ TEST(SpecStreamTest, DuplicateAuraNamesInOneTenant) {
   ASSERT_EQ(r.specs.size(), 1u);  // the same name in another tenant is fine
   EXPECT_EQ(r.specs[0].name, "c");
   EXPECT_EQ(r.invalid_keys, (std::set<std::string>{"shop/a", "shop/shared"}));
+}
+
+TEST(SpecStreamTest, DuplicateAuraNamesIgnoreTenantCase) {
+  const LoadResult r = LoadString(
+      Doc({}, "a") + "---\n" +
+          Doc({{"name", "a"}, {"tenantId", "6E6BBBE2-5678-5F8A-1234-B1F62F08B98F"}}, "b"),
+      "claims.yaml");
+  ASSERT_EQ(r.errors.size(), 2u) << testing::Dump(r);
+  EXPECT_NE(r.errors[1].message.find("in tenant \"6E6BBBE2"), std::string::npos);
 }
 
 TEST(SpecStreamTest, FormatNamesFileLineColumnFieldFoundAndAllowed) {

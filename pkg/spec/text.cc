@@ -159,7 +159,7 @@ int EditDistance(std::string_view a, std::string_view b) {
 
 std::optional<std::string> Suggest(std::string_view found, const std::vector<std::string>& allowed,
                                    int max_distance) {
-  if (found.size() > 256) return std::nullopt;
+  if (found.size() > 64) return std::nullopt;
   if (std::find(allowed.begin(), allowed.end(), found) != allowed.end()) return std::nullopt;
   const std::string normalized = Normalize(found);
   for (const std::string& a : allowed) {

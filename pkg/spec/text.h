@@ -42,7 +42,7 @@ int EditDistance(std::string_view a, std::string_view b);
 
 // The closest of `allowed` to `found`: one that differs only in ASCII case, spaces, '-' or '_',
 // or else the nearest within `max_distance` edits (ties: the first in `allowed`). Nothing when
-// none is close enough or `found` is one of `allowed`.
+// none is close enough, `found` is one of `allowed`, or `found` is longer than 64 bytes.
 std::optional<std::string> Suggest(std::string_view found, const std::vector<std::string>& allowed,
                                    int max_distance);
 
