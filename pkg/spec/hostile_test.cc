@@ -278,7 +278,7 @@ TEST_F(HostileTest, NodeLimit) {
   const LoadResult r = LoadString(text, "n.yaml", options);
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].message,
-            "found more than 100 YAML nodes in this file; allowed: at most 100 (max_nodes)");
+            "found more than 100 YAML nodes in one document; allowed: at most 100 (max_nodes)");
 }
 
 TEST_F(HostileTest, DocumentLimit) {

@@ -81,7 +81,7 @@ struct LoadOptions {
   std::size_t max_file_bytes = 4 * 1024 * 1024;  // larger files are an error
   int max_depth = 64;                            // YAML nesting limit (clamped to 1..200)
   std::size_t max_documents = 100000;            // per Load, all files together
-  std::size_t max_nodes = 1000000;               // YAML nodes per file
+  std::size_t max_nodes = 250000;                // YAML nodes per document (~120 bytes each)
   int max_directory_depth = 32;                  // folder recursion limit
 };
 

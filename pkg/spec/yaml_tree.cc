@@ -45,6 +45,7 @@ class TreeBuilder : public YAML::EventHandler {
   void OnDocumentStart(const YAML::Mark& mark) override {
     doc_ = YamlDocument();
     doc_.start = At(mark);
+    nodes_ = 0;
     stack_.clear();
     anchors_.clear();
   }
@@ -106,7 +107,7 @@ class TreeBuilder : public YAML::EventHandler {
   YamlNode* Add(const YAML::Mark& mark, YamlNode::Kind kind, YAML::anchor_t anchor) {
     if (++nodes_ > limits_.max_nodes) {
       throw LimitExceeded{mark, "found more than " + std::to_string(limits_.max_nodes) +
-                                    " YAML nodes in this file; allowed: at most " +
+                                    " YAML nodes in one document; allowed: at most " +
                                     std::to_string(limits_.max_nodes) + " (max_nodes)"};
     }
     YamlNode& n = doc_.arena.emplace_back();

@@ -49,8 +49,8 @@ struct YamlDocument {
 };
 
 struct ParseLimits {
-  int max_depth = 64;               // nested mappings and sequences
-  std::size_t max_nodes = 1000000;  // nodes of the whole text, aliases included
+  int max_depth = 64;              // nested mappings and sequences
+  std::size_t max_nodes = 250000;  // nodes of one document, aliases included (bounds memory)
 };
 
 struct ParseError {
