@@ -1,0 +1,331 @@
+#include "pkg/ratelimit/limiter.h"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace aura::ratelimit {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+
+// Records the order in which threads got through the limiter.
+class Recorder {
+ public:
+  void Add(std::string name) {
+    std::lock_guard<std::mutex> g(mu_);
+    order_.push_back(std::move(name));
+    cv_.notify_all();
+  }
+  bool Wait(size_t n) {
+    std::unique_lock<std::mutex> g(mu_);
+    return cv_.wait_for(g, seconds(20), [&] { return order_.size() >= n; });
+  }
+  std::vector<std::string> order() {
+    std::lock_guard<std::mutex> g(mu_);
+    return order_;
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable cv_;
+  std::vector<std::string> order_;
+};
+
+Options Small(int limit, Duration window) {
+  Options o;
+  o.limit = limit;
+  o.window = window;
+  return o;
+}
+
+class LimiterTest : public ::testing::Test {
+ protected:
+  std::thread Spawn(Limiter& l, Priority p, std::string name, std::stop_token stop = {}) {
+    return std::thread([this, &l, p, name, stop] {
+      base::Status s = l.Acquire(p, stop);
+      recorder_.Add(s.ok() ? name : name + ":" + std::string(base::StatusCodeName(s.code())));
+    });
+  }
+  base::FakeClock clock_;
+  Recorder recorder_;
+};
+
+TEST_F(LimiterTest, GrantsUpToTheLimitThenBlocksUntilTheWindowSlides) {
+  Limiter l(Small(3, seconds(10)), &clock_);
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  EXPECT_EQ(l.InWindow(), 3);
+  std::thread t = Spawn(l, Priority::kPoll, "late");
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  EXPECT_EQ(l.Stats().waiting[1], 1);
+  clock_.Advance(seconds(10) - milliseconds(1));
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  EXPECT_TRUE(recorder_.order().empty());
+  clock_.Advance(milliseconds(1));
+  t.join();
+  EXPECT_EQ(recorder_.order(), std::vector<std::string>{"late"});
+  EXPECT_EQ(l.InWindow(), 1);
+}
+
+TEST_F(LimiterTest, WindowSlidesRatherThanResetting) {
+  Limiter l(Small(3, seconds(10)), &clock_);
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(seconds(5));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(seconds(1));
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(seconds(4));  // t=10: the two from t=0 leave the window, t=5 stays
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  EXPECT_FALSE(l.TryAcquire(Priority::kWrite));
+  clock_.Advance(seconds(5));
+  EXPECT_TRUE(l.TryAcquire(Priority::kWrite));
+}
+
+TEST_F(LimiterTest, HigherPriorityGoesFirst) {
+  Limiter l(Small(1, seconds(10)), &clock_);
+  ASSERT_TRUE(l.Acquire(Priority::kWrite).ok());
+  std::vector<std::thread> ts;
+  ts.push_back(Spawn(l, Priority::kDrift, "drift"));
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  ts.push_back(Spawn(l, Priority::kPoll, "poll"));
+  ASSERT_TRUE(clock_.AwaitWaiters(2));
+  ts.push_back(Spawn(l, Priority::kWrite, "write"));
+  ASSERT_TRUE(clock_.AwaitWaiters(3));
+  EXPECT_FALSE(l.TryAcquire(Priority::kDrift));
+  for (size_t n = 1; n <= 3; ++n) {
+    clock_.Advance(seconds(10));
+    ASSERT_TRUE(recorder_.Wait(n));
+    if (n < 3) {
+      ASSERT_TRUE(clock_.AwaitWaiters(3 - n));
+    }
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(recorder_.order(), (std::vector<std::string>{"write", "poll", "drift"}));
+}
+
+TEST_F(LimiterTest, FifoWithinAClass) {
+  Limiter l(Small(1, seconds(10)), &clock_);
+  ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  std::vector<std::thread> ts;
+  for (int i = 0; i < 4; ++i) {
+    ts.push_back(Spawn(l, Priority::kPoll, "p" + std::to_string(i)));
+    ASSERT_TRUE(clock_.AwaitWaiters(static_cast<size_t>(i) + 1));
+  }
+  for (size_t n = 1; n <= 4; ++n) {
+    clock_.Advance(seconds(10));
+    ASSERT_TRUE(recorder_.Wait(n));
+    if (n < 4) {
+      ASSERT_TRUE(clock_.AwaitWaiters(4 - n));
+    }
+  }
+  for (auto& t : ts) t.join();
+  EXPECT_EQ(recorder_.order(), (std::vector<std::string>{"p0", "p1", "p2", "p3"}));
+}
+
+TEST_F(LimiterTest, TryAcquireDoesNotJumpTheQueue) {
+  Limiter l(Small(1, seconds(10)), &clock_);
+  ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  std::thread t = Spawn(l, Priority::kPoll, "waiter");
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(seconds(10));
+  // The waiter is granted by the dispatch this call triggers, not the caller.
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
+  t.join();
+  EXPECT_EQ(recorder_.order(), std::vector<std::string>{"waiter"});
+}
+
+TEST_F(LimiterTest, StopTokenCancelsAWaiter) {
+  Limiter l(Small(1, seconds(10)), &clock_);
+  ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  std::stop_source stop;
+  std::thread t = Spawn(l, Priority::kPoll, "w", stop.get_token());
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  stop.request_stop();
+  t.join();
+  EXPECT_EQ(recorder_.order(), std::vector<std::string>{"w:CANCELLED"});
+  EXPECT_EQ(l.Stats().waiting[1], 0);
+  // Already stopped: returns at once, takes nothing.
+  clock_.Advance(seconds(10));
+  EXPECT_EQ(l.Acquire(Priority::kPoll, stop.get_token()).code(), base::StatusCode::kCancelled);
+  EXPECT_EQ(l.InWindow(), 0);
+}
+
+TEST_F(LimiterTest, StopCancelsEveryWaiterAndLaterCalls) {
+  Limiter l(Small(1, seconds(10)), &clock_);
+  ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  std::thread a = Spawn(l, Priority::kWrite, "a");
+  std::thread b = Spawn(l, Priority::kDrift, "b");
+  ASSERT_TRUE(clock_.AwaitWaiters(2));
+  l.Stop();
+  a.join();
+  b.join();
+  EXPECT_EQ(recorder_.order().size(), 2u);
+  for (const auto& s : recorder_.order()) EXPECT_NE(s.find("CANCELLED"), std::string::npos);
+  EXPECT_EQ(l.Acquire(Priority::kWrite).code(), base::StatusCode::kCancelled);
+  EXPECT_FALSE(l.TryAcquire(Priority::kWrite));
+}
+
+TEST_F(LimiterTest, ThrottlePausesEveryoneUntilRetryAfter) {
+  metrics::Metrics m;
+  std::vector<TimePoint> grants;
+  Options o = Small(10, seconds(10));
+  o.observer.granted = [&](std::uint64_t, Priority, TimePoint t) { grants.push_back(t); };
+  Limiter l(o, &clock_, &m);
+  const TimePoint t0 = clock_.Now();
+  l.OnThrottled(seconds(5));
+  EXPECT_TRUE(l.Stats().paused);
+  EXPECT_EQ(m.ratelimit_paused.Value(), 1);
+  EXPECT_FALSE(l.TryAcquire(Priority::kWrite));
+  std::thread a = Spawn(l, Priority::kWrite, "a");
+  std::thread b = Spawn(l, Priority::kDrift, "b");
+  ASSERT_TRUE(clock_.AwaitWaiters(2));
+  clock_.Advance(seconds(5) - milliseconds(1));
+  ASSERT_TRUE(clock_.AwaitWaiters(2));
+  EXPECT_TRUE(recorder_.order().empty());
+  clock_.Advance(milliseconds(1));
+  a.join();
+  b.join();
+  ASSERT_EQ(grants.size(), 2u);
+  for (TimePoint g : grants) EXPECT_EQ(g - t0, seconds(5));
+  EXPECT_FALSE(l.Stats().paused);
+  EXPECT_EQ(m.ratelimit_paused.Value(), 0);
+}
+
+TEST_F(LimiterTest, ThrottleHalvesTheRateThenRecoversGradually) {
+  Options o = Small(8, seconds(10));
+  o.throttle_factor = 0.5;
+  o.throttle_windows = 2;
+  o.recovery_step = 0.25;
+  Limiter l(o, &clock_);
+  EXPECT_EQ(l.EffectiveLimit(), 8);
+  l.OnThrottled(seconds(0));
+  EXPECT_EQ(l.EffectiveLimit(), 4);
+  EXPECT_TRUE(l.Stats().throttled);
+  clock_.Advance(seconds(19));
+  EXPECT_EQ(l.EffectiveLimit(), 4);
+  clock_.Advance(seconds(1));  // two windows after the pause: +25% of 8
+  EXPECT_EQ(l.EffectiveLimit(), 6);
+  clock_.Advance(seconds(10));
+  EXPECT_EQ(l.EffectiveLimit(), 8);
+  EXPECT_FALSE(l.Stats().throttled);
+}
+
+TEST_F(LimiterTest, LoweredLimitIsEnforced) {
+  Options o = Small(4, seconds(10));
+  o.throttle_windows = 1;
+  Limiter l(o, &clock_);
+  l.OnThrottled(seconds(1));
+  clock_.Advance(seconds(1));
+  EXPECT_TRUE(l.TryAcquire(Priority::kWrite));
+  EXPECT_TRUE(l.TryAcquire(Priority::kWrite));
+  EXPECT_FALSE(l.TryAcquire(Priority::kWrite));  // 2 = half of 4
+}
+
+TEST_F(LimiterTest, ThrottlesOfOneBurstLowerTheRateOnce) {
+  Limiter l(Small(16, seconds(10)), &clock_);
+  const TimePoint sent = clock_.Now();
+  clock_.Advance(milliseconds(100));
+  l.OnThrottled(seconds(1), sent);
+  EXPECT_EQ(l.EffectiveLimit(), 8);
+  l.OnThrottled(seconds(2), sent);  // sent before the first 429 arrived: same burst
+  EXPECT_EQ(l.EffectiveLimit(), 8);
+  EXPECT_EQ(l.Stats().paused_until - clock_.Now(), seconds(2));  // but the pause extends
+  clock_.Advance(seconds(2));
+  l.OnThrottled(seconds(1), clock_.Now());  // sent after: a new signal
+  EXPECT_EQ(l.EffectiveLimit(), 4);
+}
+
+TEST_F(LimiterTest, PauseWithoutRetryAfterUsesJitteredBackoff) {
+  Options o = Small(10, seconds(60));
+  o.pause_backoff.initial = seconds(2);
+  o.pause_backoff.max_delay = seconds(30);
+  Limiter l(o, &clock_, nullptr, [] { return 0.5; });
+  l.OnThrottled(std::nullopt);
+  EXPECT_EQ(l.Stats().paused_until - clock_.Now(), seconds(1));
+  clock_.Advance(seconds(1));
+  l.OnThrottled(std::nullopt);  // second burst within a window: the ceiling doubles
+  EXPECT_EQ(l.Stats().paused_until - clock_.Now(), seconds(2));
+}
+
+TEST_F(LimiterTest, WindowMarginStretchesTheWindow) {
+  Options o = Small(1, seconds(10));
+  o.window_margin = seconds(1);
+  Limiter l(o, &clock_);
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(seconds(10));
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(seconds(1));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+}
+
+TEST_F(LimiterTest, SafetyMarginHoldsRequestsBack) {
+  Options o = Small(5, seconds(10));
+  o.safety_margin = 2;
+  Limiter l(o, &clock_);
+  EXPECT_EQ(l.EffectiveLimit(), 3);
+  for (int i = 0; i < 3; ++i) EXPECT_TRUE(l.TryAcquire(Priority::kWrite));
+  EXPECT_FALSE(l.TryAcquire(Priority::kWrite));
+}
+
+TEST_F(LimiterTest, BudgetAccountsForWaitersAheadAndPauses) {
+  Limiter l(Small(10, seconds(10)), &clock_);
+  for (int i = 0; i < 4; ++i) ASSERT_TRUE(l.TryAcquire(Priority::kPoll));
+  EXPECT_EQ(l.Budget(Priority::kDrift, seconds(5)), 6);
+  EXPECT_EQ(l.Budget(Priority::kDrift, seconds(10)), 10);
+  EXPECT_EQ(l.Budget(Priority::kDrift, seconds(20)), 20);
+  for (int i = 0; i < 6; ++i) ASSERT_TRUE(l.TryAcquire(Priority::kPoll));
+  std::thread a = Spawn(l, Priority::kPoll, "a");
+  std::thread b = Spawn(l, Priority::kPoll, "b");
+  ASSERT_TRUE(clock_.AwaitWaiters(2));
+  EXPECT_EQ(l.Budget(Priority::kDrift, seconds(10)), 8);
+  EXPECT_EQ(l.Budget(Priority::kPoll, seconds(10)), 8);
+  EXPECT_EQ(l.Budget(Priority::kWrite, seconds(10)), 10);
+  EXPECT_EQ(l.Budget(Priority::kWrite, seconds(5)), 0);
+  l.OnThrottled(seconds(20));
+  EXPECT_EQ(l.Budget(Priority::kWrite, seconds(10)), 0);
+  l.Stop();
+  a.join();
+  b.join();
+}
+
+TEST_F(LimiterTest, UpdatesMetrics) {
+  metrics::Metrics m;
+  Limiter l(Small(2, seconds(10)), &clock_, &m);
+  ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  EXPECT_EQ(m.ratelimit_in_window.Value(), 2);
+  std::thread t = Spawn(l, Priority::kPoll, "t");
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(seconds(10));
+  t.join();
+  EXPECT_EQ(m.ratelimit_in_window.Value(), 1);
+  auto h = m.ratelimit_wait.Collect().histogram;
+  EXPECT_EQ(h.sample_count, 3u);
+  EXPECT_DOUBLE_EQ(h.sample_sum, 10.0);
+}
+
+TEST(LimiterOptionsTest, Validate) {
+  EXPECT_TRUE(Validate(Options{}).ok());
+  Options o;
+  o.limit = 0;
+  EXPECT_FALSE(Validate(o).ok());
+  o = Options{};
+  o.window = Duration::zero();
+  EXPECT_FALSE(Validate(o).ok());
+  o = Options{};
+  o.safety_margin = 125;
+  EXPECT_FALSE(Validate(o).ok());
+  o = Options{};
+  o.throttle_factor = 0;
+  EXPECT_FALSE(Validate(o).ok());
+}
+
+}  // namespace
+}  // namespace aura::ratelimit
