@@ -42,9 +42,7 @@ Clock& RealClock() {
 }
 
 FakeClock::FakeClock(SystemTime system_start)
-    : now_(TimePoint(std::chrono::hours(24 * 365))),
-      system_start_(system_start),
-      start_(now_) {}
+    : now_(TimePoint(std::chrono::hours(24 * 365))), system_start_(system_start), start_(now_) {}
 
 TimePoint FakeClock::Now() const {
   std::lock_guard<std::mutex> g(mu_);
@@ -85,8 +83,11 @@ void FakeClock::Advance(Duration d) {
   {
     std::lock_guard<std::mutex> g(mu_);
     now_ += d;
-    for (const Waiter& w : waiters_) {
-      if (w.deadline <= now_) due.push_back(w);
+    for (Waiter& w : waiters_) {
+      if (w.deadline <= now_ && !w.woken) {
+        w.woken = true;
+        due.push_back(w);
+      }
     }
     if (due.empty()) return;
     ++notifying_;
@@ -100,23 +101,34 @@ void FakeClock::Advance(Duration d) {
   changed_.notify_all();
 }
 
+std::size_t FakeClock::CountWaitingLocked() const {
+  std::size_t n = 0;
+  for (const Waiter& w : waiters_) n += w.woken ? 0 : 1;
+  return n;
+}
+
 std::size_t FakeClock::waiters() const {
   std::lock_guard<std::mutex> g(mu_);
-  return waiters_.size();
+  return CountWaitingLocked();
 }
 
 bool FakeClock::AwaitWaiters(std::size_t n, std::chrono::milliseconds real_timeout) const {
   std::unique_lock<std::mutex> g(mu_);
-  return changed_.wait_for(g, real_timeout, [&] { return waiters_.size() >= n; });
+  return changed_.wait_for(g, real_timeout, [&] { return CountWaitingLocked() >= n; });
 }
 
 bool FakeClock::NextDeadline(TimePoint* out) const {
   std::lock_guard<std::mutex> g(mu_);
   if (waiters_.empty()) return false;
-  TimePoint best = waiters_.front().deadline;
-  for (const Waiter& w : waiters_) best = std::min(best, w.deadline);
-  *out = best;
-  return true;
+  bool any = false;
+  TimePoint best{};
+  for (const Waiter& w : waiters_) {
+    if (w.woken) continue;
+    best = any ? std::min(best, w.deadline) : w.deadline;
+    any = true;
+  }
+  if (any) *out = best;
+  return any;
 }
 
 }  // namespace aura::base

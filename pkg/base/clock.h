@@ -57,7 +57,8 @@ class FakeClock final : public Clock {
   // Moves time forward and wakes every waiter whose deadline is now due.
   void Advance(Duration d);
 
-  // Number of threads currently inside WaitUntil (SleepUntil included).
+  // Number of threads waiting inside WaitUntil (SleepUntil included) that Advance() has not
+  // woken yet: after Advance(), a woken thread counts again only once it waits again.
   std::size_t waiters() const;
   // Blocks until at least `n` threads wait on this clock, or `real_timeout` of real time has
   // passed (a safety bound for tests; returns false then). Lets a test know a thread has
@@ -72,7 +73,10 @@ class FakeClock final : public Clock {
     std::mutex* mu;
     std::condition_variable* cv;
     TimePoint deadline;
+    bool woken = false;  // Advance() found it due; no longer counted as waiting
   };
+
+  std::size_t CountWaitingLocked() const;  // REQUIRES: mu_ held
 
   mutable std::mutex mu_;
   mutable std::condition_variable changed_;  // waiters_ or notifying_ changed

@@ -96,6 +96,21 @@ std::set<std::string> Controller::AllKeys() const {
   return keys;
 }
 
+std::shared_ptr<const Owners> Controller::CurrentOwners() {
+  std::lock_guard<std::mutex> g(owners_mu_);
+  if (!owners_) {
+    auto journal = journal_.List();
+    if (!journal.ok()) return std::make_shared<const Owners>();
+    owners_ = std::make_shared<const Owners>(OwnersOf(*journal));
+  }
+  return owners_;
+}
+
+void Controller::InvalidateOwners() {
+  std::lock_guard<std::mutex> g(owners_mu_);
+  owners_.reset();
+}
+
 Status Controller::FetchListing(const std::string& tenant, base::SystemTime after) {
   std::lock_guard<std::mutex> one_at_a_time(list_mu_);
   {
@@ -151,6 +166,7 @@ Status Controller::StartPass() {
   }
   auto journal = journal_.List();
   if (!journal.ok()) return journal.status().WithContext("reading the journal");
+  InvalidateOwners();
   for (const auto& [_, e] : *journal) {
     if (!e.tenant_id.empty()) tenants.insert(e.tenant_id);
     if (e.intent) tenants.insert(e.intent->tenant_id);
@@ -234,17 +250,25 @@ void Controller::ReconcileKey(const std::string& key) {
     metrics_.reconcile_duration.Observe(base::ToSeconds(clock_.Now() - started));
   };
 
-  auto journal = journal_.List();
-  if (!journal.ok()) {
-    result = journal.status();
+  std::optional<store::JournalEntry> entry_value;
+  if (auto e = journal_.Get(key); e.ok()) {
+    entry_value = std::move(*e);
+  } else if (e.status().code() != StatusCode::kNotFound) {
+    result = e.status().WithContext("reading the journal");
     queue_.AddRateLimited(key);
     Record(key, plan, result, "");
     finish("error");
     return;
   }
-  const Owners owners = OwnersOf(*journal);
-  auto entry_it = journal->find(key);
-  const store::JournalEntry* entry = entry_it == journal->end() ? nullptr : &entry_it->second;
+  const store::JournalEntry* entry = entry_value ? &*entry_value : nullptr;
+  if (!spec && !entry && !invalid) {
+    // Neither desired nor remembered (e.g. just forgotten): nothing to do or report.
+    std::lock_guard<std::mutex> g(state_mu_);
+    keys_.erase(key);
+    metrics_.ReconcileTotal("success").Increment();
+    return;
+  }
+  const std::shared_ptr<const Owners> owners = CurrentOwners();
 
   // Refresh the instance's details when needed: unknown, an operation in flight, or a drift
   // check chosen by the pass.
@@ -277,8 +301,8 @@ void Controller::ReconcileKey(const std::string& key) {
   for (int round = 0; result.ok() && round < 4; ++round) {
     {
       std::shared_lock<std::shared_mutex> g(obs_mu_);
-      plan = PlanKey(spec ? &*spec : nullptr, invalid, entry, observed_, owners, clock_.SystemNow(),
-                     popts);
+      plan = PlanKey(spec ? &*spec : nullptr, invalid, entry, observed_, *owners,
+                     clock_.SystemNow(), popts);
     }
     if (plan.need_listing_after && *plan.need_listing_after <= clock_.SystemNow()) {
       base::SystemTime after = *plan.need_listing_after;
@@ -313,6 +337,7 @@ void Controller::ReconcileKey(const std::string& key) {
         ++deletes_this_pass_;
       }
       ActionResult r = executor_.Execute(a);
+      if (r.journal_changed) InvalidateOwners();
       if (r.observation) {
         std::unique_lock<std::shared_mutex> g(obs_mu_);
         observed_.instances[r.observation->first] = r.observation->second;
@@ -477,7 +502,7 @@ bool Controller::Converged() const {
   std::set<std::string> desired;
   {
     std::lock_guard<std::mutex> g(desired_mu_);
-    if (!invalid_keys_.empty()) return false;
+    if (!specs_loaded_ || !invalid_keys_.empty()) return false;
     for (const auto& [k, _] : desired_) desired.insert(k);
   }
   if (executor_.HasUnsavedCredentials()) return false;

@@ -108,6 +108,9 @@ class Controller {
     bool has_status = false;
   };
 
+  // Instance id -> owning key, rebuilt from the journal after it changes.
+  std::shared_ptr<const Owners> CurrentOwners();
+  void InvalidateOwners();
   base::Status FetchListing(const std::string& tenant, base::SystemTime after);
   base::Status FetchDetail(const std::string& id, ratelimit::Priority priority);
   std::set<std::string> AllKeys() const;
@@ -138,6 +141,9 @@ class Controller {
   mutable std::shared_mutex obs_mu_;
   Observed observed_;   // GUARDED_BY(obs_mu_)
   std::mutex list_mu_;  // one LIST at a time, so concurrent keys share it
+
+  std::mutex owners_mu_;
+  std::shared_ptr<const Owners> owners_;  // GUARDED_BY(owners_mu_); null = stale
 
   mutable std::mutex state_mu_;
   std::map<std::string, KeyState> keys_;  // GUARDED_BY(state_mu_)

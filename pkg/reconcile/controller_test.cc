@@ -55,6 +55,17 @@ class ControllerTest : public ::testing::Test {
     return c.Converged();
   }
 
+  // Statuses and logs, for failure messages.
+  std::string Dump() {
+    std::string out;
+    for (const auto& s : controller_->Statuses()) {
+      out += s.key + " phase=" + s.phase + " msg=" + s.message + " err=" + s.last_error + "\n";
+    }
+    std::lock_guard<std::mutex> g(log_mu_);
+    for (const auto& l : lines_) out += l + "\n";
+    return out;
+  }
+
   const SpecStatus* StatusOf(const std::string& key) {
     statuses_ = controller_->Statuses();
     for (const auto& s : statuses_) {
@@ -80,7 +91,7 @@ class ControllerTest : public ::testing::Test {
 TEST_F(ControllerTest, CreatesEverySpecOnceAndConverges) {
   specs_.Set({MakeSpec("a"), MakeSpec("b"), MakeSpec("c")});
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.creates_landed(), 3);
   EXPECT_EQ(api_.calls()["create"], 3);
   EXPECT_EQ(creds_.all().size(), 3u);
@@ -98,7 +109,7 @@ TEST_F(ControllerTest, CommittedThenFailedCreateIsResolvedWithoutASecondPost) {
   specs_.Set({MakeSpec("orders")});
   api_.ScriptCreate(CreateFault::kCommitThen500);
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.calls()["create"], 1);
   EXPECT_EQ(api_.creates_landed(), 1);
   const SpecStatus* s = StatusOf("default/orders");
@@ -120,7 +131,7 @@ TEST_F(ControllerTest, LostCreateIsRetriedOnlyAfterTheSettleWindow) {
     controller_->ProcessReady();
   }
   EXPECT_EQ(api_.calls()["create"], 1);
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.calls()["create"], 2);
   EXPECT_EQ(api_.creates_landed(), 1);
   EXPECT_EQ(creds_.all().size(), 1u);
@@ -131,7 +142,7 @@ TEST_F(ControllerTest, LaggingListDoesNotCauseADuplicate) {
   api_.SetListLag(seconds(40));  // shorter than the settle window
   api_.ScriptCreate(CreateFault::kCommitThenReset);
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.creates_landed(), 1);
   EXPECT_EQ(api_.calls()["create"], 1);
 }
@@ -148,7 +159,7 @@ TEST_F(ControllerTest, RestartResolvesTheIntentLeftByACrash) {
   api_.AddInstance("tenant-1", "orders", "creating");
   specs_.Set({MakeSpec("orders")});
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.calls()["create"], 0);
   EXPECT_EQ(api_.instances().size(), 1u);
 }
@@ -157,7 +168,7 @@ TEST_F(ControllerTest, AdoptsAnExistingInstanceAndFixesItsSize) {
   const std::string id = api_.AddInstance("tenant-1", "orders", "running", "2GB");
   specs_.Set({MakeSpec("orders")});
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.calls()["create"], 0);
   EXPECT_EQ(api_.calls()["patch"], 1);
   EXPECT_EQ(api_.instance(id)->memory, "4GB");
@@ -167,25 +178,25 @@ TEST_F(ControllerTest, AdoptsAnExistingInstanceAndFixesItsSize) {
 TEST_F(ControllerTest, SpecChangesArePatchedPausedAndResumed) {
   specs_.Set({MakeSpec("orders")});
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   const std::string id = StatusOf("default/orders")->aura_id;
 
   auto s = MakeSpec("orders");
   s.memory = "8GB";
   s.storage = "16GB";
   specs_.Set({s});
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.instance(id)->memory, "8GB");
 
   s.paused = true;
   specs_.Set({s});
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.instance(id)->status, "paused");
   EXPECT_EQ(StatusOf("default/orders")->phase, kPhasePaused);
 
   s.paused = false;
   specs_.Set({s});
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.instance(id)->status, "running");
 }
 
@@ -194,7 +205,7 @@ TEST_F(ControllerTest, ConflictIsRequeuedQuietly) {
   specs_.Set({MakeSpec("orders")});
   api_.ScriptError("patch", base::ConflictError("ongoing-database-operation").SetHttpStatus(409));
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.calls()["patch"], 2);
   EXPECT_EQ(api_.instance(id)->memory, "4GB");
   EXPECT_EQ(metrics_.ReconcileTotal("requeue").Value(), 1);
@@ -203,12 +214,12 @@ TEST_F(ControllerTest, ConflictIsRequeuedQuietly) {
 TEST_F(ControllerTest, MissingInstanceIsRecreated) {
   specs_.Set({MakeSpec("orders")});
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   const std::string id = StatusOf("default/orders")->aura_id;
   api_.Remove(id);
   // The next drift check sees the 404.
   clock_.Advance(seconds(120));
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.creates_landed(), 2);
   EXPECT_NE(StatusOf("default/orders")->aura_id, id);
 }
@@ -218,16 +229,16 @@ TEST_F(ControllerTest, RemovedSpecIsDeletedOnlyWithAllowDelete) {
   s.deletion_policy = spec::DeletionPolicy::kDelete;
   specs_.Set({s});
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   const std::string id = StatusOf("default/orders")->aura_id;
   specs_.Set({});
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_TRUE(api_.instance(id).has_value());
   EXPECT_THAT(StatusOf("default/orders")->message, HasSubstr("--allow-delete"));
 
   options_.plan.allow_delete = true;
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_FALSE(api_.instance(id).has_value());
   EXPECT_EQ(journal_.List()->size(), 0u);
 }
@@ -235,9 +246,9 @@ TEST_F(ControllerTest, RemovedSpecIsDeletedOnlyWithAllowDelete) {
 TEST_F(ControllerTest, RemovedRetainedSpecIsForgottenAndKept) {
   specs_.Set({MakeSpec("orders")});
   Make();
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   specs_.Set({});
-  ASSERT_TRUE(Converge());
+  ASSERT_TRUE(Converge()) << Dump();
   EXPECT_EQ(api_.instances().size(), 1u);
   EXPECT_EQ(journal_.List()->size(), 0u);
 }
@@ -249,7 +260,7 @@ TEST_F(ControllerTest, DriftChecksStayWithinTheirShareOfTheBudget) {
   options_.rate_limit = 20;
   options_.drift_share = 0.5;  // 10 drift GETs per 60 s pass
   Make();
-  ASSERT_TRUE(Converge(200));
+  ASSERT_TRUE(Converge(200)) << Dump();
   clock_.Advance(seconds(600));
   const int gets_before = api_.calls()["get"];
   const int lists_before = api_.calls()["list"];
@@ -261,10 +272,11 @@ TEST_F(ControllerTest, DriftChecksStayWithinTheirShareOfTheBudget) {
 }
 
 TEST_F(ControllerTest, FailuresBackOffPerKey) {
+  api_.AddInstance("tenant-1", "orders", "running", "2GB");
   specs_.Set({MakeSpec("orders")});
   Make();
   for (int i = 0; i < 3; ++i) {
-    api_.ScriptError("create", base::InternalError("boom"));
+    api_.ScriptError("patch", base::UnavailableError("boom").SetHttpStatus(503));
   }
   ASSERT_TRUE(controller_->StartPass().ok());
   controller_->ProcessReady();
@@ -307,12 +319,13 @@ TEST_F(ControllerTest, RunLoopConvergesWithWorkersAndStops) {
   std::stop_source stop;
   std::thread loop([&] { controller_->Run(stop.get_token()); });
   // Step time until converged; the loop and the workers wait on the fake clock.
-  for (int i = 0; i < 200 && !controller_->Converged(); ++i) {
-    clock_.AwaitWaiters(4);
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(clock_.AwaitWaiters(4));  // 3 workers and the scheduler are idle
+    if (controller_->Converged()) break;
     api_.SettleAll();
     clock_.Advance(seconds(1));
   }
-  EXPECT_TRUE(controller_->Converged());
+  EXPECT_TRUE(controller_->Converged()) << Dump();
   EXPECT_EQ(api_.creates_landed(), 2);
   stop.request_stop();
   loop.join();

@@ -79,11 +79,12 @@ std::optional<std::string> WorkQueue::PopReadyLocked() {
 }
 
 std::optional<std::string> WorkQueue::Get(std::stop_token stop) {
-  std::unique_lock<std::mutex> lock(mu_);
+  // Registered before locking: it runs at once, taking mu_, when stop was already requested.
   std::stop_callback on_stop(stop, [this] {
     std::lock_guard<std::mutex> g(mu_);
     cv_.notify_all();
   });
+  std::unique_lock<std::mutex> lock(mu_);
   while (!shut_down_ && !stop.stop_requested()) {
     if (auto key = PopReadyLocked()) return key;
     const base::TimePoint wake =
