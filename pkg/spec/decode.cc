@@ -5,6 +5,7 @@
 #include <map>
 #include <string_view>
 
+#include "pkg/spec/field_reader.h"
 #include "pkg/spec/text.h"
 
 namespace aura::spec::detail {
@@ -16,7 +17,6 @@ using Style = YamlNode::Style;
 constexpr std::string_view kApiVersion = "aura.neo4j.io/v1alpha1";
 constexpr std::string_view kApiGroupPrefix = "aura.neo4j.io/";
 constexpr std::string_view kKind = "AuraInstance";
-constexpr int kFieldTypoDistance = 2;
 constexpr int kValueTypoDistance = 2;
 
 const std::vector<std::string> kTopFields = {"apiVersion", "kind", "metadata", "spec"};
@@ -54,21 +54,6 @@ constexpr std::string_view kRegionRule =
 constexpr std::string_view kAuraNameRule =
     "1..30 characters without leading or trailing whitespace";
 
-enum class Read { kAbsent, kOk, kBad };
-
-struct Field {
-  const YamlNode* key = nullptr;
-  const YamlNode* value = nullptr;  // as written: may be an alias
-};
-using Fields = std::map<std::string, Field, std::less<>>;
-
-std::string Describe(const YamlNode* n) {
-  if (n == nullptr || n->kind == Kind::kNull) return "null";
-  if (n->kind == Kind::kSequence) return "a sequence";
-  if (n->kind == Kind::kMap) return "a mapping";
-  return Quote(n->value);
-}
-
 bool IsTenantId(std::string_view s) {
   if (s.empty() || s.size() > 64 || s.front() == '-') return false;
   return std::all_of(s.begin(), s.end(), [](char c) {
@@ -103,9 +88,11 @@ std::string AuraNameProblem(std::string_view name) {
   return "";
 }
 
-class Decoder {
+// Decodes one document into out_ (kind, key, spec, errors). One Decoder per document.
+class Decoder : private FieldReader {
  public:
-  Decoder(const std::string& file, DecodedDocument& out) : file_(file), out_(out) {}
+  Decoder(const std::string& file, DecodedDocument& out)
+      : FieldReader(file, &out.errors, &out.suppressed, &out.spec.field_locations), out_(out) {}
 
   void Run(const YamlDocument& doc) {
     const YamlNode* root = Resolve(doc.root);
@@ -146,18 +133,6 @@ class Decoder {
   }
 
  private:
-  SourceLocation Loc(Position p) const { return SourceLocation{file_, p.line, p.column}; }
-
-  void Error(Position p, std::string field, std::string message) {
-    if (out_.errors.size() >= kMaxErrorsPerDocument) {
-      ++out_.suppressed;
-      return;
-    }
-    out_.errors.push_back(Diagnostic{Loc(p), std::move(field), std::move(message), ""});
-  }
-
-  void Note(const std::string& path, Position p) { out_.spec.field_locations[path] = Loc(p); }
-
   static const YamlNode* FindValue(const YamlNode* map, std::string_view key) {
     for (std::size_t i = 0; i + 1 < map->children.size(); i += 2) {
       const YamlNode* k = Resolve(map->children[i]);
@@ -226,147 +201,6 @@ class Decoder {
     return false;
   }
 
-  // The fields of `map`, first occurrence of each. Reports keys that are not strings, duplicate
-  // keys, and (when `allowed` is set) unknown keys, which are left out.
-  Fields ReadMap(const YamlNode* map, const std::string& path,
-                 const std::vector<std::string>* allowed) {
-    Fields fields;
-    const std::string prefix = path.empty() ? "" : path + ".";
-    for (std::size_t i = 0; i + 1 < map->children.size(); i += 2) {
-      const YamlNode* key_raw = map->children[i];
-      const YamlNode* key = Resolve(key_raw);
-      if (key == nullptr || key->kind != Kind::kScalar) {
-        Error(key_raw->pos, path,
-              "found " + Describe(key) + " as a field name; allowed: field names (strings)");
-        continue;
-      }
-      const std::string& name = key->value;
-      auto [it, inserted] = fields.try_emplace(name, Field{key_raw, map->children[i + 1]});
-      if (!inserted) {
-        const Position first = it->second.key->pos;
-        Error(key_raw->pos, prefix + name,
-              "found field " + Quote(name) + " a second time (first at line " +
-                  std::to_string(first.line) + ", column " + std::to_string(first.column) +
-                  "); allowed: each field once");
-        continue;
-      }
-      if (allowed == nullptr ||
-          std::find(allowed->begin(), allowed->end(), name) != allowed->end()) {
-        continue;
-      }
-      fields.erase(it);
-      if (out_.errors.size() >= kMaxErrorsPerDocument) {  // spare the suggestion's cost
-        ++out_.suppressed;
-        continue;
-      }
-      if (name == "<<") {
-        Error(key_raw->pos, prefix + name,
-              "found a YAML merge key \"<<\"; allowed: the fields written out (merge keys are "
-              "not supported)");
-        continue;
-      }
-      const auto suggestion = Suggest(name, *allowed, kFieldTypoDistance);
-      Error(key_raw->pos, prefix + (IsPrintableText(name) && name.size() <= 64 ? name : "?"),
-            "found unknown field " + Quote(name) +
-                (suggestion ? " (did you mean \"" + *suggestion + "\"?)" : "") +
-                "; allowed: " + Join(*allowed));
-    }
-    return fields;
-  }
-
-  // Where a value's problem is reported: at the value, or at its key when the value is empty.
-  static Position ValuePos(const Field& f) {
-    if (f.value != nullptr && f.value->kind != Kind::kNull && f.value->pos.line > 0) {
-      return f.value->pos;
-    }
-    return f.key->pos;
-  }
-
-  // Absent: not written, or null (`memory:` or `memory: ~`); *where is then the key, if any.
-  Read ReadString(const Fields& fields, std::string_view name, const std::string& path,
-                  std::string* out, Position* where) {
-    const auto it = fields.find(name);
-    if (it == fields.end()) return Read::kAbsent;
-    const Field& f = it->second;
-    const YamlNode* v = Resolve(f.value);
-    *where = ValuePos(f);
-    if (v == nullptr || v->kind == Kind::kNull) return Read::kAbsent;
-    if (v->kind != Kind::kScalar) {
-      Error(*where, path, "found " + Describe(v) + "; allowed: a string");
-      return Read::kBad;
-    }
-    if (v->style == Style::kOther) {
-      Error(*where, path, "found a value tagged " + Quote(v->tag) + "; allowed: a string");
-      return Read::kBad;
-    }
-    if (!IsPrintableText(v->value)) {
-      Error(
-          *where, path,
-          "found " + Quote(v->value) + ", which holds control characters; allowed: printable text");
-      return Read::kBad;
-    }
-    *out = v->value;
-    Note(path, *where);
-    return Read::kOk;
-  }
-
-  Read ReadEnum(const Fields& fields, std::string_view name, const std::string& path,
-                const std::vector<std::string>& allowed, int typo_distance, std::string* out,
-                Position* where) {
-    std::string value;
-    const Read r = ReadString(fields, name, path, &value, where);
-    if (r != Read::kOk) return r;
-    if (std::find(allowed.begin(), allowed.end(), value) != allowed.end()) {
-      *out = value;
-      return Read::kOk;
-    }
-    const auto suggestion = Suggest(value, allowed, typo_distance);
-    Error(*where, path,
-          "found " + Quote(value) + (suggestion ? " (did you mean \"" + *suggestion + "\"?)" : "") +
-              "; allowed: " + Join(allowed));
-    return Read::kBad;
-  }
-
-  Read ReadBool(const Fields& fields, std::string_view name, const std::string& path, bool* out,
-                Position* where) {
-    const auto it = fields.find(name);
-    if (it == fields.end()) return Read::kAbsent;
-    const YamlNode* v = Resolve(it->second.value);
-    *where = ValuePos(it->second);
-    if (v == nullptr || v->kind == Kind::kNull) return Read::kAbsent;
-    if (v->kind == Kind::kScalar) {
-      if (v->style == Style::kOther && v->tag != "tag:yaml.org,2002:bool") {
-        Error(*where, path, "found a value tagged " + Quote(v->tag) + "; allowed: true, false");
-        return Read::kBad;
-      }
-      const std::string& s = v->value;
-      const bool is_true = s == "true" || s == "True" || s == "TRUE";
-      const bool is_false = s == "false" || s == "False" || s == "FALSE";
-      const bool bool_tag = v->style == Style::kOther && v->tag == "tag:yaml.org,2002:bool";
-      if ((is_true || is_false) && (v->style == Style::kPlain || bool_tag)) {
-        *out = is_true;
-        Note(path, *where);
-        return Read::kOk;
-      }
-      if (is_true || is_false) {
-        Error(*where, path, "found the string " + Quote(s) + "; allowed: true, false (unquoted)");
-        return Read::kBad;
-      }
-    }
-    Error(*where, path, "found " + Describe(v) + "; allowed: true, false");
-    return Read::kBad;
-  }
-
-  void Missing(Position p, const std::string& path, std::string_view allowed) {
-    Error(p, path, "missing (required); allowed: " + std::string(allowed));
-  }
-
-  // The Field of a map entry, or nullptr.
-  static const Field* Find(const Fields& fields, std::string_view name) {
-    const auto it = fields.find(name);
-    return it == fields.end() ? nullptr : &it->second;
-  }
-
   void DecodeMetadata(const Fields& top, const YamlNode* root) {
     const Field* f = Find(top, "metadata");
     const YamlNode* m = f == nullptr ? nullptr : Resolve(f->value);
@@ -406,48 +240,6 @@ class Decoder {
     ReadStringMap(meta, "labels", "metadata.labels", /*label_values=*/true, &out_.spec.labels);
     ReadStringMap(meta, "annotations", "metadata.annotations", /*label_values=*/false,
                   &out_.spec.annotations);
-  }
-
-  void ReadStringMap(const Fields& fields, std::string_view name, const std::string& path,
-                     bool label_values, std::map<std::string, std::string>* out) {
-    const Field* f = Find(fields, name);
-    const YamlNode* m = f == nullptr ? nullptr : Resolve(f->value);
-    if (m == nullptr || m->kind == Kind::kNull) return;
-    if (m->kind != Kind::kMap) {
-      Error(ValuePos(*f), path,
-            "found " + Describe(m) + "; allowed: a mapping of names to strings");
-      return;
-    }
-    constexpr std::string_view kKeyRule =
-        "[prefix/]name, the name 1..63 letters, digits, '-', '_' or '.', starting and ending "
-        "with a letter or digit, the prefix a DNS subdomain";
-    constexpr std::string_view kValueRule =
-        "empty, or 1..63 letters, digits, '-', '_' or '.', starting and ending with a letter or "
-        "digit";
-    for (const auto& [key, entry] : ReadMap(m, path, nullptr)) {
-      const std::string entry_path =
-          path + "." + (IsPrintableText(key) && key.size() <= 64 ? key : "?");
-      if (!IsQualifiedName(key)) {
-        Error(entry.key->pos, entry_path,
-              "found key " + Quote(key) + "; allowed: " + std::string(kKeyRule));
-        continue;
-      }
-      const YamlNode* v = Resolve(entry.value);
-      std::string value;
-      if (v != nullptr && v->kind == Kind::kScalar) {
-        value = v->value;
-      } else if (v != nullptr && v->kind != Kind::kNull) {
-        Error(ValuePos(entry), entry_path, "found " + Describe(v) + "; allowed: a string");
-        continue;
-      }
-      if (label_values ? !IsLabelValue(value) : !IsValidUtf8(value)) {
-        Error(ValuePos(entry), entry_path,
-              "found " + Quote(value) + "; allowed: " +
-                  (label_values ? std::string(kValueRule) : std::string("UTF-8 text")));
-        continue;
-      }
-      (*out)[key] = value;
-    }
   }
 
   // What DecodeSpec read, for the rules that span fields. A rule runs only when every field it
@@ -691,7 +483,6 @@ class Decoder {
     return false;
   }
 
-  const std::string& file_;
   DecodedDocument& out_;
 };
 

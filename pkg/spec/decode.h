@@ -34,9 +34,6 @@ struct DecodedDocument {
   std::size_t suppressed = 0;      // errors beyond the per-document cap, not in `errors`
 };
 
-// At most this many errors are kept per document; DecodedDocument::suppressed counts the rest.
-inline constexpr std::size_t kMaxErrorsPerDocument = 100;
-
 DecodedDocument DecodeDocument(const YamlDocument& doc, const std::string& file);
 
 // The allowed values, in the order messages list them.

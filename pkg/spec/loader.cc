@@ -15,6 +15,7 @@
 #include <utility>
 
 #include "pkg/spec/decode.h"
+#include "pkg/spec/field_reader.h"
 #include "pkg/spec/prescan.h"
 #include "pkg/spec/spec.h"
 #include "pkg/spec/text.h"
@@ -69,6 +70,13 @@ class Loader {
   // `text` is the content of file `name`.
   void AddText(std::string_view text, const std::string& name) {
     if (stopped_) return;
+    if (text.size() > options_.max_file_bytes) {
+      const std::string n = std::to_string(options_.max_file_bytes);
+      FileError(name, detail::LineIndex(text).At(options_.max_file_bytes),
+                "found a file larger than " + n + " bytes; allowed: at most " + n +
+                    " bytes (max_file_bytes)");
+      return;
+    }
     if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark
     const detail::LineIndex lines(text);
     if (auto problem = detail::CheckEncoding(text)) {
@@ -236,15 +244,7 @@ class Loader {
       size += static_cast<std::size_t>(n);
     }
     ::close(fd);
-    text.resize(size);
-    if (size > options_.max_file_bytes) {
-      const detail::LineIndex lines(text);
-      const std::string n = std::to_string(options_.max_file_bytes);
-      FileError(path, lines.At(options_.max_file_bytes),
-                "found a file larger than " + n + " bytes; allowed: at most " + n +
-                    " bytes (max_file_bytes)");
-      return;
-    }
+    text.resize(size);  // at most max_file_bytes + 1: AddText reports a larger file
     AddText(text, path);
   }
 
@@ -326,19 +326,6 @@ LoadResult Load(const std::vector<std::string>& paths, const LoadOptions& option
 LoadResult LoadString(const std::string& text, const std::string& name,
                       const LoadOptions& options) {
   Loader loader(options);
-  if (text.size() > options.max_file_bytes) {
-    const std::string n = std::to_string(options.max_file_bytes);
-    LoadResult result;
-    result.complete = false;
-    const detail::LineIndex lines(text);
-    const Position p = lines.At(options.max_file_bytes);
-    result.errors.push_back(Diagnostic{SourceLocation{name, p.line, p.column}, "",
-                                       "found a file larger than " + n +
-                                           " bytes; allowed: at most " + n +
-                                           " bytes (max_file_bytes)",
-                                       ""});
-    return result;
-  }
   loader.AddText(text, name);
   return loader.Finish();
 }

@@ -109,11 +109,12 @@ struct LoadResult {
 // files, `.git`, and the kubelet's `..data` / `..<timestamp>` entries, whose files are reached
 // through the visible symlinks); symlinks to files and folders are followed, each canonical file
 // and folder visited once. Entries are visited in byte order of their names.
-LoadResult Load(const std::vector<std::string>& paths, const LoadOptions& options = {});
+[[nodiscard]] LoadResult Load(const std::vector<std::string>& paths,
+                              const LoadOptions& options = {});
 
 // Parses YAML text as if it were the file `name` (for tests and the fuzzer).
-LoadResult LoadString(const std::string& text, const std::string& name = "<string>",
-                      const LoadOptions& options = {});
+[[nodiscard]] LoadResult LoadString(const std::string& text, const std::string& name = "<string>",
+                                    const LoadOptions& options = {});
 
 std::string_view DeletionPolicyName(DeletionPolicy p);
 std::string_view AdoptionName(Adoption a);
@@ -138,7 +139,7 @@ struct Combination {
 // offers for the fields before it, nearest first. Storage is compared only when both the spec
 // and an offered combination have one. Specs whose tenant is absent from `offered` are not
 // checked (the caller could not fetch it); a tenant mapped to an empty list offers nothing.
-std::vector<Diagnostic> CheckConfigurations(
+[[nodiscard]] std::vector<Diagnostic> CheckConfigurations(
     const std::vector<InstanceSpec>& specs,
     const std::map<std::string, std::vector<Combination>>& offered);
 

@@ -123,6 +123,14 @@ TEST(PrescanTest, DepthEstimate) {
   EXPECT_EQ(Flagged("# [[[[[[[[[[[[[[[[\na: b # [[[[[[[[[[[[[[[\n"), -1);
 }
 
+TEST(PrescanTest, UnterminatedQuotes) {
+  EXPECT_EQ(CheckStructure("a: \"open\nb: 1\n", 64)->offset, 3u);
+  EXPECT_EQ(CheckStructure("a: 'open\n---\nb: 1'\n", 64)->message,
+            "found a quoted string with no closing ' before the next document marker; allowed: "
+            "a closing '");
+  EXPECT_FALSE(CheckStructure("a: \"multi\n  line\"\nb: 'it''s'\nc: don't\n", 64));
+}
+
 TEST(PrescanTest, Tabs) {
   EXPECT_EQ(CheckStructure("a:\n\tb: 1\n", 64)->offset, 3u);
   EXPECT_EQ(CheckStructure("a:\n  \tb: 1\n", 64)->offset, 5u);
