@@ -157,8 +157,55 @@ std::set<std::string> Controller::TenantsLocked() const {
   return tenants;
 }
 
+void Controller::CheckConfigurations(bool force) {
+  if (!options_.check_configurations) return;
+  std::vector<spec::InstanceSpec> specs;
+  {
+    std::lock_guard<std::mutex> g(desired_mu_);
+    const bool fresh = configs_checked_ && configs_checked_fingerprint_ == fingerprint_ &&
+                       clock_.Now() - *configs_checked_ < options_.configurations_refresh;
+    if (fresh && !force) return;
+    for (const auto& [_, s] : desired_) specs.push_back(s);
+  }
+  std::set<std::string> tenants;
+  for (const auto& s : specs) tenants.insert(s.tenant_id);
+  std::map<std::string, std::vector<spec::Combination>> offered;
+  for (const auto& t : tenants) {
+    auto r = api_.GetTenant(t, ratelimit::Priority::kPoll);
+    if (!r.ok()) {
+      // Unchecked, not invalid: the create itself will be refused if the combination is wrong.
+      log_.Warn("could not fetch the tenant's instance configurations", [&] {
+        nlohmann::json f = base::StatusFields(r.status());
+        f["tenant_id"] = t;
+        return f;
+      }());
+      continue;
+    }
+    auto& list = offered[t];
+    for (const auto& c : r->data.instance_configurations) {
+      list.push_back({c.cloud_provider, c.region, c.type, c.memory, c.storage, c.version});
+    }
+  }
+  std::map<std::string, std::string> errors;
+  for (const auto& d : spec::CheckConfigurations(specs, offered)) {
+    errors[d.key] = d.Format();
+    log_.Warn("spec not offered by its tenant", {{"key", d.key}, {"error", d.Format()}});
+  }
+  std::lock_guard<std::mutex> g(desired_mu_);
+  config_errors_ = std::move(errors);
+  configs_checked_ = clock_.Now();
+  configs_checked_fingerprint_ = fingerprint_;
+}
+
+std::string Controller::ConfigError(const std::string& key) const {
+  std::lock_guard<std::mutex> g(desired_mu_);
+  auto it = config_errors_.find(key);
+  return it == config_errors_.end() ? "" : it->second;
+}
+
 Status Controller::StartPass() {
   RefreshSpecs(false);
+  CheckConfigurations(false);
   std::set<std::string> tenants;
   {
     std::lock_guard<std::mutex> g(desired_mu_);
@@ -239,7 +286,7 @@ void Controller::ReconcileKey(const std::string& key) {
     std::lock_guard<std::mutex> g(desired_mu_);
     auto it = desired_.find(key);
     if (it != desired_.end()) spec = it->second;
-    invalid = invalid_keys_.contains(key);
+    invalid = invalid_keys_.contains(key) || config_errors_.contains(key);
     popts.deletions_safe = popts.deletions_safe && complete_;
   }
   Status result;
@@ -304,6 +351,7 @@ void Controller::ReconcileKey(const std::string& key) {
       plan = PlanKey(spec ? &*spec : nullptr, invalid, entry, observed_, *owners,
                      clock_.SystemNow(), popts);
     }
+    if (std::string e = ConfigError(key); !e.empty()) plan.status.message = e;
     if (plan.need_listing_after && *plan.need_listing_after <= clock_.SystemNow()) {
       base::SystemTime after = *plan.need_listing_after;
       {
@@ -502,7 +550,7 @@ bool Controller::Converged() const {
   std::set<std::string> desired;
   {
     std::lock_guard<std::mutex> g(desired_mu_);
-    if (!specs_loaded_ || !invalid_keys_.empty()) return false;
+    if (!specs_loaded_ || !invalid_keys_.empty() || !config_errors_.empty()) return false;
     for (const auto& [k, _] : desired_) desired.insert(k);
   }
   if (executor_.HasUnsavedCredentials()) return false;
@@ -557,12 +605,18 @@ Health Controller::GetHealth() const {
 
 base::StatusOr<Plan> Controller::PlanOnly() {
   RefreshSpecs(true);
+  CheckConfigurations(true);
   DesiredState desired;
+  std::map<std::string, std::string> config_errors;
   {
     std::lock_guard<std::mutex> g(desired_mu_);
-    for (const auto& [_, s] : desired_) desired.specs.push_back(s);
+    for (const auto& [k, s] : desired_) {
+      if (!config_errors_.contains(k)) desired.specs.push_back(s);
+    }
     desired.invalid_keys = invalid_keys_;
+    for (const auto& [k, _] : config_errors_) desired.invalid_keys.insert(k);
     desired.complete = complete_;
+    config_errors = config_errors_;
   }
   auto journal = journal_.List();
   if (!journal.ok()) return journal.status();
@@ -580,7 +634,12 @@ base::StatusOr<Plan> Controller::PlanOnly() {
     }
   }
   std::shared_lock<std::shared_mutex> g(obs_mu_);
-  return PlanAll(desired, *journal, observed_, clock_.SystemNow(), options_.plan);
+  Plan plan = PlanAll(desired, *journal, observed_, clock_.SystemNow(), options_.plan);
+  for (auto& k : plan.keys) {
+    auto e = config_errors.find(k.key);
+    if (e != config_errors.end()) k.status.message = e->second;
+  }
+  return plan;
 }
 
 Status Controller::Apply(bool wait, base::TimePoint deadline,

@@ -53,6 +53,10 @@ struct ControllerOptions {
   int rate_limit = 125;
   base::Duration rate_window = std::chrono::seconds(60);
   std::uint64_t seed = 1;
+  // Check each spec's (provider, region, type, version, memory, storage) against its tenant's
+  // instance_configurations (one GET /tenants/{id} per tenant), at most this often.
+  bool check_configurations = true;
+  base::Duration configurations_refresh = std::chrono::minutes(10);
 };
 
 struct Health {
@@ -114,6 +118,10 @@ class Controller {
   base::Status FetchListing(const std::string& tenant, base::SystemTime after);
   base::Status FetchDetail(const std::string& id, ratelimit::Priority priority);
   std::set<std::string> AllKeys() const;
+  // Refreshes config_errors_ from the tenants' instance_configurations when due (or `force`).
+  void CheckConfigurations(bool force);
+  // The spec error for `key` from the online check, or "".
+  std::string ConfigError(const std::string& key) const;
   std::set<std::string> TenantsLocked() const;
   void UpdateGauges();
   void Record(const std::string& key, const KeyPlan& plan, const base::Status& result,
@@ -136,6 +144,9 @@ class Controller {
   bool complete_ = true;                               // GUARDED_BY(desired_mu_)
   std::string fingerprint_;                            // GUARDED_BY(desired_mu_)
   bool specs_loaded_ = false;                          // GUARDED_BY(desired_mu_)
+  std::map<std::string, std::string> config_errors_;   // GUARDED_BY(desired_mu_)
+  std::optional<base::TimePoint> configs_checked_;     // GUARDED_BY(desired_mu_)
+  std::string configs_checked_fingerprint_;            // GUARDED_BY(desired_mu_)
 
   // Observations: planned under a shared lock, updated under an exclusive one.
   mutable std::shared_mutex obs_mu_;

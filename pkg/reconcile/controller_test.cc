@@ -301,6 +301,25 @@ TEST_F(ControllerTest, InvalidSpecIsReportedAndNotConverged) {
   EXPECT_TRUE(StatusOf("default/good")->ready);
 }
 
+TEST_F(ControllerTest, CombinationTheTenantDoesNotOfferIsNeverCreated) {
+  auto big = MakeSpec("big");
+  big.memory = "64GB";
+  big.storage = "128GB";
+  specs_.Set({MakeSpec("ok"), big});
+  Make();
+  EXPECT_FALSE(Converge(10));
+  EXPECT_EQ(api_.creates_landed(), 1);
+  EXPECT_EQ(api_.calls()["tenant"], 1);  // once per tenant, not per key or per step
+  const SpecStatus* s = StatusOf("default/big");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->phase, kPhaseError);
+  EXPECT_THAT(s->message, HasSubstr("spec.memory"));
+  EXPECT_TRUE(controller_->OnlyTerminalLeft());
+  auto plan = controller_->PlanOnly();
+  ASSERT_TRUE(plan.ok());
+  for (const auto& a : plan->Actions()) EXPECT_NE(a.key, "default/big");
+}
+
 TEST_F(ControllerTest, PlanOnlySendsNoWrites) {
   specs_.Set({MakeSpec("a"), MakeSpec("b")});
   api_.AddInstance("tenant-1", "b", "running", "2GB");

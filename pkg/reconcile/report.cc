@@ -1,0 +1,229 @@
+#include "pkg/reconcile/report.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <ctime>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+namespace aura::reconcile {
+namespace {
+
+using nlohmann::json;
+
+std::string Cell(std::string s, size_t width) {
+  if (s.size() > width) s = s.substr(0, width - 1) + "~";
+  s.resize(width, ' ');
+  return s;
+}
+
+std::string Table(const std::vector<std::string>& header,
+                  const std::vector<std::vector<std::string>>& rows) {
+  std::vector<size_t> widths(header.size());
+  for (size_t c = 0; c < header.size(); ++c) widths[c] = header[c].size();
+  for (const auto& r : rows) {
+    for (size_t c = 0; c + 1 < r.size() && c < widths.size(); ++c) {
+      widths[c] = std::min<size_t>(std::max(widths[c], r[c].size()), 40);
+    }
+  }
+  std::string out;
+  auto line = [&](const std::vector<std::string>& r) {
+    std::string l;
+    for (size_t c = 0; c < r.size(); ++c) {
+      l += c + 1 == r.size() ? r[c] : Cell(r[c], widths[c]) + "  ";
+    }
+    while (!l.empty() && l.back() == ' ') l.pop_back();
+    out += l + "\n";
+  };
+  line(header);
+  for (const auto& r : rows) line(r);
+  return out;
+}
+
+std::string Dash(const std::string& s) { return s.empty() ? "-" : s; }
+
+}  // namespace
+
+std::string FormatRfc3339(base::SystemTime t) {
+  const auto secs = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+json ToJson(const SpecStatus& s) {
+  json j = {{"key", s.key},
+            {"phase", s.phase},
+            {"aura_id", s.aura_id},
+            {"aura_name", s.aura_name},
+            {"aura_status", s.aura_status},
+            {"message", s.message},
+            {"last_error", s.last_error},
+            {"last_request_id", s.last_request_id},
+            {"credentials_known", s.credentials_known},
+            {"pending_create", s.pending_create},
+            {"drifted", s.drifted},
+            {"conflict", s.conflict},
+            {"duplicate_ids", s.duplicate_ids},
+            {"conditions",
+             {{{"type", "Ready"}, {"status", s.ready}, {"reason", s.ready_reason}},
+              {{"type", "Synced"}, {"status", s.synced}, {"reason", s.synced_reason}}}}};
+  return j;
+}
+
+base::StatusOr<SpecStatus> SpecStatusFromJson(const json& j) {
+  try {
+    SpecStatus s;
+    s.key = j.at("key").get<std::string>();
+    s.phase = j.value("phase", "");
+    s.aura_id = j.value("aura_id", "");
+    s.aura_name = j.value("aura_name", "");
+    s.aura_status = j.value("aura_status", "");
+    s.message = j.value("message", "");
+    s.last_error = j.value("last_error", "");
+    s.last_request_id = j.value("last_request_id", "");
+    s.credentials_known = j.value("credentials_known", false);
+    s.pending_create = j.value("pending_create", false);
+    s.drifted = j.value("drifted", false);
+    s.conflict = j.value("conflict", false);
+    s.duplicate_ids = j.value("duplicate_ids", std::vector<std::string>{});
+    for (const auto& c : j.value("conditions", json::array())) {
+      if (c.value("type", "") == "Ready") {
+        s.ready = c.value("status", false);
+        s.ready_reason = c.value("reason", "");
+      } else if (c.value("type", "") == "Synced") {
+        s.synced = c.value("status", false);
+        s.synced_reason = c.value("reason", "");
+      }
+    }
+    return s;
+  } catch (const json::exception& e) {
+    return base::DataLossError(std::string("status entry unreadable: ") + e.what());
+  }
+}
+
+json ToJson(const Action& a) {
+  json j = {{"key", a.key}, {"action", std::string(ActionTypeName(a.type))}, {"reason", a.reason}};
+  if (!a.instance_id.empty()) j["aura_id"] = a.instance_id;
+  if (a.type == ActionType::kCreate) {
+    j["attempt"] = a.attempt;
+    j["create"] = {{"name", a.create.name},
+                   {"tenant_id", a.create.tenant_id},
+                   {"cloud_provider", a.create.cloud_provider},
+                   {"region", a.create.region},
+                   {"type", a.create.type},
+                   {"version", a.create.version},
+                   {"memory", a.create.memory}};
+    if (a.create.storage) j["create"]["storage"] = *a.create.storage;
+  }
+  if (a.type == ActionType::kPatch) {
+    json p = json::object();
+    if (a.patch.name) p["name"] = *a.patch.name;
+    if (a.patch.memory) p["memory"] = *a.patch.memory;
+    if (a.patch.storage) p["storage"] = *a.patch.storage;
+    if (a.patch.vector_optimized) p["vector_optimized"] = *a.patch.vector_optimized;
+    if (a.patch.graph_analytics_plugin) {
+      p["graph_analytics_plugin"] = *a.patch.graph_analytics_plugin;
+    }
+    if (a.patch.cdc_enrichment_mode) p["cdc_enrichment_mode"] = *a.patch.cdc_enrichment_mode;
+    j["patch"] = p;
+  }
+  if (!a.duplicate_ids.empty()) j["duplicate_ids"] = a.duplicate_ids;
+  return j;
+}
+
+json PlanToJson(const Plan& plan) {
+  json actions = json::array();
+  for (const auto& a : plan.Actions()) actions.push_back(ToJson(a));
+  json keys = json::array();
+  for (const auto& k : plan.keys) keys.push_back(ToJson(k.status));
+  return {{"changes", plan.HasChanges()}, {"actions", actions}, {"specs", keys}};
+}
+
+std::string PlanTable(const Plan& plan) {
+  std::vector<std::vector<std::string>> rows;
+  std::map<std::string, int> counts;
+  int unchanged = 0;
+  for (const auto& k : plan.keys) {
+    if (k.actions.empty()) {
+      ++unchanged;
+      rows.push_back({k.key, "-", Dash(k.status.aura_id), k.status.message});
+      continue;
+    }
+    for (const auto& a : k.actions) {
+      ++counts[std::string(ActionTypeName(a.type))];
+      rows.push_back({k.key, std::string(ActionTypeName(a.type)),
+                      Dash(a.instance_id.empty() ? k.status.aura_id : a.instance_id), a.reason});
+    }
+  }
+  std::string out = Table({"KEY", "ACTION", "AURA-ID", "REASON"}, rows);
+  std::string summary;
+  for (const auto& [name, n] : counts) {
+    summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
+  }
+  out += "\nPlan: " + (summary.empty() ? std::string("no changes") : summary) + "; " +
+         std::to_string(unchanged) + " unchanged.\n";
+  return out;
+}
+
+std::string StatusTable(const std::vector<SpecStatus>& statuses) {
+  std::vector<std::vector<std::string>> rows;
+  std::vector<std::vector<std::string>> errors;
+  for (const auto& s : statuses) {
+    rows.push_back({s.key, Dash(s.aura_id), Dash(s.aura_status), Dash(s.phase),
+                    s.ready ? "True" : "False", s.synced ? "True" : "False", s.message});
+    if (!s.last_error.empty()) {
+      errors.push_back({s.key, Dash(s.last_request_id), s.last_error});
+    }
+  }
+  std::string out =
+      Table({"KEY", "AURA-ID", "STATUS", "PHASE", "READY", "SYNCED", "MESSAGE"}, rows);
+  if (!errors.empty()) {
+    out += "\n" + Table({"KEY", "REQUEST-ID", "LAST ERROR"}, errors);
+  }
+  return out;
+}
+
+base::Status SaveStatusFile(const std::string& path, const std::vector<SpecStatus>& statuses,
+                            base::SystemTime written_at) {
+  json j = {{"written_at", FormatRfc3339(written_at)}, {"specs", json::array()}};
+  for (const auto& s : statuses) j["specs"].push_back(ToJson(s));
+  const std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp, std::ios::trunc);
+    if (!out) return base::UnavailableError("cannot write status file " + tmp);
+    out << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    if (!out.flush()) return base::UnavailableError("cannot write status file " + tmp);
+  }
+  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
+    return base::UnavailableError("cannot replace status file " + path);
+  }
+  return base::Status();
+}
+
+base::StatusOr<StatusFile> LoadStatusFile(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return base::NotFoundError("no status file at " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  json j = json::parse(ss.str(), nullptr, false);
+  if (j.is_discarded() || !j.is_object()) {
+    return base::DataLossError("status file " + path + " is not valid JSON");
+  }
+  StatusFile f;
+  f.written_at = j.value("written_at", "");
+  for (const auto& e : j.value("specs", json::array())) {
+    auto s = SpecStatusFromJson(e);
+    if (!s.ok()) return s.status();
+    f.statuses.push_back(*s);
+  }
+  return f;
+}
+
+}  // namespace aura::reconcile
