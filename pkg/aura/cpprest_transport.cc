@@ -1,11 +1,11 @@
 // The only file of pkg/aura that includes cpprestsdk (STYLE.md).
+#include <cpprest/http_client.h>
+
 #include <algorithm>
 #include <cctype>
 #include <map>
 #include <mutex>
 #include <system_error>
-
-#include <cpprest/http_client.h>
 
 #include "pkg/aura/transport.h"
 
@@ -16,8 +16,7 @@ using web::http::client::http_client;
 using web::http::client::http_client_config;
 
 bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() &&
-         std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) ==
                   std::tolower(static_cast<unsigned char>(y));
          });
@@ -26,22 +25,21 @@ bool IEquals(std::string_view a, std::string_view b) {
 // Splits "scheme://authority/path?q" into ("scheme://authority", "/path?q").
 std::pair<std::string, std::string> SplitUrl(const std::string& url) {
   size_t scheme_end = url.find("://");
-  size_t path_start = scheme_end == std::string::npos ? std::string::npos
-                                                      : url.find('/', scheme_end + 3);
+  size_t path_start =
+      scheme_end == std::string::npos ? std::string::npos : url.find('/', scheme_end + 3);
   if (path_start == std::string::npos) return {url, "/"};
   return {url.substr(0, path_start), url.substr(path_start)};
 }
 
-base::Status ClassifyError(const std::error_code& ec, const std::string& what,
-                           bool maybe_sent) {
+base::Status ClassifyError(const std::error_code& ec, const std::string& what, bool maybe_sent) {
   const std::string msg = what.empty() ? ec.message() : what;
   if (ec == std::errc::timed_out || msg.find("timed out") != std::string::npos) {
     return base::DeadlineExceededError("no response before the timeout: " + msg)
         .SetReason("timeout");
   }
-  if (!maybe_sent || ec == std::errc::connection_refused ||
-      ec == std::errc::host_unreachable || ec == std::errc::network_unreachable ||
-      msg.find("resolve") != std::string::npos || msg.find("handshake") != std::string::npos) {
+  if (!maybe_sent || ec == std::errc::connection_refused || ec == std::errc::host_unreachable ||
+      ec == std::errc::network_unreachable || msg.find("resolve") != std::string::npos ||
+      msg.find("handshake") != std::string::npos) {
     return base::UnavailableError("could not connect: " + msg).SetReason("connect");
   }
   return base::UnavailableError("connection failed after sending: " + msg).SetReason("io");

@@ -1,0 +1,248 @@
+#include "pkg/aura/token_source.h"
+
+#include <algorithm>
+#include <cctype>
+#include <utility>
+
+#include "pkg/aura/internal.h"
+#include "pkg/aura/model_json.h"
+#include "pkg/backoff/retry_after.h"
+
+namespace aura::api {
+
+namespace internal {
+
+bool IEquals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) ==
+                  std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string UrlEncode(std::string_view s) {
+  static constexpr char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (char c : s) {
+    const auto u = static_cast<unsigned char>(c);
+    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out += c;
+    } else {
+      out += '%';
+      out += kHex[u >> 4];
+      out += kHex[u & 15];
+    }
+  }
+  return out;
+}
+
+}  // namespace internal
+
+std::string Base64(std::string_view data) {
+  static constexpr char kAlphabet[] =
+      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  size_t i = 0;
+  for (; i + 2 < data.size(); i += 3) {
+    const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
+                       (static_cast<unsigned char>(data[i + 1]) << 8) |
+                       static_cast<unsigned char>(data[i + 2]);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += kAlphabet[n & 63];
+  }
+  if (i + 1 == data.size()) {
+    const unsigned n = static_cast<unsigned char>(data[i]) << 16;
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == data.size()) {
+    const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
+                       (static_cast<unsigned char>(data[i + 1]) << 8);
+    out += kAlphabet[(n >> 18) & 63];
+    out += kAlphabet[(n >> 12) & 63];
+    out += kAlphabet[(n >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+TokenSource::TokenSource(TokenSourceOptions options, Transport* transport,
+                         ratelimit::Limiter* limiter, base::Clock* clock, metrics::Metrics* metrics,
+                         base::Logger logger, backoff::Random random)
+    : options_(std::move(options)),
+      transport_(transport),
+      limiter_(limiter),
+      clock_(clock),
+      metrics_(metrics),
+      logger_(logger.With({{"component", "token"}})),
+      backoff_(options_.retry, std::move(random)) {
+  basic_auth_ = "Basic " + Base64(options_.client_id + ":" + options_.client_secret);
+  base::RegisterSecret(options_.client_secret);
+  base::RegisterSecret(basic_auth_.substr(6));
+}
+
+void TokenSource::Stop() {
+  std::lock_guard<std::mutex> g(mu_);
+  stopped_ = true;
+  stop_all_.request_stop();
+  cv_.notify_all();
+}
+
+std::int64_t TokenSource::fetches() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return fetches_;
+}
+
+void TokenSource::Invalidate(std::string_view token) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (!token_.empty() && token_ == token) {
+    token_.clear();
+    logger_.Info("access token refused by the API; dropped it");
+  }
+}
+
+base::StatusOr<std::string> TokenSource::Token(std::stop_token stop) {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    if (stopped_ || stop.stop_requested()) return base::CancelledError("token source: stopped");
+    if (!token_.empty() && clock_->Now() < refresh_at_) return token_;
+    if (!fetching_) break;
+    // Someone else's fetch is in flight: wait for it and share its outcome.
+    const std::uint64_t generation = generation_;
+    cv_.wait(lock, stop, [&] { return generation_ != generation || stopped_; });
+    if (generation_ != generation && !last_result_.ok() &&
+        last_result_.code() != base::StatusCode::kCancelled) {
+      return last_result_;
+    }
+  }
+  fetching_ = true;
+  lock.unlock();
+
+  base::TimePoint sent_at;
+  base::Duration lifetime{};
+  base::StatusOr<std::string> fetched = Fetch(stop, &sent_at, &lifetime);
+
+  lock.lock();
+  fetching_ = false;
+  ++generation_;
+  last_result_ = fetched.status();
+  if (fetched.ok()) {
+    token_ = *fetched;
+    const base::Duration margin =
+        lifetime >= 2 * options_.refresh_margin ? options_.refresh_margin : lifetime / 2;
+    refresh_at_ = sent_at + lifetime - margin;
+  }
+  cv_.notify_all();
+  return fetched;
+}
+
+base::Status TokenSource::SleepBackoff(int attempt, std::optional<base::Duration> floor,
+                                       std::stop_token stop) {
+  if (!clock_->SleepFor(backoff_.Next(attempt, floor), std::move(stop))) {
+    return base::CancelledError("token source: cancelled during backoff");
+  }
+  return base::Status();
+}
+
+base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
+                                               base::TimePoint* sent_at, base::Duration* lifetime) {
+  // Stop() must also end this fetch's waits: link it to the caller's token.
+  internal::StopLink link(std::move(caller_stop), stop_all_.get_token());
+  const std::stop_token stop = link.token();
+
+  HttpRequest req;
+  req.method = "POST";
+  req.url = options_.token_url;
+  req.headers = {{"Authorization", basic_auth_},
+                 {"Content-Type", "application/x-www-form-urlencoded"},
+                 {"Accept", "application/json"}};
+  req.body = "grant_type=client_credentials";
+  req.timeout = options_.request_timeout;
+  const std::string route(metrics::kRouteToken);
+
+  for (int attempt = 1;; ++attempt) {
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      if (stopped_) return base::CancelledError("token source: stopped");
+    }
+    AURA_RETURN_IF_ERROR(limiter_->Acquire(ratelimit::Priority::kWrite, stop));
+    *sent_at = clock_->Now();
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      ++fetches_;
+    }
+    if (metrics_ != nullptr) metrics_->token_refreshes.Increment();
+    base::StatusOr<HttpResponse> resp = transport_->Send(req);
+    const base::Duration took = clock_->Now() - *sent_at;
+    if (metrics_ != nullptr)
+      metrics_->ApiRequestDuration("POST", route).Observe(base::ToSeconds(took));
+
+    if (!resp.ok()) {
+      if (metrics_ != nullptr) metrics_->ApiRequests("POST", route, "error").Increment();
+      base::Status e = resp.status().WithContext("fetching an access token");
+      if (backoff_.CanRetry(attempt)) {
+        if (metrics_ != nullptr) metrics_->ApiRetries("transport").Increment();
+        logger_.Warn("token request failed; retrying", base::StatusFields(e));
+        AURA_RETURN_IF_ERROR(SleepBackoff(attempt, std::nullopt, stop));
+        continue;
+      }
+      return e;
+    }
+    const int code = resp->status;
+    const std::string request_id = resp->Header("X-Request-Id");
+    if (metrics_ != nullptr) metrics_->ApiRequests("POST", route, std::to_string(code)).Increment();
+
+    if (code == 200) {
+      base::StatusOr<TokenResponse> t = ParseTokenResponse(resp->body);
+      if (!t.ok()) {
+        return base::Status(t.status())
+            .WithContext("token endpoint")
+            .SetHttpStatus(code)
+            .SetRequestId(request_id);
+      }
+      base::RegisterSecret(t->access_token);
+      if (!internal::IEquals(t->token_type, "bearer")) {
+        return base::DataLossError("token endpoint returned token_type '" + t->token_type +
+                                   "', expected bearer")
+            .SetHttpStatus(code)
+            .SetRequestId(request_id);
+      }
+      *lifetime = t->expires_in;
+      logger_.Info("fetched an access token",
+                   {{"expires_in_s", t->expires_in.count()}, {"request_id", request_id}});
+      return t->access_token;
+    }
+
+    const ApiErrorBody body = ParseErrorBody(resp->body);
+    std::optional<std::chrono::milliseconds> retry_after =
+        backoff::ParseRetryAfter(resp->Header("Retry-After"), clock_->SystemNow());
+    if (code == 429) {
+      if (metrics_ != nullptr) metrics_->api_throttled.Increment();
+      limiter_->OnThrottled(retry_after, *sent_at);
+    }
+    const bool transient = code == 429 || code >= 500 || code == 408;
+    if (transient && backoff_.CanRetry(attempt)) {
+      if (metrics_ != nullptr) {
+        metrics_->ApiRetries(code == 429 ? "429" : code >= 500 ? "5xx" : "transport").Increment();
+      }
+      logger_.Warn("token request failed; retrying",
+                   {{"http_status", code}, {"request_id", request_id}});
+      AURA_RETURN_IF_ERROR(SleepBackoff(attempt, retry_after, stop));
+      continue;
+    }
+    std::string message = "token endpoint answered HTTP " + std::to_string(code);
+    if (!body.message.empty()) message += ": " + body.message;
+    base::Status s = code == 401
+                         ? base::UnauthenticatedError(message + " (check the client id and secret)")
+                     : code == 429 ? base::ThrottledError(message)
+                     : transient   ? base::UnavailableError(message)
+                                   : base::InvalidArgumentError(message);
+    s.SetHttpStatus(code).SetRequestId(request_id).SetReason(body.reason).SetField(body.field);
+    if (retry_after) s.SetRetryAfter(*retry_after);
+    logger_.Warn("token request failed", base::StatusFields(s));
+    return s;
+  }
+}
+
+}  // namespace aura::api

@@ -1,0 +1,119 @@
+#include "pkg/aura/token_source.h"
+
+#include <gtest/gtest.h>
+
+#include <future>
+
+#include "pkg/aura/fake_transport.h"
+
+namespace aura::api {
+namespace {
+
+using base::StatusCode;
+using std::chrono::seconds;
+
+class TokenSourceTest : public ::testing::Test {
+ protected:
+  TokenSourceTest() : limiter_(ratelimit::Options{}, &clock_) {}
+  TokenSourceOptions Options() {
+    TokenSourceOptions o;
+    o.token_url = "http://127.0.0.1:9/oauth/token";
+    o.client_id = "id";
+    o.client_secret = "secret-abcdef";
+    o.retry.max_attempts = 2;
+    return o;
+  }
+  base::FakeClock clock_;
+  ratelimit::Limiter limiter_;
+  FakeTransport transport_;
+};
+
+TEST_F(TokenSourceTest, CachesAndInvalidatesOnlyTheRefusedToken) {
+  TokenSource ts(Options(), &transport_, &limiter_, &clock_, nullptr);
+  auto a = ts.Token();
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(*ts.Token(), *a);
+  ts.Invalidate("some-older-token");
+  EXPECT_EQ(*ts.Token(), *a);
+  EXPECT_EQ(ts.fetches(), 1);
+  ts.Invalidate(*a);
+  auto b = ts.Token();
+  ASSERT_TRUE(b.ok());
+  EXPECT_NE(*a, *b);
+  EXPECT_EQ(ts.fetches(), 2);
+}
+
+TEST_F(TokenSourceTest, ShortLivedTokensUseHalfTheirLife) {
+  transport_.OnToken([](const HttpRequest&) {
+    return FakeTransport::Response(200,
+                                   R"({"access_token":"t","expires_in":60,"token_type":"bearer"})");
+  });
+  TokenSource ts(Options(), &transport_, &limiter_, &clock_, nullptr);
+  ASSERT_TRUE(ts.Token().ok());
+  clock_.Advance(seconds(29));
+  ASSERT_TRUE(ts.Token().ok());
+  EXPECT_EQ(ts.fetches(), 1);
+  clock_.Advance(seconds(1));
+  ASSERT_TRUE(ts.Token().ok());
+  EXPECT_EQ(ts.fetches(), 2);
+}
+
+TEST_F(TokenSourceTest, RefusedCredentialsAreUnauthenticatedAndNotRetried) {
+  transport_.OnToken([](const HttpRequest&) {
+    HttpResponse r = FakeTransport::Response(401, R"({"error":"invalid_client",
+      "error_description":"Client authentication failed"})");
+    r.headers.emplace_back("X-Request-Id", "rid-tok");
+    return r;
+  });
+  TokenSource ts(Options(), &transport_, &limiter_, &clock_, nullptr);
+  auto t = ts.Token();
+  ASSERT_FALSE(t.ok());
+  EXPECT_EQ(t.status().code(), StatusCode::kUnauthenticated);
+  EXPECT_EQ(t.status().reason(), "invalid_client");
+  EXPECT_EQ(t.status().request_id(), "rid-tok");
+  EXPECT_EQ(t.status().message().find("secret-abcdef"), std::string::npos);
+  EXPECT_EQ(ts.fetches(), 1);
+}
+
+TEST_F(TokenSourceTest, ServerErrorsAreRetriedWithBackoff) {
+  int n = 0;
+  transport_.OnToken([&](const HttpRequest&) {
+    return ++n == 1 ? FakeTransport::Response(503, R"({"error":"down"})")
+                    : FakeTransport::Response(
+                          200, R"({"access_token":"t","expires_in":3600,"token_type":"bearer"})");
+  });
+  TokenSource ts(Options(), &transport_, &limiter_, &clock_, nullptr, base::DefaultLogger(),
+                 [] { return 0.5; });
+  auto fut = std::async(std::launch::async, [&] { return ts.Token(); });
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  base::TimePoint next;
+  ASSERT_TRUE(clock_.NextDeadline(&next));
+  clock_.Advance(next - clock_.Now());
+  auto t = fut.get();
+  ASSERT_TRUE(t.ok()) << t.status();
+  EXPECT_EQ(ts.fetches(), 2);
+}
+
+TEST_F(TokenSourceTest, StopCancelsAFetchWaitingForTheLimiter) {
+  while (limiter_.TryAcquire(ratelimit::Priority::kWrite)) {
+  }
+  TokenSource ts(Options(), &transport_, &limiter_, &clock_, nullptr);
+  auto fut = std::async(std::launch::async, [&] { return ts.Token(); });
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  ts.Stop();
+  EXPECT_EQ(fut.get().status().code(), StatusCode::kCancelled);
+  EXPECT_EQ(ts.fetches(), 0);
+}
+
+TEST(Base64Test, Rfc4648Vectors) {
+  EXPECT_EQ(Base64(""), "");
+  EXPECT_EQ(Base64("f"), "Zg==");
+  EXPECT_EQ(Base64("fo"), "Zm8=");
+  EXPECT_EQ(Base64("foo"), "Zm9v");
+  EXPECT_EQ(Base64("foob"), "Zm9vYg==");
+  EXPECT_EQ(Base64("fooba"), "Zm9vYmE=");
+  EXPECT_EQ(Base64("foobar"), "Zm9vYmFy");
+}
+
+}  // namespace
+}  // namespace aura::api
