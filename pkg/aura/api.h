@@ -43,7 +43,8 @@ class AuraApi {
   virtual StatusOr<Reply<Instance>> PauseInstance(std::string_view id) = 0;
   virtual StatusOr<Reply<Instance>> ResumeInstance(std::string_view id) = 0;
 
-  virtual StatusOr<Reply<std::vector<Tenant>>> ListTenants(Priority priority = Priority::kPoll) = 0;
+  virtual StatusOr<Reply<std::vector<Tenant>>> ListTenants(
+      Priority priority = Priority::kPoll) = 0;
   virtual StatusOr<Reply<TenantDetail>> GetTenant(std::string_view tenant_id,
                                                   Priority priority = Priority::kPoll) = 0;
 

@@ -1,7 +1,6 @@
-// The Aura API v1 model as the controller sees it (AURA_API.md,
-// docs/spec/aura-api-v1.openapi.yaml). Plain values; parsing and serialization live in
-// model_json.cc. The simulator never uses these types (DESIGN.md: a test peer must not share the
-// client's model code).
+// The Aura API v1 model as the controller sees it (AURA_API.md, docs/spec/aura-api-v1.openapi.yaml).
+// Plain values; parsing and serialization live in model_json.cc. The simulator never uses these
+// types (DESIGN.md: a test peer must not share the client's model code).
 #pragma once
 
 #include <optional>
