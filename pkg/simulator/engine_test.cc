@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 
-#include <regex>
 #include <set>
 
 #include "pkg/simulator/test_util.h"
@@ -100,12 +99,11 @@ TEST_F(EngineTest, AuthenticationOnV1) {
 TEST_F(EngineTest, EveryResponseHasAUniqueRequestId) {
   Start();
   std::set<std::string> ids;
-  const std::regex format("[0-9a-f]{32}/[0-9]{1,20}");
   for (int i = 0; i < 50; ++i) {
     for (const SimResponse& r : {Api("GET", "/v1/instances"), Do("GET", "/_sim/stats"),
                                  Do("GET", "/nowhere"), Do("GET", "/v1/instances")}) {
       std::string id = r.Header("X-Request-Id");
-      EXPECT_TRUE(std::regex_match(id, format)) << id;
+      EXPECT_TRUE(testing::HasShape(id, std::string(32, 'x') + "/+")) << id;
       EXPECT_EQ(id, r.request_id);
       ids.insert(id);
     }
@@ -122,11 +120,10 @@ TEST_F(EngineTest, CreateReturnsPasswordOnceAndListShowsSummaryOnly) {
                         "cloud_provider", "region", "type", "name", "created_at"}) {
     EXPECT_TRUE(d.contains(k)) << k;
   }
-  EXPECT_TRUE(std::regex_match(d["id"].get<std::string>(), std::regex("[0-9a-f]{8}")));
+  EXPECT_TRUE(testing::HasShape(d["id"].get<std::string>(), "xxxxxxxx"));
   EXPECT_EQ(d["connection_url"], "neo4j+s://" + d["id"].get<std::string>() + ".databases.neo4j.io");
   EXPECT_FALSE(d["password"].get<std::string>().empty());
-  EXPECT_TRUE(std::regex_match(d["created_at"].get<std::string>(),
-                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ)")));
+  EXPECT_TRUE(testing::HasShape(d["created_at"].get<std::string>(), "9999-99-99T99:99:99Z"));
 
   json list = Body(Api("GET", "/v1/instances"))["data"];
   ASSERT_EQ(list.size(), 1u);

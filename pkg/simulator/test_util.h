@@ -8,6 +8,7 @@
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "pkg/base/clock.h"
 #include "pkg/simulator/engine.h"
@@ -15,6 +16,30 @@
 namespace aura::simulator::testing {
 
 inline const std::string kTenant = kDefaultTenantId;
+
+// True when `s` has the shape of `pattern`: '9' a digit, 'x' a lowercase hex digit, 'A' an
+// upper-case and 'a' a lower-case letter, '+' one or more digits; anything else itself.
+// (std::regex trips GCC 12's -Wmaybe-uninitialized in sanitizer builds.)
+inline bool HasShape(std::string_view s, std::string_view pattern) {
+  size_t i = 0;
+  for (char p : pattern) {
+    auto digit = [&](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+    if (p == '+') {
+      if (!digit(i)) return false;
+      while (digit(i)) ++i;
+      continue;
+    }
+    if (i >= s.size()) return false;
+    const char c = s[i++];
+    const bool ok = p == '9'   ? (c >= '0' && c <= '9')
+                    : p == 'x' ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+                    : p == 'A' ? (c >= 'A' && c <= 'Z')
+                    : p == 'a' ? (c >= 'a' && c <= 'z')
+                               : c == p;
+    if (!ok) return false;
+  }
+  return i == s.size();
+}
 
 // A valid professional-db create body.
 inline nlohmann::json CreateBody(const std::string& name = "orders") {

@@ -8,6 +8,7 @@
 #include <functional>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 
 #include "pkg/aura/transport.h"
 #include "pkg/base/status.h"
@@ -45,6 +46,30 @@ bool WaitFor(const std::function<bool()>& done, std::chrono::milliseconds timeou
 
 // A TCP port that was free on 127.0.0.1 a moment ago (for programs that cannot take port 0).
 [[nodiscard]] base::StatusOr<int> PickFreePort();
+
+// True when `s` has the shape of `pattern`: '9' a digit, 'x' a lowercase hex digit, 'A' an
+// upper-case and 'a' a lower-case letter, '+' one or more digits; anything else itself.
+// (std::regex trips GCC 12's -Wmaybe-uninitialized in sanitizer builds.)
+inline bool HasShape(std::string_view s, std::string_view pattern) {
+  size_t i = 0;
+  for (char p : pattern) {
+    auto digit = [&](size_t k) { return k < s.size() && s[k] >= '0' && s[k] <= '9'; };
+    if (p == '+') {
+      if (!digit(i)) return false;
+      while (digit(i)) ++i;
+      continue;
+    }
+    if (i >= s.size()) return false;
+    const char c = s[i++];
+    const bool ok = p == '9'   ? (c >= '0' && c <= '9')
+                    : p == 'x' ? ((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))
+                    : p == 'A' ? (c >= 'A' && c <= 'Z')
+                    : p == 'a' ? (c >= 'a' && c <= 'z')
+                               : c == p;
+    if (!ok) return false;
+  }
+  return i == s.size();
+}
 
 // "Basic base64(user:password)".
 std::string BasicAuth(const std::string& user, const std::string& password);

@@ -1,6 +1,4 @@
 // Every endpoint and error of the simulator over real HTTP on 127.0.0.1.
-#include <regex>
-
 #include "tests/simulator/sim_test_util.h"
 
 namespace aura::test_harness {
@@ -199,9 +197,7 @@ TEST_F(SimulatorHttpTest, RetryAfterAsHttpDate) {
   StartSim({"--rate-limit", "1", "--retry-after-format", "http-date"});
   HttpResult r = Api("GET", "/instances");
   EXPECT_EQ(r.status, 429);
-  EXPECT_TRUE(
-      std::regex_match(r.Header("Retry-After"),
-                       std::regex(R"([A-Z][a-z]{2}, \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT)")))
+  EXPECT_TRUE(HasShape(r.Header("Retry-After"), "Aaa, 99 Aaa 9999 99:99:99 GMT"))
       << r.Header("Retry-After");
 }
 
@@ -224,10 +220,10 @@ TEST_F(SimulatorHttpTest, SeveralClientsFromFlags) {
 
 TEST_F(SimulatorHttpTest, RequestIdsAreUniqueAndWellFormed) {
   StartSim();
-  const std::regex format("[0-9a-f]{32}/[0-9]+");
   for (int i = 0; i < 20; ++i) {
     HttpResult r = Api("GET", i % 2 ? "/instances" : "/nope");
-    EXPECT_TRUE(std::regex_match(r.Header("X-Request-Id"), format)) << r.Header("X-Request-Id");
+    EXPECT_TRUE(HasShape(r.Header("X-Request-Id"), std::string(32, 'x') + "/+"))
+        << r.Header("X-Request-Id");
   }
   auto admin = Http("GET", sim_->base_url() + "/_sim/stats");
   EXPECT_FALSE(admin->Header("X-Request-Id").empty());
