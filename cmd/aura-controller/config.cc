@@ -1,0 +1,477 @@
+#include "cmd/aura-controller/config.h"
+
+#include <cmath>
+#include <cstdlib>
+#include <fstream>
+#include <functional>
+#include <map>
+
+namespace aura::cmd {
+namespace {
+
+using base::InvalidArgumentError;
+using base::Status;
+
+std::string Trim(std::string s) {
+  const char* ws = " \t\r\n";
+  s.erase(0, s.find_first_not_of(ws));
+  s.erase(s.find_last_not_of(ws) + 1);
+  return s;
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+size_t EditDistance(const std::string& a, const std::string& b) {
+  std::vector<size_t> row(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    size_t prev = row[0];
+    row[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j) {
+      size_t cur = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, prev + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      prev = cur;
+    }
+  }
+  return row[b.size()];
+}
+
+struct Flag {
+  bool boolean;
+  std::function<Status(const std::string&)> set;
+  const char* env;  // environment fallback, or nullptr
+};
+
+Status SetInt(const std::string& flag, const std::string& v, int lo, int hi, int* out) {
+  char* end = nullptr;
+  long n = std::strtol(v.c_str(), &end, 10);
+  if (v.empty() || *end != '\0' || n < lo || n > hi) {
+    return InvalidArgumentError(flag + ": found \"" + v + "\"; allowed: a whole number from " +
+                                std::to_string(lo) + " to " + std::to_string(hi));
+  }
+  *out = static_cast<int>(n);
+  return Status();
+}
+
+Status SetDuration(const std::string& flag, const std::string& v, std::chrono::milliseconds* out) {
+  auto d = ParseDuration(v);
+  if (!d.ok()) return InvalidArgumentError(flag + ": " + d.status().message());
+  *out = *d;
+  return Status();
+}
+
+Status SetChoice(const std::string& flag, const std::string& v,
+                 std::initializer_list<const char*> allowed, std::string* out) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (v == a) {
+      *out = v;
+      return Status();
+    }
+    list += std::string(list.empty() ? "" : ", ") + a;
+  }
+  return InvalidArgumentError(flag + ": found \"" + v + "\"; allowed: " + list);
+}
+
+void SplitInto(const std::string& v, std::vector<std::string>* out) {
+  size_t start = 0;
+  while (start <= v.size()) {
+    size_t comma = v.find(',', start);
+    std::string part = Trim(v.substr(start, comma - start));
+    if (!part.empty()) out->push_back(part);
+    if (comma == std::string::npos) break;
+    start = comma + 1;
+  }
+}
+
+std::map<std::string, Flag> Flags(Config* c) {
+  auto str = [](std::string* out) {
+    return [out](const std::string& v) {
+      *out = v;
+      return Status();
+    };
+  };
+  auto dur = [](const char* name, std::chrono::milliseconds* out) {
+    return [name, out](const std::string& v) { return SetDuration(name, v, out); };
+  };
+  auto num = [](const char* name, int lo, int hi, int* out) {
+    return [=](const std::string& v) { return SetInt(name, v, lo, hi, out); };
+  };
+  auto on = [](bool* out) {
+    return [out](const std::string& v) {
+      if (v == "" || v == "true" || v == "1") {
+        *out = true;
+      } else if (v == "false" || v == "0") {
+        *out = false;
+      } else {
+        return InvalidArgumentError("found \"" + v + "\"; allowed: true, false");
+      }
+      return Status();
+    };
+  };
+  return {
+      {"api-url", {false, str(&c->api_url), "AURA_API_URL"}},
+      {"token-url", {false, str(&c->token_url), "AURA_TOKEN_URL"}},
+      {"client-id", {false, str(&c->client_id), "AURA_CLIENT_ID"}},
+      {"credentials-file", {false, str(&c->credentials_file), "AURA_CREDENTIALS_FILE"}},
+      {"insecure-http", {true, on(&c->insecure_http), nullptr}},
+      {"request-timeout", {false, dur("--request-timeout", &c->request_timeout), nullptr}},
+      {"specs",
+       {false,
+        [c](const std::string& v) {
+          SplitInto(v, &c->specs);
+          return Status();
+        },
+        "AURA_SPECS"}},
+      {"state", {false, str(&c->state), "AURA_STATE"}},
+      {"credentials-dir", {false, str(&c->credentials_dir), "AURA_CREDENTIALS_DIR"}},
+      {"metrics-addr", {false, str(&c->metrics_addr), "AURA_METRICS_ADDR"}},
+      {"rate-limit", {false, num("--rate-limit", 1, 100000, &c->rate_limit), "AURA_RATE_LIMIT"}},
+      {"rate-window", {false, dur("--rate-window", &c->rate_window), "AURA_RATE_WINDOW"}},
+      {"rate-margin", {false, num("--rate-margin", 0, 100000, &c->rate_margin), nullptr}},
+      {"resync", {false, dur("--resync", &c->resync), "AURA_RESYNC"}},
+      {"settle-window", {false, dur("--settle-window", &c->settle_window), nullptr}},
+      {"poll-interval", {false, dur("--poll-interval", &c->poll_interval), nullptr}},
+      {"poll-max", {false, dur("--poll-max", &c->poll_max), nullptr}},
+      {"spec-poll", {false, dur("--spec-poll", &c->spec_poll), nullptr}},
+      {"drift-share",
+       {false,
+        [c](const std::string& v) {
+          char* end = nullptr;
+          double d = std::strtod(v.c_str(), &end);
+          if (v.empty() || *end != '\0' || !(d >= 0 && d <= 1)) {
+            return InvalidArgumentError("--drift-share: found \"" + v +
+                                        "\"; allowed: a number from 0 to 1");
+          }
+          c->drift_share = d;
+          return Status();
+        },
+        nullptr}},
+      {"workers", {false, num("--workers", 1, 64, &c->workers), nullptr}},
+      {"allow-delete", {true, on(&c->allow_delete), nullptr}},
+      {"max-deletes", {false, num("--max-deletes", 0, 100000, &c->max_deletes), nullptr}},
+      {"wait", {true, on(&c->wait), nullptr}},
+      {"timeout", {false, dur("--timeout", &c->timeout), nullptr}},
+      {"output",
+       {false,
+        [c](const std::string& v) {
+          return SetChoice("--output", v, {"table", "json"}, &c->output);
+        },
+        nullptr}},
+      {"log-level",
+       {false,
+        [c](const std::string& v) {
+          return SetChoice("--log-level", v, {"debug", "info", "warn", "error"}, &c->log_level);
+        },
+        "AURA_LOG_LEVEL"}},
+      {"log-format",
+       {false,
+        [c](const std::string& v) {
+          return SetChoice("--log-format", v, {"auto", "json", "human"}, &c->log_format);
+        },
+        "AURA_LOG_FORMAT"}},
+  };
+}
+
+const std::map<std::string, Command>& Commands() {
+  static const auto* m = new std::map<std::string, Command>{{"run", Command::kRun},
+                                                            {"plan", Command::kPlan},
+                                                            {"apply", Command::kApply},
+                                                            {"validate", Command::kValidate},
+                                                            {"status", Command::kStatus},
+                                                            {"version", Command::kVersion},
+                                                            {"credentials", Command::kCredentials},
+                                                            {"help", Command::kHelp}};
+  return *m;
+}
+
+}  // namespace
+
+base::StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text) {
+  std::string t = Trim(text);
+  size_t num_end = 0;
+  while (num_end < t.size() &&
+         (std::isdigit(static_cast<unsigned char>(t[num_end])) || t[num_end] == '.')) {
+    ++num_end;
+  }
+  const std::string num = t.substr(0, num_end);
+  const std::string unit = t.substr(num_end);
+  char* end = nullptr;
+  const double v = std::strtod(num.c_str(), &end);
+  double scale = 0;
+  if (unit.empty() || unit == "s") scale = 1000;
+  if (unit == "ms") scale = 1;
+  if (unit == "m") scale = 60000;
+  if (unit == "h") scale = 3600000;
+  if (num.empty() || *end != '\0' || scale == 0 || !std::isfinite(v) || v * scale > 1e12) {
+    return InvalidArgumentError("found \"" + text +
+                                "\"; allowed: a duration such as 90, 90s, 1.5s, 250ms, 5m, 1h");
+  }
+  return std::chrono::milliseconds(static_cast<long long>(std::llround(v * scale)));
+}
+
+base::Status ReadCredentialsFile(const std::string& path, std::string* id, std::string* secret) {
+  std::ifstream in(path);
+  if (!in) return InvalidArgumentError("cannot read credentials file " + path);
+  std::vector<std::string> lines;
+  for (std::string line; std::getline(in, line);) {
+    line = Trim(line);
+    if (!line.empty() && line[0] != '#') lines.push_back(line);
+  }
+  for (const auto& line : lines) {
+    size_t sep = line.find_first_of("=:");
+    if (sep == std::string::npos) continue;
+    std::string key;
+    for (char ch : line.substr(0, sep)) {
+      if (std::isalnum(static_cast<unsigned char>(ch))) {
+        key += static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      }
+    }
+    const std::string value = Trim(line.substr(sep + 1));
+    if (key == "clientid" || key == "auraclientid") *id = value;
+    if (key == "clientsecret" || key == "auraclientsecret") *secret = value;
+  }
+  if (secret->empty() && lines.size() == 1 && lines[0].find_first_of("=:") == std::string::npos) {
+    *secret = lines[0];
+  }
+  if (secret->empty()) {
+    return InvalidArgumentError("credentials file " + path +
+                                " holds no client secret: expected client_secret=... or "
+                                "\"Client Secret: ...\" lines, or the secret alone");
+  }
+  return Status();
+}
+
+base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
+  Config c;
+  if (argv.empty()) {
+    c.command = Command::kHelp;
+    return c;
+  }
+  size_t i = 0;
+  const std::string first = argv[0];
+  if (first == "--help" || first == "-h") {
+    c.command = Command::kHelp;
+    return c;
+  }
+  if (first == "--version") {
+    c.command = Command::kVersion;
+    return c;
+  }
+  auto cmd = Commands().find(first);
+  if (cmd == Commands().end()) {
+    std::string best;
+    size_t dist = 99;
+    for (const auto& [name, _] : Commands()) {
+      if (size_t d = EditDistance(first, name); d < dist) {
+        dist = d;
+        best = name;
+      }
+    }
+    return InvalidArgumentError("unknown command \"" + first + "\"" +
+                                (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
+                                " (commands: run, plan, apply, validate, status, version)");
+  }
+  c.command = cmd->second;
+  ++i;
+  auto flags = Flags(&c);
+  std::map<std::string, bool> seen;
+  for (; i < argv.size(); ++i) {
+    const std::string& a = argv[i];
+    if (a == "--help" || a == "-h") {
+      c.help = true;
+      continue;
+    }
+    if (a == "--") {
+      for (++i; i < argv.size(); ++i) c.args.push_back(argv[i]);
+      break;
+    }
+    if (a.rfind("--", 0) != 0 || a.size() == 2) {
+      c.args.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::string value;
+    bool has_value = false;
+    if (auto eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name = name.substr(0, eq);
+      has_value = true;
+    }
+    if (name == "client-secret") {
+      return InvalidArgumentError(
+          "--client-secret is not accepted: a flag shows in `ps` and shell history. Set "
+          "AURA_CLIENT_SECRET or use --credentials-file");
+    }
+    auto f = flags.find(name);
+    if (f == flags.end()) {
+      std::string best;
+      size_t dist = 99;
+      for (const auto& [n, _] : flags) {
+        if (size_t d = EditDistance(name, n); d < dist) {
+          dist = d;
+          best = n;
+        }
+      }
+      return InvalidArgumentError("unknown flag --" + name +
+                                  (dist <= 3 ? "; did you mean --" + best + "?" : "") +
+                                  " (see --help)");
+    }
+    if (!has_value && !f->second.boolean) {
+      if (i + 1 >= argv.size()) return InvalidArgumentError("--" + name + " needs a value");
+      value = argv[++i];
+    }
+    Status s = f->second.set(value);
+    if (!s.ok()) {
+      return InvalidArgumentError(
+          s.message().rfind("--", 0) == 0 ? s.message() : "--" + name + ": " + s.message());
+    }
+    seen[name] = true;
+  }
+  // Environment for what flags did not set.
+  for (auto& [name, f] : flags) {
+    if (seen[name] || f.env == nullptr) continue;
+    const std::string v = Env(f.env);
+    if (v.empty()) continue;
+    if (Status s = f.set(v); !s.ok()) {
+      return InvalidArgumentError(std::string(f.env) + " (environment): " + s.message());
+    }
+  }
+  for (const auto& a : c.args) {
+    if (c.command != Command::kCredentials) c.specs.push_back(a);
+  }
+  c.client_secret = Env("AURA_CLIENT_SECRET");
+  if (!c.credentials_file.empty()) {
+    std::string id;
+    std::string secret;
+    AURA_RETURN_IF_ERROR(ReadCredentialsFile(c.credentials_file, &id, &secret));
+    if (c.client_id.empty()) c.client_id = id;
+    if (c.client_secret.empty()) c.client_secret = secret;
+  }
+  if (c.rate_margin >= c.rate_limit) {
+    return InvalidArgumentError("--rate-margin (" + std::to_string(c.rate_margin) +
+                                ") must be below --rate-limit (" + std::to_string(c.rate_limit) +
+                                ")");
+  }
+  if (c.rate_window.count() <= 0) return InvalidArgumentError("--rate-window must be positive");
+  return c;
+}
+
+std::string StatusFilePath(const std::string& state) {
+  const std::string ext = ".json";
+  if (state.size() > ext.size() && state.compare(state.size() - ext.size(), ext.size(), ext) == 0) {
+    return state.substr(0, state.size() - ext.size()) + ".status.json";
+  }
+  return state + ".status.json";
+}
+
+std::string Usage() {
+  return R"(aura-controller: keeps a Neo4j Aura account matching AuraInstance specs.
+
+Usage: aura-controller <command> [flags] [SPEC-PATH...]
+
+Commands:
+  run        reconcile forever; serves /metrics, /healthz, /readyz on --metrics-addr
+  plan       show what would change (read-only); exit 0 none, 2 changes, 1 error
+  apply      one reconcile pass; --wait to wait until converged (or --timeout)
+  validate   check spec files offline; exit 0 valid, 1 invalid
+  status     the journal and last observed state of every spec
+  version    print the version
+
+Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
+AURA_CLIENT_SECRET, or --credentials-file; the secret is never taken from a flag.
+)";
+}
+
+std::string CommandHelp(Command c) {
+  const std::string api = R"(
+Aura API:
+  --api-url URL            API base (env AURA_API_URL; default https://api.neo4j.io/v1)
+  --token-url URL          OAuth token endpoint (env AURA_TOKEN_URL; default
+                           https://api.neo4j.io/oauth/token)
+  --client-id ID           (env AURA_CLIENT_ID); the secret: env AURA_CLIENT_SECRET or
+  --credentials-file FILE  (env AURA_CREDENTIALS_FILE) client_id=/client_secret= lines, or
+                           the Aura console's "Client ID:"/"Client Secret:" download
+  --insecure-http          allow plain http:// to a non-loopback host (never in production)
+  --request-timeout D      per-request timeout (default 30s)
+  --rate-limit N           requests per window, all requests included (env AURA_RATE_LIMIT;
+                           default 125)
+  --rate-window D          the sliding window (env AURA_RATE_WINDOW; default 60s)
+  --rate-margin N          requests per window held back as a safety margin (default 0)
+)";
+  const std::string state = R"(
+State:
+  --specs PATH[,PATH]      spec files or folders (env AURA_SPECS); positional paths too
+  --state FILE             the journal (env AURA_STATE; default .aura/journal.json)
+  --credentials-dir DIR    one-time passwords, 0600 (env AURA_CREDENTIALS_DIR;
+                           default .aura/credentials)
+)";
+  const std::string reconcile = R"(
+Reconciling:
+  --allow-delete           delete instances whose spec was removed with deletionPolicy: Delete
+  --max-deletes N          at most N deletes per pass (default 1)
+  --settle-window D        how long Aura's LIST may lag a create (default 60s)
+  --poll-interval D        first poll of an operation in flight (default 5s)
+  --poll-max D             longest poll interval (default 60s)
+  --drift-share F          share of the rate budget for drift checks, 0..1 (default 0.3)
+  --workers N              concurrent reconciles (default 4)
+)";
+  const std::string logs = R"(
+Logs:
+  --log-level L            debug, info, warn, error (env AURA_LOG_LEVEL; default info)
+  --log-format F           auto (human on a terminal), json, human (env AURA_LOG_FORMAT)
+)";
+  switch (c) {
+    case Command::kRun:
+      return "Usage: aura-controller run [flags] [SPEC-PATH...]\n\nReconciles forever. SIGTERM "
+             "or SIGINT: takes no new work, finishes the request in flight\nand its journal "
+             "write, exits 0.\n" +
+             api + state + reconcile + R"(
+Run:
+  --metrics-addr ADDR      /metrics, /healthz, /readyz (env AURA_METRICS_ADDR; default :9090)
+  --resync D               full pass period, jittered +-10% (env AURA_RESYNC; default 60s)
+  --spec-poll D            how often to look for spec changes (default 5s)
+)" + logs;
+    case Command::kPlan:
+      return "Usage: aura-controller plan [flags] [SPEC-PATH...]\n\nRead-only: what apply "
+             "would do, per spec and why. Sends only GET requests\n(and a token request). "
+             "Exit 0: no changes; 2: changes; 1: error (bad specs included).\n" +
+             api + state + R"(
+Output:
+  --output table|json      (default table)
+)" + logs;
+    case Command::kApply:
+      return "Usage: aura-controller apply [flags] [SPEC-PATH...]\n\nOne reconcile pass. "
+             "Exit 0 when done (converged with --wait), 1 otherwise.\n" +
+             api + state + reconcile + R"(
+Apply:
+  --wait                   keep going until every spec is converged
+  --timeout D              give up waiting after D (default 30m)
+)" + logs;
+    case Command::kValidate:
+      return R"(Usage: aura-controller validate [SPEC-PATH...]
+
+Checks spec files offline: syntax, fields, allowed values, duplicates. Prints every error with
+file:line:column, the field, what was found and what is allowed, then a summary.
+Exit 0: all valid; 1: some invalid.
+  --specs PATH[,PATH]      spec files or folders (env AURA_SPECS); positional paths too
+)";
+    case Command::kStatus:
+      return R"(Usage: aura-controller status [flags]
+
+Per spec: key, Aura id, Aura status, phase, conditions, last error and its X-Request-Id, from
+the journal and the last snapshot a running controller wrote. Sends no request.
+  --state FILE             the journal (env AURA_STATE; default .aura/journal.json)
+  --output table|json      (default table)
+)";
+    case Command::kVersion:
+      return "Usage: aura-controller version\n";
+    default:
+      return Usage();
+  }
+}
+
+}  // namespace aura::cmd

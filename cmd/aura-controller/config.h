@@ -1,0 +1,72 @@
+// Configuration of aura-controller: flags, then environment, then defaults (DESIGN.md "The
+// binary"). The client secret comes only from AURA_CLIENT_SECRET or a credentials file, never
+// from a flag (flags show in `ps` and shell history).
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <vector>
+
+#include "pkg/base/status.h"
+
+namespace aura::cmd {
+
+enum class Command { kRun, kPlan, kApply, kValidate, kStatus, kVersion, kCredentials, kHelp };
+
+struct Config {
+  Command command = Command::kHelp;
+  bool help = false;  // --help for the subcommand
+  // Aura API
+  std::string api_url = "https://api.neo4j.io/v1";
+  std::string token_url = "https://api.neo4j.io/oauth/token";
+  std::string client_id;
+  std::string client_secret;  // never printed
+  std::string credentials_file;
+  bool insecure_http = false;
+  std::chrono::milliseconds request_timeout{30000};
+  // Where things live
+  std::vector<std::string> specs;
+  std::string state = ".aura/journal.json";
+  std::string credentials_dir = ".aura/credentials";
+  std::string metrics_addr = ":9090";
+  // Limits and timing
+  int rate_limit = 125;
+  std::chrono::milliseconds rate_window{60000};
+  int rate_margin = 0;
+  std::chrono::milliseconds resync{60000};
+  std::chrono::milliseconds settle_window{60000};
+  std::chrono::milliseconds poll_interval{5000};
+  std::chrono::milliseconds poll_max{60000};
+  std::chrono::milliseconds spec_poll{5000};
+  double drift_share = 0.3;
+  int workers = 4;
+  // Safety
+  bool allow_delete = false;
+  int max_deletes = 1;
+  // apply
+  bool wait = false;
+  std::chrono::milliseconds timeout{30 * 60 * 1000};
+  // Output
+  std::string output = "table";  // table | json
+  std::string log_level = "info";
+  std::string log_format = "auto";  // auto | json | human
+  std::vector<std::string> args;    // positional arguments after the command
+};
+
+// Parses argv (after the program name). Errors name the flag and what is allowed.
+base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv);
+
+// Reads client id/secret from a file: "client_id=..."/"client_secret=..." lines, the Aura
+// console's "Client ID: ..."/"Client Secret: ..." download, or a single line holding the secret.
+base::Status ReadCredentialsFile(const std::string& path, std::string* id, std::string* secret);
+
+// "90", "90s", "1.5s", "250ms", "5m", "1h".
+base::StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text);
+
+std::string Usage();                 // the top-level help
+std::string CommandHelp(Command c);  // `aura-controller <command> --help`
+
+// The status snapshot path next to the journal: journal.json -> journal.status.json.
+std::string StatusFilePath(const std::string& state);
+
+}  // namespace aura::cmd

@@ -1,0 +1,139 @@
+#include "cmd/aura-controller/config.h"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <fstream>
+
+namespace aura::cmd {
+namespace {
+
+using ::testing::HasSubstr;
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* v : {"AURA_CLIENT_ID", "AURA_CLIENT_SECRET", "AURA_API_URL", "AURA_STATE",
+                          "AURA_RATE_LIMIT", "AURA_SPECS", "AURA_CREDENTIALS_FILE"}) {
+      ::unsetenv(v);
+    }
+  }
+  std::string TempFile(const std::string& content) {
+    std::string path = ::testing::TempDir() + "/creds-" + std::to_string(++n_) + ".txt";
+    std::ofstream(path) << content;
+    return path;
+  }
+  int n_ = 0;
+};
+
+TEST_F(ConfigTest, DefaultsFlagsAndPositionalSpecs) {
+  auto c =
+      ParseConfig({"apply", "--wait", "--rate-limit", "60", "--timeout=2m", "specs/", "more.yaml"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->command, Command::kApply);
+  EXPECT_TRUE(c->wait);
+  EXPECT_EQ(c->rate_limit, 60);
+  EXPECT_EQ(c->timeout, std::chrono::minutes(2));
+  EXPECT_EQ(c->specs, (std::vector<std::string>{"specs/", "more.yaml"}));
+  EXPECT_EQ(c->api_url, "https://api.neo4j.io/v1");
+  EXPECT_EQ(c->token_url, "https://api.neo4j.io/oauth/token");
+  EXPECT_EQ(c->rate_window, std::chrono::seconds(60));
+}
+
+TEST_F(ConfigTest, FlagsBeatEnvironmentWhichBeatsDefaults) {
+  ::setenv("AURA_RATE_LIMIT", "100", 1);
+  ::setenv("AURA_STATE", "/var/lib/j.json", 1);
+  auto c = ParseConfig({"run", "--rate-limit=50"});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->rate_limit, 50);
+  EXPECT_EQ(c->state, "/var/lib/j.json");
+}
+
+TEST_F(ConfigTest, SecretNeverFromAFlag) {
+  auto c = ParseConfig({"run", "--client-secret", "hunter2"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("AURA_CLIENT_SECRET"));
+  EXPECT_THAT(c.status().message(), ::testing::Not(HasSubstr("hunter2")));
+  ::setenv("AURA_CLIENT_SECRET", "from-env", 1);
+  auto ok = ParseConfig({"run"});
+  EXPECT_EQ(ok->client_secret, "from-env");
+}
+
+TEST_F(ConfigTest, UnknownFlagsAndCommandsSuggest) {
+  auto f = ParseConfig({"run", "--alow-delete"});
+  ASSERT_FALSE(f.ok());
+  EXPECT_THAT(f.status().message(), HasSubstr("did you mean --allow-delete"));
+  auto c = ParseConfig({"aply"});
+  ASSERT_FALSE(c.ok());
+  EXPECT_THAT(c.status().message(), HasSubstr("did you mean \"apply\""));
+}
+
+TEST_F(ConfigTest, BadValuesNameTheFlagAndWhatIsAllowed) {
+  auto a = ParseConfig({"run", "--rate-limit", "lots"});
+  EXPECT_THAT(a.status().message(), HasSubstr("--rate-limit: found \"lots\""));
+  auto b = ParseConfig({"plan", "--output", "yaml"});
+  EXPECT_THAT(b.status().message(), HasSubstr("allowed: table, json"));
+  auto d = ParseConfig({"run", "--resync", "soon"});
+  EXPECT_THAT(d.status().message(), HasSubstr("--resync"));
+  auto m = ParseConfig({"run", "--rate-limit", "10", "--rate-margin", "10"});
+  EXPECT_FALSE(m.ok());
+  auto n = ParseConfig({"run", "--state"});
+  EXPECT_THAT(n.status().message(), HasSubstr("needs a value"));
+}
+
+TEST_F(ConfigTest, Durations) {
+  EXPECT_EQ(*ParseDuration("90"), std::chrono::seconds(90));
+  EXPECT_EQ(*ParseDuration("1.5s"), std::chrono::milliseconds(1500));
+  EXPECT_EQ(*ParseDuration("250ms"), std::chrono::milliseconds(250));
+  EXPECT_EQ(*ParseDuration("5m"), std::chrono::minutes(5));
+  EXPECT_EQ(*ParseDuration("1h"), std::chrono::hours(1));
+  EXPECT_FALSE(ParseDuration("").ok());
+  EXPECT_FALSE(ParseDuration("5d").ok());
+  EXPECT_FALSE(ParseDuration("-5s").ok());
+}
+
+TEST_F(ConfigTest, CredentialsFileFormats) {
+  std::string id, secret;
+  ASSERT_TRUE(
+      ReadCredentialsFile(TempFile("client_id=abc\nclient_secret=s3cret\n"), &id, &secret).ok());
+  EXPECT_EQ(id, "abc");
+  EXPECT_EQ(secret, "s3cret");
+  id.clear();
+  secret.clear();
+  ASSERT_TRUE(
+      ReadCredentialsFile(TempFile("Client ID: xyz\nClient Secret: pa55:word\n"), &id, &secret)
+          .ok());
+  EXPECT_EQ(id, "xyz");
+  EXPECT_EQ(secret, "pa55:word");
+  id.clear();
+  secret.clear();
+  ASSERT_TRUE(ReadCredentialsFile(TempFile("just-the-secret\n"), &id, &secret).ok());
+  EXPECT_EQ(secret, "just-the-secret");
+  secret.clear();
+  EXPECT_FALSE(ReadCredentialsFile(TempFile("client_id=only\n"), &id, &secret).ok());
+  EXPECT_FALSE(ReadCredentialsFile("/nonexistent/file", &id, &secret).ok());
+
+  auto c = ParseConfig({"run", "--credentials-file", TempFile("client_id=a\nclient_secret=b\n")});
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->client_id, "a");
+  EXPECT_EQ(c->client_secret, "b");
+}
+
+TEST_F(ConfigTest, HelpAndVersion) {
+  EXPECT_EQ(ParseConfig({})->command, Command::kHelp);
+  EXPECT_TRUE(ParseConfig({"plan", "--help"})->help);
+  EXPECT_EQ(ParseConfig({"--version"})->command, Command::kVersion);
+  for (Command c : {Command::kRun, Command::kPlan, Command::kApply, Command::kValidate,
+                    Command::kStatus, Command::kVersion}) {
+    EXPECT_THAT(CommandHelp(c), HasSubstr("Usage: aura-controller"));
+  }
+}
+
+TEST_F(ConfigTest, StatusFileSitsBesideTheJournal) {
+  EXPECT_EQ(StatusFilePath("/var/lib/a/journal.json"), "/var/lib/a/journal.status.json");
+  EXPECT_EQ(StatusFilePath("state"), "state.status.json");
+}
+
+}  // namespace
+}  // namespace aura::cmd

@@ -1,0 +1,453 @@
+// aura-controller: flag parsing and wiring only (DESIGN.md "The binary"). Every real
+// implementation is constructed here and nowhere else.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <thread>
+
+#include "cmd/aura-controller/config.h"
+#include "pkg/aura/client.h"
+#include "pkg/aura/token_source.h"
+#include "pkg/aura/transport.h"
+#include "pkg/base/clock.h"
+#include "pkg/base/log.h"
+#include "pkg/metrics/http_server.h"
+#include "pkg/metrics/metrics.h"
+#include "pkg/ratelimit/limiter.h"
+#include "pkg/reconcile/controller.h"
+#include "pkg/reconcile/report.h"
+#include "pkg/reconcile/spec_source.h"
+#include "pkg/spec/spec.h"
+#include "pkg/store/file_credential_store.h"
+#include "pkg/store/file_journal.h"
+
+namespace aura::cmd {
+namespace {
+
+using base::Status;
+
+constexpr int kExitOk = 0;
+constexpr int kExitError = 1;
+constexpr int kExitChanges = 2;
+
+int Fail(const Status& s) {
+  std::cerr << "aura-controller: " << base::Redact(s.ToString()) << "\n";
+  return kExitError;
+}
+
+base::Logger MakeLogger(const Config& c) {
+  auto level = base::ParseLogLevel(c.log_level);
+  base::LogFormat format = base::LogFormat::kJson;
+  if (c.log_format == "human" || (c.log_format == "auto" && ::isatty(STDERR_FILENO))) {
+    format = base::LogFormat::kHuman;
+  }
+  return base::Logger(level.ok() ? *level : base::LogLevel::kInfo, format,
+                      [](std::string_view line) {
+                        std::fwrite(line.data(), 1, line.size(), stderr);
+                        std::fputc('\n', stderr);
+                        std::fflush(stderr);
+                      });
+}
+
+// Everything that talks to Aura, built from the configuration.
+struct ApiStack {
+  std::unique_ptr<api::Transport> transport;
+  std::unique_ptr<ratelimit::Limiter> limiter;
+  std::unique_ptr<api::TokenSource> tokens;
+  std::unique_ptr<api::Client> client;
+  void Stop() {
+    if (client) client->Stop();
+    if (limiter) limiter->Stop();
+  }
+};
+
+base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock* clock,
+                                                   metrics::Metrics* m, const base::Logger& log) {
+  if (c.client_id.empty() || c.client_secret.empty()) {
+    return base::InvalidArgumentError(
+        "Aura credentials missing: set AURA_CLIENT_ID and AURA_CLIENT_SECRET, or "
+        "--credentials-file FILE");
+  }
+  base::RegisterSecret(c.client_secret);
+  AURA_RETURN_IF_ERROR(api::CheckUrlAllowed(c.api_url, c.insecure_http).WithContext("--api-url"));
+  AURA_RETURN_IF_ERROR(
+      api::CheckUrlAllowed(c.token_url, c.insecure_http).WithContext("--token-url"));
+  auto stack = std::make_unique<ApiStack>();
+  api::CpprestTransportOptions topts;
+  topts.allow_insecure_http = c.insecure_http;
+  stack->transport = api::NewCpprestTransport(topts);
+  ratelimit::Options lopts;
+  lopts.limit = c.rate_limit;
+  lopts.window = c.rate_window;
+  lopts.safety_margin = c.rate_margin;
+  stack->limiter = std::make_unique<ratelimit::Limiter>(lopts, clock, m);
+  api::TokenSourceOptions tok;
+  tok.token_url = c.token_url;
+  tok.client_id = c.client_id;
+  tok.client_secret = c.client_secret;
+  tok.request_timeout = c.request_timeout;
+  stack->tokens = std::make_unique<api::TokenSource>(tok, stack->transport.get(),
+                                                     stack->limiter.get(), clock, m, log);
+  api::ClientOptions copts;
+  copts.api_url = c.api_url;
+  copts.request_timeout = c.request_timeout;
+  stack->client = std::make_unique<api::Client>(copts, stack->transport.get(), stack->tokens.get(),
+                                                stack->limiter.get(), clock, m, log);
+  return stack;
+}
+
+reconcile::ControllerOptions ControllerOptionsFrom(const Config& c) {
+  reconcile::ControllerOptions o;
+  o.plan.settle_window = c.settle_window;
+  o.plan.allow_delete = c.allow_delete;
+  o.plan.max_deletes = c.max_deletes;
+  o.resync = c.resync;
+  o.spec_poll = c.spec_poll;
+  o.workers = c.workers;
+  o.poll_initial = c.poll_interval;
+  o.poll_max = std::max(c.poll_max, c.poll_interval);
+  o.failure_max = std::max<base::Duration>(std::chrono::seconds(1), c.resync * 5);
+  o.drift_share = c.drift_share;
+  o.rate_limit = c.rate_limit - c.rate_margin;
+  o.rate_window = c.rate_window;
+  o.seed = static_cast<std::uint64_t>(::getpid()) ^
+           static_cast<std::uint64_t>(base::RealClock().Now().time_since_epoch().count());
+  return o;
+}
+
+// SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread.
+class SignalWaiter {
+ public:
+  SignalWaiter() {
+    sigemptyset(&set_);
+    sigaddset(&set_, SIGINT);
+    sigaddset(&set_, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+  }
+  // Calls `on_signal` on the first signal; a second one exits at once.
+  void Start(std::function<void(int)> on_signal) {
+    thread_ = std::jthread([this, on_signal](std::stop_token stop) {
+      int count = 0;
+      while (!stop.stop_requested()) {
+        timespec ts{0, 200 * 1000 * 1000};
+        int sig = sigtimedwait(&set_, nullptr, &ts);
+        if (sig <= 0) continue;
+        if (++count > 1) std::_Exit(130);
+        on_signal(sig);
+      }
+    });
+  }
+
+ private:
+  sigset_t set_;
+  std::jthread thread_;
+};
+
+struct Stores {
+  std::unique_ptr<store::FileJournal> journal;
+  std::unique_ptr<store::FileCredentialStore> credentials;
+};
+
+base::StatusOr<Stores> OpenStores(const Config& c, base::Clock* clock, bool read_only) {
+  Stores s;
+  store::FileJournalOptions jo;
+  jo.read_only = read_only;
+  auto j = store::FileJournal::Open(c.state, clock, jo);
+  if (!j.ok()) return j.status();
+  s.journal = std::move(*j);
+  if (!read_only) {
+    auto cr = store::FileCredentialStore::Open(c.credentials_dir);
+    if (!cr.ok()) return cr.status().WithContext("--credentials-dir");
+    s.credentials = std::move(*cr);
+  }
+  return s;
+}
+
+// A credential store for read-only commands: refuses every save.
+class NoCredentials final : public store::CredentialStore {
+ public:
+  Status Save(const std::string&, const store::Credentials&) override {
+    return base::FailedPreconditionError("read-only command");
+  }
+  base::StatusOr<store::Credentials> Load(const std::string& key) const override {
+    return base::NotFoundError("not loaded: " + key);
+  }
+};
+
+int Validate(const Config& c) {
+  if (c.specs.empty()) return Fail(base::InvalidArgumentError("validate: no spec paths given"));
+  spec::LoadResult r = spec::Load(c.specs);
+  for (const auto& d : r.errors) std::cout << d.Format() << "\n";
+  std::cout << (r.errors.empty() ? "" : "\n") << "files " << r.files << ", documents "
+            << r.documents << ", valid " << r.specs.size() << ", invalid " << r.invalid()
+            << ", skipped " << r.skipped + r.empty << "\n";
+  return r.ok() ? kExitOk : kExitError;
+}
+
+int ShowStatus(const Config& c) {
+  auto stores = OpenStores(c, &base::RealClock(), /*read_only=*/true);
+  if (!stores.ok()) return Fail(stores.status());
+  auto journal = stores->journal->List();
+  if (!journal.ok()) return Fail(journal.status());
+  std::map<std::string, reconcile::SpecStatus> by_key;
+  std::string written_at;
+  if (auto snap = reconcile::LoadStatusFile(StatusFilePath(c.state)); snap.ok()) {
+    written_at = snap->written_at;
+    for (auto& s : snap->statuses) by_key[s.key] = s;
+  }
+  for (const auto& [k, e] : *journal) {
+    reconcile::SpecStatus& s = by_key[k];
+    s.key = k;
+    s.aura_id = e.instance_id;
+    if (s.aura_name.empty()) s.aura_name = e.aura_name;
+    s.pending_create = e.intent.has_value();
+    s.credentials_known = e.credentials_saved;
+    s.duplicate_ids = e.duplicate_ids;
+    if (s.phase.empty()) s.phase = e.intent ? "Creating" : "Unknown";
+    if (s.message.empty() && e.intent) s.message = "create pending in the journal";
+  }
+  std::vector<reconcile::SpecStatus> list;
+  for (auto& [_, s] : by_key) list.push_back(s);
+  if (c.output == "json") {
+    nlohmann::json j = {{"observed_at", written_at}, {"specs", nlohmann::json::array()}};
+    for (const auto& s : list) j["specs"].push_back(reconcile::ToJson(s));
+    std::cout << j.dump(2) << "\n";
+  } else {
+    std::cout << reconcile::StatusTable(list);
+    std::cout << "\n"
+              << list.size() << " specs; last observed "
+              << (written_at.empty() ? "never (no controller has run)" : written_at) << "\n";
+  }
+  return kExitOk;
+}
+
+int Plan(const Config& c) {
+  base::Logger log = MakeLogger(c);
+  base::SetDefaultLogger(log);
+  metrics::Metrics m;
+  auto stores = OpenStores(c, &base::RealClock(), /*read_only=*/true);
+  if (!stores.ok()) return Fail(stores.status());
+  auto stack = BuildApi(c, &base::RealClock(), &m, log);
+  if (!stack.ok()) return Fail(stack.status());
+  NoCredentials creds;
+  reconcile::FileSpecSource specs(c.specs);
+  reconcile::Controller controller(ControllerOptionsFrom(c), *(*stack)->client, *stores->journal,
+                                   creds, specs, base::RealClock(), m, log);
+  auto plan = controller.PlanOnly();
+  if (!plan.ok()) return Fail(plan.status());
+  bool spec_errors = false;
+  for (const auto& k : plan->keys) spec_errors |= k.status.phase == reconcile::kPhaseError;
+  if (c.output == "json") {
+    std::cout << reconcile::PlanToJson(*plan).dump(2) << "\n";
+  } else {
+    std::cout << reconcile::PlanTable(*plan);
+  }
+  if (spec_errors) return kExitError;
+  return plan->HasChanges() ? kExitChanges : kExitOk;
+}
+
+// Live progress: redraws one line per spec on a terminal, prints changes otherwise.
+class Progress {
+ public:
+  explicit Progress(base::Clock& clock) : clock_(clock), start_(clock.Now()), tty_(::isatty(1)) {}
+  void Show(const std::vector<reconcile::SpecStatus>& statuses) {
+    const long elapsed =
+        std::chrono::duration_cast<std::chrono::seconds>(clock_.Now() - start_).count();
+    if (tty_) {
+      if (lines_ > 0) std::cout << "\033[" << lines_ << "A";
+      lines_ = 0;
+      for (const auto& s : statuses) {
+        std::cout << "\033[2K" << (s.ready ? "\033[32m✔\033[0m " : "  ") << s.key << "  "
+                  << (s.aura_id.empty() ? "-" : s.aura_id) << "  " << s.phase << "  " << s.message
+                  << "\n";
+        ++lines_;
+      }
+      std::cout << "\033[2K" << elapsed << "s elapsed\n" << std::flush;
+      ++lines_;
+      return;
+    }
+    for (const auto& s : statuses) {
+      const std::string line = s.phase + " " + s.aura_id + " " + s.message;
+      if (last_[s.key] == line) continue;
+      last_[s.key] = line;
+      std::cout << "[" << elapsed << "s] " << s.key << " " << s.phase
+                << (s.aura_id.empty() ? "" : " " + s.aura_id) << ": " << s.message << "\n"
+                << std::flush;
+    }
+  }
+
+ private:
+  base::Clock& clock_;
+  base::TimePoint start_;
+  bool tty_;
+  int lines_ = 0;
+  std::map<std::string, std::string> last_;
+};
+
+int Apply(const Config& c, SignalWaiter& signals) {
+  base::Logger log = MakeLogger(c);
+  base::SetDefaultLogger(log);
+  metrics::Metrics m;
+  base::Clock& clock = base::RealClock();
+  auto stores = OpenStores(c, &clock, /*read_only=*/false);
+  if (!stores.ok()) return Fail(stores.status());
+  auto stack = BuildApi(c, &clock, &m, log);
+  if (!stack.ok()) return Fail(stack.status());
+  reconcile::FileSpecSource specs(c.specs);
+  reconcile::Controller controller(ControllerOptionsFrom(c), *(*stack)->client, *stores->journal,
+                                   *stores->credentials, specs, clock, m, log);
+  std::stop_source stop;
+  signals.Start([&](int) {
+    stop.request_stop();
+    (*stack)->Stop();
+  });
+  Progress progress(clock);
+  Status s = controller.Apply(
+      c.wait, clock.Now() + c.timeout, [&](const auto& st) { progress.Show(st); },
+      stop.get_token());
+  const auto statuses = controller.Statuses();
+  (void)reconcile::SaveStatusFile(StatusFilePath(c.state), statuses, clock.SystemNow());
+  if (!s.ok()) return Fail(s);
+  if (c.wait) std::cout << "converged: " << statuses.size() << " specs\n";
+  return kExitOk;
+}
+
+int Run(const Config& c, SignalWaiter& signals) {
+  base::Logger log = MakeLogger(c);
+  base::SetDefaultLogger(log);
+  metrics::Metrics m;
+  base::Clock& clock = base::RealClock();
+  if (c.specs.empty()) return Fail(base::InvalidArgumentError("run: no --specs given"));
+  auto stores = OpenStores(c, &clock, /*read_only=*/false);
+  if (!stores.ok()) return Fail(stores.status());
+  auto stack = BuildApi(c, &clock, &m, log);
+  if (!stack.ok()) return Fail(stack.status());
+  reconcile::FileSpecSource specs(c.specs);
+  const reconcile::ControllerOptions opts = ControllerOptionsFrom(c);
+  reconcile::Controller controller(opts, *(*stack)->client, *stores->journal, *stores->credentials,
+                                   specs, clock, m, log);
+
+  const base::Duration ready_window =
+      std::max<base::Duration>(3 * opts.resync, std::chrono::seconds(30));
+  const base::Duration alive_window =
+      std::max<base::Duration>(3 * opts.resync + std::chrono::minutes(2), 5 * opts.spec_poll);
+  auto server = metrics::StartHttpServer(
+      c.metrics_addr,
+      {{"/metrics",
+        [&] {
+          return metrics::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", m.Serialize()};
+        }},
+       {"/healthz",
+        [&] {
+          const reconcile::Health h = controller.GetHealth();
+          const auto age = clock.Now() - h.heartbeat;
+          if (h.heartbeat != base::TimePoint{} && age > alive_window) {
+            return metrics::HttpReply{
+                503, "text/plain",
+                "loop stuck: no heartbeat for " + std::to_string(base::ToSeconds(age)) + "s\n"};
+          }
+          return metrics::HttpReply{200, "text/plain", "ok\n"};
+        }},
+       {"/readyz", [&] {
+          const reconcile::Health h = controller.GetHealth();
+          std::string body = std::string("specs loaded: ") + (h.specs_loaded ? "yes" : "no") +
+                             "\njournal locked: yes (" + c.state + ")\n";
+          const bool list_ok = h.last_list_ok && clock.Now() - *h.last_list_ok <= ready_window;
+          body += std::string("recent successful LIST: ") + (list_ok ? "yes" : "no") + "\n";
+          if (!h.last_error.empty()) body += "last error: " + h.last_error + "\n";
+          const bool ready = h.specs_loaded && list_ok;
+          return metrics::HttpReply{ready ? 200 : 503, "text/plain", body};
+        }}});
+  if (!server.ok()) return Fail(server.status().WithContext("--metrics-addr"));
+  log.Info("aura-controller running", {{"version", AURA_VERSION},
+                                       {"metrics_addr", c.metrics_addr},
+                                       {"metrics_port", (*server)->port()},
+                                       {"api_url", c.api_url},
+                                       {"state", c.state},
+                                       {"rate_limit", c.rate_limit},
+                                       {"rate_window_s", base::ToSeconds(c.rate_window)}});
+
+  std::stop_source stop;
+  signals.Start([&](int sig) {
+    log.Info("signal received: finishing the request in flight, then exiting",
+             {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
+    stop.request_stop();
+    (*stack)->Stop();
+  });
+  // The status snapshot `aura-controller status` reads.
+  std::jthread snapshots([&](std::stop_token st) {
+    while (clock.SleepFor(std::min<base::Duration>(opts.spec_poll, std::chrono::seconds(5)), st)) {
+      (void)reconcile::SaveStatusFile(StatusFilePath(c.state), controller.Statuses(),
+                                      clock.SystemNow());
+    }
+  });
+  controller.Run(stop.get_token());
+  snapshots.request_stop();
+  snapshots.join();
+  (void)reconcile::SaveStatusFile(StatusFilePath(c.state), controller.Statuses(),
+                                  clock.SystemNow());
+  (*server)->Stop();
+  log.Info("aura-controller stopped");
+  return kExitOk;
+}
+
+int Credentials(const Config& c) {
+  if (c.args.size() != 2 || c.args[0] != "get") {
+    return Fail(base::InvalidArgumentError(
+        "usage: aura-controller credentials get NAMESPACE/NAME [--credentials-dir DIR]"));
+  }
+  auto store = store::FileCredentialStore::Open(c.credentials_dir);
+  if (!store.ok()) return Fail(store.status());
+  auto cr = (*store)->Load(c.args[1]);
+  if (!cr.ok()) return Fail(cr.status());
+  // Printed on request to stdout only: never logged.
+  std::cout << nlohmann::json{{"instance_id", cr->instance_id},
+                              {"connection_url", cr->connection_url},
+                              {"username", cr->username},
+                              {"password", cr->password}}
+                   .dump(2)
+            << "\n";
+  return kExitOk;
+}
+
+}  // namespace
+}  // namespace aura::cmd
+
+int main(int argc, char** argv) {
+  using namespace aura::cmd;
+  SignalWaiter signals;  // before any thread starts, so every thread inherits the mask
+  std::vector<std::string> args(argv + 1, argv + argc);
+  auto config = ParseConfig(args);
+  if (!config.ok()) {
+    std::cerr << "aura-controller: " << config.status().message() << "\n";
+    return 1;
+  }
+  if (config->help || config->command == Command::kHelp) {
+    std::cout << (config->command == Command::kHelp ? Usage() : CommandHelp(config->command));
+    return 0;
+  }
+  switch (config->command) {
+    case Command::kVersion:
+      std::cout << "aura-controller " << AURA_VERSION << "\n";
+      return 0;
+    case Command::kValidate:
+      return Validate(*config);
+    case Command::kStatus:
+      return ShowStatus(*config);
+    case Command::kPlan:
+      return Plan(*config);
+    case Command::kApply:
+      return Apply(*config, signals);
+    case Command::kRun:
+      return Run(*config, signals);
+    case Command::kCredentials:
+      return Credentials(*config);
+    default:
+      std::cout << Usage();
+      return 0;
+  }
+}
