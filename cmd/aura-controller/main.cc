@@ -331,8 +331,9 @@ int Run(const Config& c, SignalWaiter& signals) {
   reconcile::Controller controller(opts, *(*stack)->client, *stores->journal, *stores->credentials,
                                    specs, clock, m, log);
 
+  // Ready while a LIST succeeded within three passes: a real outage, not one failed request.
   const base::Duration ready_window =
-      std::max<base::Duration>(3 * opts.resync, std::chrono::seconds(30));
+      std::max<base::Duration>(3 * opts.resync, std::chrono::seconds(3));
   const base::Duration alive_window =
       std::max<base::Duration>(3 * opts.resync + std::chrono::minutes(2), 5 * opts.spec_poll);
   auto server = metrics::StartHttpServer(

@@ -1,0 +1,61 @@
+// Helpers for end-to-end tests: run the real aura-controller binary against a real
+// aura-simulator over 127.0.0.1, in a scratch folder of its own.
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tests/harness/simulator_process.h"
+#include "tests/harness/subprocess.h"
+
+namespace aura::e2e {
+
+std::string ControllerBinary();
+
+struct CliResult {
+  test_harness::ExitStatus exit;
+  std::string out;
+  std::string err;
+};
+
+// A scratch folder with a spec folder, a journal and a credentials folder.
+class Workspace {
+ public:
+  Workspace();
+  ~Workspace();
+  const std::string& dir() const { return dir_; }
+  std::string specs() const { return dir_ + "/specs"; }
+  std::string state() const { return dir_ + "/state/journal.json"; }
+  std::string credentials() const { return dir_ + "/credentials"; }
+  // Writes specs/<file> with `count` professional-db specs named <prefix>-<i> (namespace e2e).
+  void WriteSpecs(const std::string& file, const std::string& prefix, int count,
+                  const std::string& memory = "1GB", const std::string& extra = "") const;
+  void WriteFile(const std::string& relative, const std::string& content) const;
+  void RemoveFile(const std::string& relative) const;
+  // Every password in the credentials folder.
+  std::vector<std::string> Passwords() const;
+
+ private:
+  std::string dir_;
+};
+
+// Flags that point the controller at `sim` and `ws`, with short timings for tests.
+std::vector<std::string> ControllerFlags(const test_harness::SimulatorProcess& sim,
+                                         const Workspace& ws);
+std::map<std::string, std::string> ControllerEnv();
+
+// Runs `aura-controller args...` to completion (bounded by `timeout`).
+CliResult RunCli(std::vector<std::string> args, std::chrono::milliseconds timeout,
+                 std::map<std::string, std::string> env = ControllerEnv());
+
+// Starts `aura-controller run ...` in the background; stderr to `log_file`.
+base::StatusOr<std::unique_ptr<test_harness::Subprocess>> StartRun(
+    std::vector<std::string> args, const std::string& log_file,
+    std::map<std::string, std::string> env = ControllerEnv());
+
+std::string ReadFile(const std::string& path);
+
+}  // namespace aura::e2e
