@@ -223,19 +223,29 @@ void FrontDoor::UpstreamToClient(Conn* c) {
   } else {
     ::shutdown(c->client, SHUT_WR);
   }
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    c->forwarded.store(true);
+    conn_finished_.notify_all();
+  }
   Finish(c);
 }
 
 void FrontDoor::Finish(Conn* c) {
   if (c->finished.fetch_add(1) + 1 < 2) return;
-  std::lock_guard<std::mutex> lock(c->mu);
-  if (c->drop.load()) {
-    linger l{1, 0};  // close() sends RST instead of FIN
-    ::setsockopt(c->client, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+  {
+    std::lock_guard<std::mutex> lock(c->mu);
+    if (c->drop.load()) {
+      linger l{1, 0};  // close() sends RST instead of FIN
+      ::setsockopt(c->client, SOL_SOCKET, SO_LINGER, &l, sizeof(l));
+    }
+    ::close(c->client);
+    ::close(c->upstream);
+    c->closed = true;
   }
-  ::close(c->client);
-  ::close(c->upstream);
-  c->closed = true;
+  // Lock order: mu_ before Conn::mu (Stop); never both here.
+  std::lock_guard<std::mutex> g(mu_);
+  conn_finished_.notify_all();
 }
 
 void FrontDoor::Reap(bool all) {
@@ -269,10 +279,14 @@ void FrontDoor::StopAccepting() {
   listen_fd_ = -1;
 }
 
-void FrontDoor::Stop() {
+void FrontDoor::Stop(std::chrono::milliseconds grace) {
   StopAccepting();
   {
-    std::lock_guard<std::mutex> lock(mu_);
+    std::unique_lock<std::mutex> lock(mu_);
+    conn_finished_.wait_for(lock, grace, [&] {
+      return std::all_of(conns_.begin(), conns_.end(),
+                         [](const auto& c) { return c->forwarded.load(); });
+    });
     for (auto& c : conns_) {
       std::lock_guard<std::mutex> g(c->mu);
       if (c->closed) continue;

@@ -13,6 +13,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <condition_variable>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -38,8 +40,9 @@ class FrontDoor {
 
   // Closes the listening socket; connections already accepted carry on.
   void StopAccepting();
-  // StopAccepting(), then shuts every connection down and joins its threads.
-  void Stop();
+  // StopAccepting(), gives connections up to `grace` to forward what the upstream sent before
+  // closing them, then shuts every connection down and joins its threads.
+  void Stop(std::chrono::milliseconds grace = std::chrono::milliseconds(0));
 
  private:
   struct Conn {
@@ -49,6 +52,7 @@ class FrontDoor {
     bool closed = false;  // GUARDED_BY(mu)
     std::atomic<bool> drop{false};
     std::atomic<int> finished{0};
+    std::atomic<bool> forwarded{false};  // the upstream -> client direction is done
     std::thread to_upstream, to_client;
   };
 
@@ -66,6 +70,7 @@ class FrontDoor {
   int wake_[2] = {-1, -1};  // a pipe that wakes the accept loop
   base::Logger log_;
   std::mutex mu_;
+  std::condition_variable conn_finished_;   // a connection or its upstream direction is done
   std::list<std::unique_ptr<Conn>> conns_;  // GUARDED_BY(mu_)
   std::jthread acceptor_;
 };

@@ -6,7 +6,9 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <condition_variable>
 #include <cstdlib>
+#include <mutex>
 #include <set>
 
 #include "cmd/aura-simulator/front_door.h"
@@ -66,6 +68,11 @@ class CpprestServer final : public HttpServer {
   }
 
   int port() const override { return port_; }
+
+  bool AwaitReplies(std::chrono::milliseconds timeout) override {
+    std::unique_lock<std::mutex> lock(mu_);
+    return replies_done_.wait_for(lock, timeout, [&] { return outstanding_ == 0; });
+  }
 
   void Stop() override {
     if (!listener_) return;
@@ -138,16 +145,26 @@ class CpprestServer final : public HttpServer {
       } else {
         out.headers().set_content_type(content_type);
       }
-      req.reply(out).then([](pplx::task<void> t) {
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        ++outstanding_;
+      }
+      req.reply(out).then([this](pplx::task<void> t) {
         try {
           t.get();
         } catch (const std::exception&) {
           // The client went away (or timed out) before the response: nothing to do.
         }
+        ReplyDone();
       });
     } catch (const std::exception& e) {
       log_.Warn("sending a response", {{"error", e.what()}});
     }
+  }
+
+  void ReplyDone() {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--outstanding_ == 0) replies_done_.notify_all();
   }
 
   Engine* const engine_;
@@ -155,6 +172,9 @@ class CpprestServer final : public HttpServer {
   base::Logger log_;
   std::unique_ptr<http_listener> listener_;
   int port_ = 0;
+  std::mutex mu_;
+  std::condition_variable replies_done_;
+  int outstanding_ = 0;  // GUARDED_BY(mu_): replies handed over but not yet written
 };
 
 }  // namespace

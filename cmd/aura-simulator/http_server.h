@@ -9,6 +9,7 @@
 // one thread.
 #pragma once
 
+#include <chrono>
 #include <memory>
 
 #include "pkg/base/log.h"
@@ -23,6 +24,9 @@ class HttpServer {
   virtual ~HttpServer() = default;
   // The loopback port the listener bound.
   virtual int port() const = 0;
+  // Waits up to `timeout` until every response handed to cpprestsdk has been written out.
+  // Returns false on timeout.
+  virtual bool AwaitReplies(std::chrono::milliseconds timeout) = 0;
   // Stops accepting and closes every connection. REQUIRES: the scheduler has been shut down,
   // so that no response is still pending.
   virtual void Stop() = 0;

@@ -96,13 +96,18 @@ int Run(int argc, char** argv) {
     _exit(3);
   }).detach();
 
+  // Stop taking connections, answer what is pending (delayed responses now), let the answers
+  // reach their clients, then close everything.
   (*door)->StopAccepting();
-  scheduler.Shutdown();  // sends every delayed response now
+  scheduler.Shutdown();
+  if (!(*server)->AwaitReplies(std::chrono::seconds(2))) {
+    log.Warn("some responses were not written before shutdown");
+  }
   if (auto s = (*engine)->SaveState(); !s.ok()) {
     log.Error("saving state", aura::base::StatusFields(s));
   }
   (*server)->Stop();
-  (*door)->Stop();
+  (*door)->Stop(std::chrono::seconds(2));
   log.Info("stopped");
   return 0;
 }

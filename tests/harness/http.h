@@ -1,5 +1,7 @@
 // Tiny HTTP helpers for integration tests: one request, a JSON body, bounded polling, a free
-// port. They use pkg/aura's cpprestsdk Transport as a plain HTTP client (allowed in tests).
+// port. The client is a small blocking HTTP/1.1 client on POSIX sockets (one connection per
+// request, "Connection: close"): it shares no code with the controller's Transport, so a test
+// observes the simulator with something other than the code under test.
 //
 // Thread-safety: all functions may be called concurrently.
 #pragma once
@@ -9,25 +11,31 @@
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
-#include "pkg/aura/transport.h"
 #include "pkg/base/status.h"
 
 namespace aura::test_harness {
 
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
 struct HttpResult {
   int status = 0;
-  api::Headers headers;
+  Headers headers;
   std::string body;
   nlohmann::json json;  // discarded() when the body is not JSON
 
   std::string Header(std::string_view name) const;
 };
 
-// One request. Transport failures (refused, reset, timeout) are the returned Status.
+// One request to an http:// URL. Transport failures are the returned Status, with the reason
+// the controller's Transport uses: "connect" (nothing sent: kUnavailable), "io" (sent, then
+// the connection failed or closed before a whole response: kUnavailable), "timeout" (no whole
+// response within `timeout`: kDeadlineExceeded).
 [[nodiscard]] base::StatusOr<HttpResult> Http(
     const std::string& method, const std::string& url, const std::string& body = "",
-    api::Headers headers = {}, std::chrono::milliseconds timeout = std::chrono::seconds(10));
+    Headers headers = {}, std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
 // GET/POST with a JSON body; any status other than 200 is an error carrying the body.
 [[nodiscard]] base::StatusOr<nlohmann::json> GetJson(const std::string& url);

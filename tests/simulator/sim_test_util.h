@@ -62,7 +62,7 @@ class SimulatorHttpTest : public ::testing::Test {
   HttpResult Api(const std::string& method, const std::string& path,
                  const nlohmann::json& body = nullptr,
                  std::chrono::milliseconds timeout = std::chrono::seconds(10)) {
-    api::Headers h = {{"Authorization", "Bearer " + token_}};
+    Headers h = {{"Authorization", "Bearer " + token_}};
     if (!body.is_null()) h.emplace_back("Content-Type", "application/json");
     auto r = Http(method, sim_->api_url() + path, body.is_null() ? "" : body.dump(), h, timeout);
     EXPECT_TRUE(r.ok()) << method << " " << path << ": " << r.status();

@@ -72,14 +72,14 @@ class ContractTest : public SimulatorHttpTest {
 
   // One call through Prism; records any violation and checks the expected status.
   HttpResult Call(const std::string& method, const std::string& path, int want,
-                  const json& body = nullptr, api::Headers headers = {}) {
+                  const json& body = nullptr, Headers headers = {}) {
     if (headers.empty()) headers = {{"Authorization", "Bearer " + token_}};
     if (!body.is_null()) headers.emplace_back("Content-Type", "application/json");
     return CallRaw(method, path, want, body.is_null() ? "" : body.dump(), headers);
   }
 
   HttpResult CallRaw(const std::string& method, const std::string& path, int want,
-                     const std::string& body, const api::Headers& headers) {
+                     const std::string& body, const Headers& headers) {
     auto r = Http(method, prism_url_ + path, body, headers);
     EXPECT_TRUE(r.ok()) << method << " " << path << ": " << r.status();
     if (!r.ok()) return HttpResult{};

@@ -9,8 +9,8 @@ using std::chrono::seconds;
 
 TEST_F(SimulatorHttpTest, TokenEndpoint) {
   StartSim();
-  const api::Headers form = {{"Authorization", BasicAuth(kSimClientId, kSimClientSecret)},
-                             {"Content-Type", "application/x-www-form-urlencoded"}};
+  const Headers form = {{"Authorization", BasicAuth(kSimClientId, kSimClientSecret)},
+                        {"Content-Type", "application/x-www-form-urlencoded"}};
   auto ok = Http("POST", sim_->token_url(), "grant_type=client_credentials", form);
   ASSERT_TRUE(ok.ok());
   EXPECT_EQ(ok->status, 200);
@@ -18,8 +18,8 @@ TEST_F(SimulatorHttpTest, TokenEndpoint) {
   EXPECT_EQ(ok->json["expires_in"], 3600);
   EXPECT_FALSE(ok->Header("X-Request-Id").empty());
 
-  api::Headers bad = {{"Authorization", BasicAuth(kSimClientId, "wrong")},
-                      {"Content-Type", "application/x-www-form-urlencoded"}};
+  Headers bad = {{"Authorization", BasicAuth(kSimClientId, "wrong")},
+                 {"Content-Type", "application/x-www-form-urlencoded"}};
   EXPECT_EQ(Http("POST", sim_->token_url(), "grant_type=client_credentials", bad)->status, 401);
   EXPECT_EQ(Http("POST", sim_->token_url(), "", form)->status, 404);
   EXPECT_EQ(Http("POST", sim_->token_url(), "grant_type=implicit", form)->status, 403);
