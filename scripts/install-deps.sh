@@ -15,7 +15,7 @@ PACKAGES=(
   # clang for the libFuzzer target and its sanitizer runtimes
   clang libclang-rt-14-dev
   # test peers: promtool, etcd (HA backend tests), curl, python3 for test scripts
-  prometheus etcd-server etcd-client curl python3 procps iproute2
+  prometheus etcd-server etcd-client curl python3 python3-yaml procps iproute2
   # npm for Prism (the OpenAPI contract test)
   nodejs npm
 )
