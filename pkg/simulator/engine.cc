@@ -323,6 +323,11 @@ void Engine::SaveIfDirty() {
   if (!s.ok()) base::DefaultLogger().Error("saving simulator state", base::StatusFields(s));
 }
 
+std::string Engine::NewRequestId() {
+  std::lock_guard<std::mutex> lock(mu_);
+  return NextRequestId();
+}
+
 std::string Engine::NextRequestId() {
   uint64_t n = ++request_counter_;
   uint64_t a = SplitMix(request_salt_ ^ n);  // a bijection of n: unique per request
@@ -385,6 +390,7 @@ SimResponse Engine::Handle(const SimRequest& req) {
   AdvanceLifecycles(clock_->SystemNow());
   Route route = Match(req);
   SimResponse resp;
+  int64_t committed = -1;  // creates committed before this request reached a handler
   if (route.admin) {
     resp = HandleAdmin(req, route);
   } else {
@@ -411,6 +417,7 @@ SimResponse Engine::Handle(const SimRequest& req) {
                                   RetryAfterValue(std::chrono::seconds(*e->retry_after_seconds)));
       }
     } else {
+      committed = stats_.creates_committed;
       resp = Dispatch(req, route, client);
       ApplyPostFaults(route, &resp);
     }
@@ -422,6 +429,12 @@ SimResponse Engine::Handle(const SimRequest& req) {
     const std::string code =
         resp.disposition == Disposition::kDropConnection ? "dropped" : std::to_string(resp.status);
     ++stats_.by_route[route.name][code];
+    if (committed >= 0 && stats_.creates_committed > committed) {
+      // This request committed a create: remember how its response went (/_sim/instances).
+      InstanceRecord& created = state_.instances.back();
+      created.create_response_code = code;
+      created.create_response_delay = resp.delay;
+    }
   }
   resp.route = route.name;
   resp.request_id = NextRequestId();
@@ -646,6 +659,17 @@ json Engine::AdminInstancesJson() const {
     if (r.deleted) j["deleted_at"] = FormatRfc3339(r.deleted_at);
     j["created_by"] = r.created_by;
     j["created_name"] = r.created_name;
+    // For exactly-once tests: the commit time (ms since the epoch; created_at has whole
+    // seconds), the password the create generated and how its response went ("202", "500" or
+    // "dropped", sent create_response_delay_ms late). A client received the password only
+    // from a "202" that arrived before it gave up.
+    j["created_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
+                          r.created.time_since_epoch())
+                          .count();
+    j["password"] = r.password;
+    j["create_response_code"] = r.create_response_code;
+    j["create_response_delay_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.create_response_delay).count();
     if (!r.source_instance_id.empty()) j["source_instance_id"] = r.source_instance_id;
     instances.push_back(std::move(j));
     ++counts[{r.tenant_id, r.created_name}];

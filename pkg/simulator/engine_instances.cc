@@ -383,15 +383,15 @@ SimResponse Engine::CreateInstance(const SimRequest& req, const Client& c) {
   r.customer_managed_key_id = cmk;
   r.source_instance_id = source_instance;
   r.created_by = c.id;
+  r.password = RandomString(43, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
+  r.create_response_code = "202";  // Handle() records what was really sent
   state_.instances.push_back(r);
   ++stats_.creates_committed;
   dirty_ = true;
-  const std::string password =
-      RandomString(43, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_");
   return Data(202, {{"id", r.id},
                     {"connection_url", "neo4j+s://" + r.id + ".databases.neo4j.io"},
                     {"username", "neo4j"},
-                    {"password", password},
+                    {"password", r.password},
                     {"tenant_id", r.tenant_id},
                     {"cloud_provider", r.cloud_provider},
                     {"region", r.region},

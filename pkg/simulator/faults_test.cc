@@ -206,6 +206,45 @@ TEST_F(FaultModesTest, CreateCommitsThenAnswersTooLate) {
   EXPECT_EQ(Committed(), 1u);
 }
 
+TEST_F(FaultModesTest, AdminInstancesTellHowEachCreateWasAnswered) {
+  Start();
+  SimResponse ok = Api("POST", "/v1/instances", testing::CreateBody("ok"));
+  ASSERT_EQ(ok.status, 202);
+  SetFaults({{"create_failure", {{"mode", "500"}, {"count", 1}}}});
+  EXPECT_EQ(Api("POST", "/v1/instances", testing::CreateBody("f500")).status, 500);
+  SetFaults({{"create_failure", {{"mode", "drop"}, {"count", 1}}}});
+  EXPECT_EQ(Api("POST", "/v1/instances", testing::CreateBody("fdrop")).disposition,
+            Disposition::kDropConnection);
+  SetFaults({{"create_failure", {{"mode", "timeout"}, {"count", 1}, {"delay_seconds", 7}}},
+             {"latency", {{{"route", "POST /v1/instances"}, {"ms", 250}}}}});
+  SimResponse late = Api("POST", "/v1/instances", testing::CreateBody("late"));
+  EXPECT_EQ(late.status, 202);
+  // A refused create commits nothing and leaves no record.
+  EXPECT_EQ(Api("POST", "/v1/instances", {{"name", "bad"}}).status, 400);
+
+  json all = Admin("GET", "/_sim/instances")["instances"];
+  ASSERT_EQ(all.size(), 4u);
+  auto field = [&](size_t i, const char* k) { return all[i][k]; };
+  EXPECT_EQ(field(0, "password"), Body(ok)["data"]["password"]);
+  EXPECT_EQ(field(0, "create_response_code"), "202");
+  EXPECT_EQ(field(0, "create_response_delay_ms"), 0);
+  EXPECT_EQ(field(1, "create_response_code"), "500");
+  EXPECT_EQ(field(2, "create_response_code"), "dropped");
+  EXPECT_EQ(field(3, "create_response_code"), "202");
+  EXPECT_EQ(field(3, "create_response_delay_ms"), 7250);
+  EXPECT_EQ(field(3, "password"), Body(late)["data"]["password"]);
+  for (size_t i = 0; i < all.size(); ++i) {
+    EXPECT_EQ(field(i, "password").get<std::string>().size(), 43u);
+    EXPECT_EQ(field(i, "created_ms"),
+              std::chrono::duration_cast<std::chrono::milliseconds>(
+                  clock_.SystemNow().time_since_epoch())
+                  .count());
+  }
+  // The public API never shows a password again.
+  EXPECT_FALSE(Body(Api("GET", "/v1/instances/" + field(0, "id").get<std::string>()))["data"]
+                   .contains("password"));
+}
+
 TEST_F(FaultModesTest, CreateFailureRateIsReproducible) {
   options_.seed = 5;
   options_.faults = *ParseFaults({{"create_failure", {{"mode", "500"}, {"rate", 0.5}}}});

@@ -42,6 +42,10 @@ json InstanceJson(const InstanceRecord& r) {
             {"customer_managed_key_id", r.customer_managed_key_id},
             {"source_instance_id", r.source_instance_id},
             {"created_by", r.created_by},
+            {"password", r.password},
+            {"create_response_code", r.create_response_code},
+            {"create_response_delay_ms",
+             std::chrono::duration_cast<std::chrono::milliseconds>(r.create_response_delay).count()},
             {"pending_update", r.pending_update},
             {"deleted", r.deleted},
             {"deleted_at_ms", ToMs(r.deleted_at)}};
@@ -74,6 +78,10 @@ InstanceRecord InstanceFromJson(const json& j) {
   r.customer_managed_key_id = j.value("customer_managed_key_id", "");
   r.source_instance_id = j.value("source_instance_id", "");
   r.created_by = j.value("created_by", "");
+  r.password = j.value("password", "");
+  r.create_response_code = j.value("create_response_code", "");
+  r.create_response_delay = std::chrono::duration_cast<base::Duration>(
+      std::chrono::milliseconds(j.value("create_response_delay_ms", int64_t{0})));
   r.pending_update = j.value("pending_update", json::object());
   r.deleted = j.value("deleted", false);
   r.deleted_at = FromMs(j.value("deleted_at_ms", int64_t{0}));

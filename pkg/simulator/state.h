@@ -37,6 +37,10 @@ struct InstanceRecord {
   std::string customer_managed_key_id;
   std::string source_instance_id;
   std::string created_by;                                    // client id
+  // What the create's response was, for tests of exactly-once and lost passwords (admin only):
+  std::string password;               // the one-time password the 202 carried (or would have)
+  std::string create_response_code;   // "202", "500" or "dropped", as in /_sim/stats
+  base::Duration create_response_delay{0};  // how late the response was sent (or dropped)
   nlohmann::json pending_update = nlohmann::json::object();  // applied when `updating` ends
   bool deleted = false;  // destroying has finished: the API answers 404
   base::SystemTime deleted_at;

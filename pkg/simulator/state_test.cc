@@ -28,6 +28,9 @@ TEST(StateTest, RoundTripsThroughJsonAndFile) {
   r.secondaries_count = 2;
   r.cdc_enrichment_mode = "DIFF";
   r.pending_update = {{"memory", "16GB"}};
+  r.password = "pw";
+  r.create_response_code = "dropped";
+  r.create_response_delay = std::chrono::milliseconds(1500);
   s.instances.push_back(r);
   s.snapshots.push_back(
       {"sid", "0a1b2c3d", "AdHoc", "Completed", clock.SystemNow(), clock.SystemNow(), true});
@@ -43,6 +46,9 @@ TEST(StateTest, RoundTripsThroughJsonAndFile) {
   EXPECT_EQ(StateToJson(*back), StateToJson(s));
   EXPECT_EQ(back->instances[0].status_until, r.status_until);
   EXPECT_EQ(back->instances[0].secondaries_count, 2);
+  EXPECT_EQ(back->instances[0].password, "pw");
+  EXPECT_EQ(back->instances[0].create_response_code, "dropped");
+  EXPECT_EQ(back->instances[0].create_response_delay, std::chrono::milliseconds(1500));
 
   std::ofstream(path) << "{\"version\": 1, \"instances\": 5}";
   EXPECT_EQ(ReadStateFile(path).status().code(), base::StatusCode::kDataLoss);
