@@ -1,0 +1,122 @@
+// footprint: peak resident memory of the controller's data at N specs, in one process that
+// holds nothing else (a Google Benchmark binary would add every other benchmark's peak).
+//
+//   build-bench/bench/footprint [N]                       # default 10000; prints one JSON line
+//   build-bench/bench/footprint --write-journal PATH N    # a journal of N created entries
+//
+// Steps, each followed by getrusage(RUSAGE_SELF).ru_maxrss: start (the binary and its
+// libraries), spec::Load of N specs from a folder (100 per file), FileJournal::Open of a
+// journal of N, the observed account (a LIST of N and a detail GET of each), PlanAll, one
+// journal Put. The --write-journal form is for bench/run's 10,000-spec controller run: instance
+// ids are bench::InstanceId(i), which bench/run gives the simulator's instances too.
+#include <malloc.h>
+#include <sys/resource.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <string>
+
+#include "bench/fixtures.h"
+#include "pkg/reconcile/planner.h"
+#include "pkg/store/codec.h"
+#include "pkg/store/file_journal.h"
+
+namespace {
+
+using namespace aura;
+
+long MaxRssKib() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return u.ru_maxrss;  // KiB on Linux
+}
+
+// The current resident set (VmRSS), KiB, after returning free heap pages to the system: what a
+// step keeps, as opposed to its transient peak.
+long RssKib() {
+  ::malloc_trim(0);
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
+  }
+  return -1;
+}
+
+bool WriteJournal(const std::string& path, int n) {
+  store::detail::JournalImage image;
+  image.entries = bench::Journal(n, base::RealClock().SystemNow());
+  image.generation = 1;
+  auto bytes = store::detail::EncodeJournal(image);
+  if (!bytes.ok()) return false;
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out << *bytes;
+  return static_cast<bool>(out);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string(argv[1]) == "--write-journal") {
+    return WriteJournal(argv[2], std::atoi(argv[3])) ? 0 : 1;
+  }
+  if (argc == 4 && std::string(argv[1]) == "--write-specs") {
+    const int n = std::atoi(argv[3]);
+    bench::WriteSpecTree(argv[2], (n + 99) / 100, 100);
+    return 0;
+  }
+  const int n = argc > 1 ? std::atoi(argv[1]) : 10000;
+  if (n <= 0) {
+    std::fprintf(stderr, "usage: footprint [N] | --write-journal PATH N\n");
+    return 1;
+  }
+  // The inputs are written by a child process, so that their cost is not in this one's peak.
+  const std::string dir = bench::MakeTempDir("footprint");
+  const std::string self = std::string("'") + argv[0] + "'";
+  if (std::system((self + " --write-specs '" + dir + "/specs' " + std::to_string(n)).c_str()) !=
+          0 ||
+      std::system((self + " --write-journal '" + dir + "/journal.json' " + std::to_string(n))
+                      .c_str()) != 0) {
+    std::fprintf(stderr, "footprint: cannot write the inputs in %s\n", dir.c_str());
+    return 1;
+  }
+  const long start = MaxRssKib();
+  const long start_rss = RssKib();
+
+  spec::LoadResult loaded = spec::Load({dir + "/specs"});
+  const long after_load = MaxRssKib();
+  const long load_rss = RssKib();
+
+  auto journal = store::FileJournal::Open(dir + "/journal.json", &base::RealClock());
+  if (!journal.ok()) return 1;
+  const long after_journal = MaxRssKib();
+  const long journal_rss = RssKib();
+
+  const base::SystemTime now = base::RealClock().SystemNow();
+  reconcile::Observed observed = bench::ObservedAccount(n, true, now);
+  const long after_observed = MaxRssKib();
+  const long observed_rss = RssKib();
+
+  reconcile::DesiredState desired;
+  desired.specs = std::move(loaded.specs);  // the controller keeps one copy
+  auto entries = (*journal)->List();
+  reconcile::Plan plan = reconcile::PlanAll(desired, *entries, observed, now, {});
+  const long after_plan = MaxRssKib();
+  const long plan_rss = RssKib();
+
+  if (!(*journal)->Put(bench::CreatedEntry(0, now)).ok()) return 1;
+  const long after_put = MaxRssKib();
+  const long put_rss = RssKib();
+
+  std::printf(
+      "{\"n\": %d, \"specs_loaded\": %zu, \"keys_planned\": %zu, \"maxrss_kib\": {\"start\": %ld, "
+      "\"load\": %ld, \"journal\": %ld, \"observed\": %ld, \"plan\": %ld, \"put\": %ld}, "
+      "\"rss_kib\": {\"start\": %ld, \"load\": %ld, \"journal\": %ld, \"observed\": %ld, "
+      "\"plan\": %ld, \"put\": %ld}}\n",
+      n, desired.specs.size(), plan.keys.size(), start, after_load, after_journal, after_observed,
+      after_plan, after_put, start_rss, load_rss, journal_rss, observed_rss, plan_rss, put_rss);
+  journal->reset();
+  bench::RemoveTree(dir);
+  return 0;
+}
