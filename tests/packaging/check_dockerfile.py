@@ -14,27 +14,22 @@ labels, with the version label defaulting to the CMake project version.
 Exit codes: 0 pass, 1 fail, 77 skipped (not a dpkg system: nothing to map libraries to).
 """
 import argparse
+import json
 import os
 import re
 import shlex
 import shutil
-import subprocess
 import sys
+
+from packaging_util import Failures, run
 
 SKIP = 77
 BINARY_IN_IMAGE = "/usr/local/bin/aura-controller"
+# debian:12, debian:12-slim, debian:12.5-slim, debian:bookworm-slim, optionally @sha256:...
+DEBIAN_12 = re.compile(
+    r"^(docker\.io/(library/)?)?debian:(12|bookworm)([.\-][^:@]*)?(@sha256:[0-9a-f]{64})?$")
 # Sanitizer runtimes appear only in AURA_SANITIZE builds, never in the image.
 SANITIZER_PACKAGE = re.compile(r"^lib(asan|ubsan|tsan|lsan|hwasan)\d+$")
-
-
-class Failures:
-    def __init__(self):
-        self.items = []
-
-    def check(self, ok, message):
-        if not ok:
-            self.items.append(message)
-        return ok
 
 
 # ---- Dockerfile parsing ------------------------------------------------------------------------
@@ -76,10 +71,10 @@ def parse_stages(text):
     return stages
 
 
-def shell_commands(run):
-    """Splits a RUN shell line into simple commands (on &&, ||, ;)."""
+def shell_commands(line):
+    """Splits a RUN shell line into simple commands (on &&, ||, ;, |, &)."""
     commands, cur = [], []
-    lexer = shlex.shlex(run, posix=True, punctuation_chars=";&|")
+    lexer = shlex.shlex(line, posix=True, punctuation_chars=";&|")
     lexer.whitespace_split = True
     for tok in lexer:
         if tok in ("&&", "||", ";", "|", "&"):
@@ -108,7 +103,7 @@ def apt_installed_packages(stage):
 
 
 def exec_form(rest):
-    import json
+    """The JSON list of an exec-form ENTRYPOINT/CMD/VOLUME, or None (shell form)."""
     try:
         value = json.loads(rest)
     except ValueError:
@@ -129,10 +124,6 @@ def key_values(rest):
 
 
 # ---- Debian packages -----------------------------------------------------------------------------
-
-def run(args):
-    return subprocess.run(args, capture_output=True, text=True, check=False)
-
 
 def ldd_libraries(binary):
     """{soname: path} from ldd; a "not found" library maps to None."""
@@ -231,16 +222,16 @@ def dependency_closure(roots, installed):
     return seen
 
 
-# ---- checks -----------------------------------------------------------------------------------------
+# ---- checks ---------------------------------------------------------------------------------
 
 def check_stages(stages, project_version, f):
-    if not f.check(len(stages) >= 2, "expected a multi-stage build, found %d stage(s)" % len(stages)):
+    if not f.check(len(stages) >= 2,
+                   "expected a multi-stage build, found %d stage(s)" % len(stages)):
         return
     build, runtime = stages[0], stages[-1]
     for stage in (build, runtime):
         image = stage["from"]
-        f.check(re.match(r"^(docker\.io/(library/)?)?debian:12([.\-@][^:]*)?(@sha256:[0-9a-f]{64})?$",
-                         image) is not None,
+        f.check(DEBIAN_12.match(image) is not None,
                 "stage FROM %r: expected debian:12 pinned by tag (debian:12, debian:12-slim, ...)"
                 % image)
     f.check(runtime["from"].split("@")[0].endswith("-slim"),
@@ -268,13 +259,15 @@ def check_stages(stages, project_version, f):
 
     entry = instruction_values(runtime, "ENTRYPOINT")
     f.check(bool(entry) and exec_form(entry[-1]) == [BINARY_IN_IMAGE, "run"],
-            "runtime stage: expected ENTRYPOINT [\"%s\", \"run\"], found %r" % (BINARY_IN_IMAGE, entry))
+            "runtime stage: expected ENTRYPOINT [\"%s\", \"run\"], found %r"
+            % (BINARY_IN_IMAGE, entry))
     cmd = instruction_values(runtime, "CMD")
     f.check(not cmd or exec_form(cmd[-1]) is not None,
             "runtime stage: CMD must be in exec form (JSON list), found %r" % cmd)
 
     ports = " ".join(instruction_values(runtime, "EXPOSE")).split()
-    f.check("9090" in ports or "9090/tcp" in ports, "runtime stage: expected EXPOSE 9090, found %r" % ports)
+    f.check("9090" in ports or "9090/tcp" in ports,
+            "runtime stage: expected EXPOSE 9090, found %r" % ports)
 
     # State on a volume: everything the controller writes lives under one VOLUME.
     volumes = []
@@ -361,13 +354,7 @@ def main():
     f.check("ca-certificates" in listed, "runtime stage: ca-certificates is not installed")
     check_libraries(opts.binary, listed, opts.ignore_sanitizer_runtimes, f)
 
-    if f.items:
-        print("\nFAIL: %s" % opts.dockerfile)
-        for item in f.items:
-            print("  - " + item)
-        return 1
-    print("OK: the runtime stage provides every library of %s" % opts.binary)
-    return 0
+    return f.report("the runtime stage provides every library of %s" % opts.binary)
 
 
 if __name__ == "__main__":
