@@ -98,7 +98,8 @@ class CpprestServer final : public HttpServer {
         }
         for (const auto& [k, v] : req.headers()) sim.headers.emplace_back(k, v);
       } catch (const std::exception& e) {
-        Send(req, 400, GatewayErrorBody(std::string("unreadable request: ") + e.what()));
+        Send(req, 400, GatewayErrorBody(std::string("unreadable request: ") + e.what()),
+             {{"Content-Type", "application/json"}, {"X-Request-Id", engine_->NewRequestId()}});
         return;
       }
       const base::TimePoint received = base::RealClock().Now();

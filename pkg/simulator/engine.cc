@@ -663,9 +663,8 @@ json Engine::AdminInstancesJson() const {
     // seconds), the password the create generated and how its response went ("202", "500" or
     // "dropped", sent create_response_delay_ms late). A client received the password only
     // from a "202" that arrived before it gave up.
-    j["created_ms"] = std::chrono::duration_cast<std::chrono::milliseconds>(
-                          r.created.time_since_epoch())
-                          .count();
+    j["created_ms"] =
+        std::chrono::duration_cast<std::chrono::milliseconds>(r.created.time_since_epoch()).count();
     j["password"] = r.password;
     j["create_response_code"] = r.create_response_code;
     j["create_response_delay_ms"] =

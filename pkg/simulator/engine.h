@@ -77,6 +77,9 @@ class Engine {
 
   SimResponse Handle(const SimRequest& request);
 
+  // A fresh X-Request-Id, for answers the server gives without Handle() (unreadable requests).
+  std::string NewRequestId();
+
   // Writes the state file now (a no-op without --state).
   [[nodiscard]] base::Status SaveState();
 
