@@ -55,7 +55,7 @@ class CpprestTransport final : public Transport {
     auto [base_url, path] = SplitUrl(req.url);
     bool sent = false;
     try {
-      http_client client(utility::conversions::to_string_t(base_url), Config(req.timeout));
+      std::shared_ptr<http_client> client = ClientFor(base_url, req);
       web::http::http_request msg(utility::conversions::to_string_t(req.method));
       msg.set_request_uri(utility::conversions::to_string_t(path));
       for (const auto& [k, v] : req.headers) {
@@ -71,7 +71,7 @@ class CpprestTransport final : public Transport {
         msg.set_body(req.body, content_type.empty() ? "application/octet-stream" : content_type);
       }
       sent = true;
-      web::http::http_response resp = client.request(msg).get();
+      web::http::http_response resp = client->request(msg).get();
       HttpResponse out;
       out.status = resp.status_code();
       for (const auto& [k, v] : resp.headers()) {
@@ -99,6 +99,22 @@ class CpprestTransport final : public Transport {
   }
 
  private:
+  // GET and DELETE share one pooled client (kept-alive connections) per base URL and timeout.
+  // Everything else gets a client, hence a connection, of its own: when a reused connection
+  // fails while the status line is read, cpprestsdk silently sends the request again on a new
+  // one, which for a POST could create a second instance.
+  std::shared_ptr<http_client> ClientFor(const std::string& base_url, const HttpRequest& req) {
+    auto make = [&] {
+      return std::make_shared<http_client>(utility::conversions::to_string_t(base_url),
+                                           Config(req.timeout));
+    };
+    if (req.method != "GET" && req.method != "DELETE") return make();
+    std::lock_guard<std::mutex> g(mu_);
+    auto& slot = pooled_[{base_url, req.timeout.count()}];
+    if (!slot) slot = make();
+    return slot;
+  }
+
   http_client_config Config(std::chrono::milliseconds timeout) const {
     http_client_config config;
     config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
@@ -107,6 +123,9 @@ class CpprestTransport final : public Transport {
   }
 
   CpprestTransportOptions options_;
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::chrono::milliseconds::rep>, std::shared_ptr<http_client>>
+      pooled_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace

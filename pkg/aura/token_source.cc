@@ -175,6 +175,7 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
     if (metrics_ != nullptr) metrics_->token_refreshes.Increment();
     base::StatusOr<HttpResponse> resp = transport_->Send(req);
     const base::Duration took = clock_->Now() - *sent_at;
+    if (resp.ok()) limiter_->ObserveLatency(took);
     if (metrics_ != nullptr)
       metrics_->ApiRequestDuration("POST", route).Observe(base::ToSeconds(took));
 

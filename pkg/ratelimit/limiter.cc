@@ -41,7 +41,12 @@ base::Status Validate(const Options& o) {
 
 Limiter::Limiter(Options options, base::Clock* clock, metrics::Metrics* metrics,
                  backoff::Random random)
-    : options_(std::move(options)), clock_(clock), metrics_(metrics), random_(std::move(random)) {
+    : options_(std::move(options)),
+      clock_(clock),
+      metrics_(metrics),
+      random_(std::move(random)),
+      margin_(options_.window_margin),
+      latency_cap_(options_.max_latency_margin.value_or(options_.window / 10)) {
   if (metrics_ != nullptr) {
     metrics_->ratelimit_in_window.Set(0);
     metrics_->ratelimit_paused.Set(0);
@@ -69,8 +74,26 @@ int Limiter::AliveAt(TimePoint t) const {
   return static_cast<int>(log_.end() - first_alive);
 }
 
+void Limiter::UpdateMarginLocked(TimePoint now) {
+  while (!latencies_.empty() && latencies_.front().first + 2 * options_.window <= now) {
+    latencies_.pop_front();
+  }
+  Duration latency = latencies_.empty() ? Duration::zero() : latencies_.front().second;
+  margin_ = std::max(options_.window_margin, std::min(latency, latency_cap_));
+}
+
 void Limiter::PruneLocked(TimePoint now) {
+  UpdateMarginLocked(now);
   while (!log_.empty() && log_.front() + Span() <= now) log_.pop_front();
+}
+
+void Limiter::ObserveLatency(Duration latency) {
+  if (latency_cap_ <= Duration::zero()) return;
+  std::lock_guard<std::mutex> g(mu_);
+  const TimePoint now = clock_->Now();
+  while (!latencies_.empty() && latencies_.back().second <= latency) latencies_.pop_back();
+  latencies_.emplace_back(now, latency);
+  UpdateMarginLocked(now);
 }
 
 Limiter::Waiter* Limiter::FrontLocked() const {
@@ -229,6 +252,7 @@ Snapshot Limiter::Stats() const {
   s.paused = s.now < paused_until_;
   s.paused_until = paused_until_;
   s.throttled = throttled_ && s.effective_limit < BaseLimit();
+  s.margin = margin_;
   s.available = s.paused ? 0 : std::max(0, s.effective_limit - s.in_window);
   for (size_t i = 0; i < kNumPriorities; ++i) s.waiting[i] = static_cast<int>(queues_[i].size());
   return s;

@@ -47,6 +47,12 @@ struct Options {
   // Time added to the window: a grant counts for window + window_margin, covering the spread
   // between granting a request and its arrival at the server.
   Duration window_margin = Duration::zero();
+  // Latency-aware margin: when callers report exchange durations (ObserveLatency), the margin
+  // is at least the longest one reported within the last two windows, capped at
+  // max_latency_margin (default: a tenth of the window). A request arrives at the server
+  // somewhere between its grant and its response, so this keeps the server's view of any
+  // window within the limit too. Zero disables it.
+  std::optional<Duration> max_latency_margin;
   // After a 429: the effective limit is multiplied by throttle_factor (at least 1 request) for
   // throttle_windows windows after the pause ends, then grows back by recovery_step * limit per
   // window.
@@ -78,8 +84,9 @@ struct Snapshot {
   int in_window = 0;        // grants still inside the sliding window
   int available = 0;        // grants possible right now (0 while paused)
   bool paused = false;
-  TimePoint paused_until;                     // meaningful when paused
-  bool throttled = false;                     // the effective limit is lowered after a 429
+  TimePoint paused_until;  // meaningful when paused
+  bool throttled = false;  // the effective limit is lowered after a 429
+  Duration margin{};       // the window margin in force (configured or latency-aware)
   std::array<int, kNumPriorities> waiting{};  // blocked callers per Priority
 };
 
@@ -107,6 +114,10 @@ class Limiter {
   void OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at);
   void OnThrottled(std::optional<Duration> retry_after);
 
+  // Reports how long a granted request took from its grant to its response (see
+  // Options::max_latency_margin).
+  void ObserveLatency(Duration latency);
+
   // Wakes every waiter with kCancelled; later Acquire calls fail the same way.
   void Stop();
 
@@ -132,7 +143,8 @@ class Limiter {
     bool cancelled = false;  // GUARDED_BY(mu_)
   };
 
-  Duration Span() const { return options_.window + options_.window_margin; }
+  Duration Span() const { return options_.window + margin_; }  // REQUIRES: mu_ held
+  void UpdateMarginLocked(TimePoint now);
   int BaseLimit() const;
   int EffectiveLimitAt(TimePoint t) const;  // REQUIRES: mu_ held
   int AliveAt(TimePoint t) const;           // REQUIRES: mu_ held
@@ -161,6 +173,10 @@ class Limiter {
   TimePoint slow_until_{};     // GUARDED_BY(mu_)
   TimePoint last_throttle_{};  // GUARDED_BY(mu_): arrival of the last 429 that lowered the rate
   int throttle_streak_ = 0;    // GUARDED_BY(mu_): 429 bursts within a window of each other
+  Duration margin_{};          // GUARDED_BY(mu_): window_margin or the latency-aware one
+  Duration latency_cap_{};     // max_latency_margin resolved
+  // Sliding maximum of reported latencies: (time, latency), latencies decreasing.
+  std::deque<std::pair<TimePoint, Duration>> latencies_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace aura::ratelimit

@@ -265,6 +265,36 @@ TEST_F(LimiterTest, WindowMarginStretchesTheWindow) {
   EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
 }
 
+TEST_F(LimiterTest, ReportedLatencyWidensTheWindowWithinACap) {
+  Options o = Small(1, seconds(10));
+  o.window_margin = milliseconds(100);
+  Limiter l(o, &clock_);
+  EXPECT_EQ(l.Stats().margin, milliseconds(100));
+  l.ObserveLatency(milliseconds(50));  // below the configured margin
+  EXPECT_EQ(l.Stats().margin, milliseconds(100));
+  l.ObserveLatency(milliseconds(400));
+  EXPECT_EQ(l.Stats().margin, milliseconds(400));
+  l.ObserveLatency(seconds(30));  // capped at a tenth of the window
+  EXPECT_EQ(l.Stats().margin, seconds(1));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(seconds(10) + milliseconds(999));
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(milliseconds(1));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  // Reports older than two windows are forgotten.
+  clock_.Advance(seconds(20));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  EXPECT_EQ(l.Stats().margin, milliseconds(100));
+}
+
+TEST_F(LimiterTest, LatencyMarginCanBeDisabled) {
+  Options o = Small(1, seconds(10));
+  o.max_latency_margin = Duration::zero();
+  Limiter l(o, &clock_);
+  l.ObserveLatency(seconds(1));
+  EXPECT_EQ(l.Stats().margin, Duration::zero());
+}
+
 TEST_F(LimiterTest, SafetyMarginHoldsRequestsBack) {
   Options o = Small(5, seconds(10));
   o.safety_margin = 2;
