@@ -203,6 +203,27 @@ std::string Controller::ConfigError(const std::string& key) const {
   return it == config_errors_.end() ? "" : it->second;
 }
 
+std::size_t Controller::BusyKeys() const {
+  std::vector<std::string> desired;
+  {
+    std::lock_guard<std::mutex> g(desired_mu_);
+    for (const auto& [k, s] : desired_) {
+      if (!s.suspend) desired.push_back(k);
+    }
+  }
+  std::size_t busy = 0;
+  std::lock_guard<std::mutex> g(state_mu_);
+  for (const auto& k : desired) {
+    auto it = keys_.find(k);
+    if (it == keys_.end() || !it->second.has_status) {
+      ++busy;  // never reconciled yet: a new spec
+    } else if (!it->second.terminal && !it->second.status.ready) {
+      ++busy;
+    }
+  }
+  return busy;
+}
+
 Status Controller::StartPass() {
   RefreshSpecs(false);
   CheckConfigurations(false);
@@ -235,11 +256,16 @@ Status Controller::StartPass() {
     health_.last_error = list_status.ok() ? "" : list_status.ToString();
     deletes_this_pass_ = 0;
   }
-  // Drift checks: the oldest observations first, within the budget's share for this pass.
+  // Drift checks: the oldest observations first, within the budget's share for this pass, less
+  // one per key that has work of its own (a create, a change, an operation to poll, a retry):
+  // that work comes first (DESIGN.md priorities), and a drift GET sent while it is pending takes
+  // one of its slots, since workers send whatever is ready when the limiter has room.
   const double passes_per_window =
       base::ToSeconds(options_.rate_window) / std::max(1e-9, base::ToSeconds(options_.resync));
-  const auto budget = static_cast<std::size_t>(options_.rate_limit * options_.drift_share /
-                                               std::max(1.0, passes_per_window));
+  auto budget = static_cast<std::size_t>(options_.rate_limit * options_.drift_share /
+                                         std::max(1.0, passes_per_window));
+  const std::size_t busy = BusyKeys();
+  budget = budget > busy ? budget - busy : 0;
   std::vector<std::pair<base::SystemTime, std::string>> candidates;
   {
     std::shared_lock<std::shared_mutex> g(obs_mu_);

@@ -7,8 +7,9 @@
 // flight are polled with per-key backoff; failures back off per key.
 //
 // Rate budget: every request goes through the client's shared limiter; drift checks (detail
-// GETs of stable instances) are limited to `drift_share` of the budget per pass and sent with
-// the lowest priority, so writes the user asked for and polls come first.
+// GETs of stable instances) are limited to `drift_share` of the budget per pass, less one per
+// key with work of its own (creates, changes, polls), and sent with the lowest priority, so
+// writes the user asked for and polls come first.
 //
 // Thread-safety: public methods may be called from any thread. Run() owns its threads.
 #pragma once
@@ -123,6 +124,9 @@ class Controller {
   // The spec error for `key` from the online check, or "".
   std::string ConfigError(const std::string& key) const;
   std::set<std::string> TenantsLocked() const;
+  // Desired keys, not suspended, that are neither ready nor blocked on a spec change: they
+  // have requests of their own to send.
+  std::size_t BusyKeys() const;
   void UpdateGauges();
   void Record(const std::string& key, const KeyPlan& plan, const base::Status& result,
               const std::string& request_id);

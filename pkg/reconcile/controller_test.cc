@@ -271,6 +271,33 @@ TEST_F(ControllerTest, DriftChecksStayWithinTheirShareOfTheBudget) {
   EXPECT_GT(metrics_.observation_staleness.Value(), 500);
 }
 
+TEST_F(ControllerTest, DriftChecksYieldToKeysWithWorkOfTheirOwn) {
+  std::vector<spec::InstanceSpec> many;
+  for (int i = 0; i < 40; ++i) many.push_back(MakeSpec("s" + std::to_string(i)));
+  specs_.Set(many);
+  options_.rate_limit = 20;
+  options_.drift_share = 0.5;  // 10 drift GETs per 60 s pass
+  Make();
+  ASSERT_TRUE(Converge(200)) << Dump();
+  clock_.Advance(seconds(600));
+  // Six new specs to create: the pass leaves their slots to them (10 - 6 drift GETs).
+  for (int i = 0; i < 6; ++i) many.push_back(MakeSpec("new" + std::to_string(i)));
+  specs_.Set(many);
+  const int gets_before = api_.calls()["get"];
+  const int creates_before = api_.calls()["create"];
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["create"] - creates_before, 6);
+  EXPECT_EQ(api_.calls()["get"] - gets_before, 4);
+  // Once they are in sync, the whole share is for drift checks again.
+  ASSERT_TRUE(Converge(200)) << Dump();
+  clock_.Advance(seconds(600));
+  const int gets_in_sync = api_.calls()["get"];
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"] - gets_in_sync, 10);
+}
+
 TEST_F(ControllerTest, FailuresBackOffPerKey) {
   api_.AddInstance("tenant-1", "orders", "running", "2GB");
   specs_.Set({MakeSpec("orders")});
