@@ -44,11 +44,23 @@ class Transport {
   virtual base::StatusOr<HttpResponse> Send(const HttpRequest& request) = 0;
 };
 
+// CpprestTransport: TLS certificates are always verified. GET and DELETE reuse kept-alive
+// connections (one pooled client per base URL and timeout); every other request gets a
+// connection of its own, because cpprestsdk silently re-sends a request whose reused connection
+// fails while the status line is read, which for a POST could create a second instance.
 struct CpprestTransportOptions {
   // Plain http:// is refused for anything but loopback unless this is set.
   bool allow_insecure_http = false;
+  // Not enforced separately yet: cpprestsdk has a single timer for the whole exchange, so
+  // connecting is bounded by HttpRequest::timeout.
   std::chrono::milliseconds connect_timeout{10000};
   std::size_t max_response_bytes = 16 * 1024 * 1024;
+  // TLS (https:// only), PEM files; empty = not used. `ca_file` is trusted in addition to the
+  // system's CAs; `cert_file` + `key_file` present a client certificate (mutual TLS, e.g. to
+  // etcd). A file that cannot be read fails each request with reason "connect".
+  std::string ca_file;
+  std::string cert_file;
+  std::string key_file;
 };
 
 std::unique_ptr<Transport> NewCpprestTransport(CpprestTransportOptions options = {});

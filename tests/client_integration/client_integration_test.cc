@@ -328,6 +328,26 @@ TEST_F(ClientIntegrationTest, PostWithADroppedConnectionOrTimeoutIsAmbiguous) {
   EXPECT_EQ(stats["creates_committed"], 2) << stats.dump();
 }
 
+TEST_F(ClientIntegrationTest, NothingListeningIsUnavailableNotAmbiguous) {
+  Start();
+  auto port = test_harness::PickFreePort();
+  ASSERT_TRUE(port.ok()) << port.status();
+  const std::string dead = "http://127.0.0.1:" + std::to_string(*port);
+  auto http = NewCpprestTransport();
+  ratelimit::Limiter limiter(ratelimit::Options{}, &base::RealClock());
+  TokenSourceOptions to = Stack::TokenOptions(*sim_, seconds(5));
+  TokenSource tokens(to, http.get(), &limiter, &base::RealClock(), nullptr);
+  ClientOptions co = Stack::ClientOpts(*sim_, seconds(5));
+  co.api_url = dead + "/v1";
+  Client client(co, http.get(), &tokens, &limiter, &base::RealClock(), nullptr);
+  auto get = client.GetInstance("deadbeef");
+  EXPECT_EQ(get.status().code(), StatusCode::kUnavailable) << get.status();
+  EXPECT_EQ(get.status().reason(), "connect") << get.status();
+  auto post = client.CreateInstance(CreateReq("orders"));
+  EXPECT_EQ(post.status().code(), StatusCode::kUnavailable) << post.status();
+  EXPECT_EQ(post.status().reason(), "connect") << post.status();
+}
+
 TEST_F(ClientIntegrationTest, EveryErrorCarriesTheRequestId) {
   Start({"--create-seconds", "30"});
   Stack s(*sim_);
