@@ -43,7 +43,26 @@ Executor::Executor(api::AuraApi& api, store::Journal& journal, store::Credential
       credentials_(credentials),
       clock_(clock),
       metrics_(metrics),
-      log_(std::move(log)) {}
+      log_(std::move(log)) {
+  MarkOrphanIntents();
+}
+
+void Executor::MarkOrphanIntents() {
+  auto entries = journal_.List();
+  if (!entries.ok()) return;  // the controller reports an unreadable journal on its own
+  for (auto& [key, e] : *entries) {
+    if (!e.intent || e.intent->ambiguous) continue;
+    e.intent->ambiguous = true;
+    const base::Logger log = log_.With({{"key", key}, {"aura_name", e.intent->aura_name}});
+    if (Status s = PutEntry(e); !s.ok()) {
+      log.Debug("could not mark a create intent left by an earlier run", base::StatusFields(s));
+      continue;
+    }
+    log.Info(
+        "create intent left by an earlier run marked ambiguous: its POST may have been sent "
+        "before that run died; the settle window counts from now");
+  }
+}
 
 base::Logger Executor::Log(const Action& a) const {
   return log_.With({{"key", a.key}, {"action", std::string(ActionTypeName(a.type))}});
@@ -199,7 +218,8 @@ ActionResult Executor::Create(const Action& a) {
   entry.intent->ambiguous = true;
   entry.intent->last_request_id = err.request_id();
   if (Status s = PutEntry(entry); !s.ok()) {
-    // The unmarked intent is on disk already; the resolution does not depend on the mark.
+    // The unmarked intent is on disk already and still resolves from a LIST, but its settle
+    // window counts from the intent instead of from now (until a restart marks it).
     log.Warn("could not mark the intent ambiguous", base::StatusFields(s));
   }
   out.status = base::AmbiguousError("create outcome unknown: " + err.message())

@@ -5,6 +5,11 @@
 //   ambiguous) for the planner to resolve from a later LIST. The POST is never resent here.
 // If the intent cannot be written, nothing is sent. A password whose save failed is kept in
 // memory and saved again on every later call until it succeeds; it is never logged.
+// An intent found without an outcome when the executor is constructed was left by a process
+// that died mid-create, whose POST may have left at any moment before it died (after waiting
+// for a token or the limiter): the constructor marks it ambiguous, so that its settle window
+// counts from this write (planner.cc) rather than from the intent. Best effort: a read-only
+// journal (`plan`) keeps it as it is.
 //
 // Thread-safety: Execute() may be called concurrently for different keys; never for the same
 // key at once (the work queue guarantees it).
@@ -50,6 +55,7 @@ class Executor {
   bool HasUnsavedCredentials() const;
 
  private:
+  void MarkOrphanIntents();
   ActionResult Create(const Action& a);
   ActionResult RecordCreated(const Action& a);
   ActionResult Adopt(const Action& a);

@@ -80,6 +80,46 @@ class ExecutorTest : public ::testing::Test {
   Executor exec_;
 };
 
+// A run died between an intent and recording its POST's outcome; the POST may have left just
+// before the death, long after the intent. The next run's executor marks the intent ambiguous
+// (stamping `updated`), which the planner's settle window counts from.
+TEST_F(ExecutorTest, MarksIntentsLeftByADeadRunAmbiguous) {
+  store::JournalEntry orphan;
+  orphan.key = "default/orders";
+  orphan.aura_name = "orders";
+  orphan.intent = store::CreateIntent{"orders", "tenant-1", clock_.SystemNow(), 1, false, ""};
+  orphan.updated = clock_.SystemNow();
+  ASSERT_TRUE(journal_.Put(orphan).ok());
+  store::JournalEntry marked = orphan;
+  marked.key = "default/marked";
+  marked.intent->ambiguous = true;
+  ASSERT_TRUE(journal_.Put(marked).ok());
+  store::JournalEntry done;
+  done.key = "default/done";
+  done.instance_id = "abcd0001";
+  ASSERT_TRUE(journal_.Put(done).ok());
+  clock_.Advance(std::chrono::seconds(30));
+  const int writes = journal_.writes();
+
+  Executor restarted(api_, journal_, creds_, clock_, metrics_, log_);
+  auto e = journal_.Get("default/orders");
+  ASSERT_TRUE(e.ok() && e->intent.has_value());
+  EXPECT_TRUE(e->intent->ambiguous);
+  EXPECT_EQ(e->updated, clock_.SystemNow());
+  EXPECT_EQ(e->intent->intent_time, orphan.intent->intent_time);
+  EXPECT_EQ(journal_.writes(), writes + 1);  // the others are left alone
+  EXPECT_EQ(journal_.Get("default/marked")->updated, orphan.updated);
+  EXPECT_THAT(AllLogs(), HasSubstr("marked ambiguous"));
+
+  // A journal that refuses writes (a read-only `plan`) only loses the mark.
+  store::JournalEntry again = orphan;
+  again.key = "default/again";
+  ASSERT_TRUE(journal_.Put(again).ok());
+  journal_.FailWrites(1, base::FailedPreconditionError("read-only"));
+  Executor read_only(api_, journal_, creds_, clock_, metrics_, log_);
+  EXPECT_FALSE(journal_.Get("default/again")->intent->ambiguous);
+}
+
 TEST_F(ExecutorTest, AcceptedCreateSavesCredentialsThenRecordsCreated) {
   ActionResult r = exec_.Execute(CreateAction());
   ASSERT_TRUE(r.status.ok()) << r.status;

@@ -236,7 +236,14 @@ void PlanIntent(const InstanceSpec* s, const JournalEntry& e, const Observed& ob
     p->status.aura_id = newer[0].id;
     return;
   }
-  const base::SystemTime settled = intent.intent_time + o.settle_window;
+  // The POST may leave well after its intent was written: the token and the shared limiter
+  // come first (a 429 holds every request for its Retry-After). An instance it created can
+  // appear in LIST only `settle_window` after the send, so the window counts from the last
+  // journal write of an intent whose outcome is known (marked ambiguous after the POST
+  // returned, hence after it was sent), not from the intent.
+  base::SystemTime settle_from = intent.intent_time;
+  if (intent.ambiguous) settle_from = std::max(settle_from, e.updated);
+  const base::SystemTime settled = settle_from + o.settle_window;
   if (listing.fetched_at < settled) {
     p->need_listing_after = settled;
     p->requeue_after = std::max<base::Duration>(settled - now, base::Duration::zero());

@@ -8,7 +8,9 @@
 //  - an intent is resolved only from a LIST fetched at/after the intent: a same-named instance
 //    created at/after the intent (minus the allowed clock skew) is recorded as created, several
 //    are recorded as the oldest plus duplicates (alarmed, never deleted); none, with a LIST
-//    fetched after the settle window, allows a new attempt;
+//    fetched after the settle window, allows a new attempt. The window counts from the intent,
+//    or for an intent marked ambiguous from the entry's last write (`updated`: after the POST
+//    was sent, which may be long after the intent);
 //  - without a journal entry, a visible same-named instance is adopted (IfExists) or reported
 //    as a conflict (Never): never a second instance of a name the controller can see;
 //  - deletes only for keys the journal says this controller created or adopted, only with

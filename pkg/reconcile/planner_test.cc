@@ -235,6 +235,30 @@ TEST_F(PlannerTest, ListingBeforeSettleDeadlineIsNotEnoughToRetry) {
   EXPECT_EQ(*p.need_listing_after, kNow - seconds(60));
 }
 
+// The POST waited 30 s in the limiter after its intent (a 429's Retry-After), then failed
+// ambiguously: its instance may appear in LIST up to a settle window after that, not after the
+// intent. Retrying 60 s after the intent made a duplicate under a lagging LIST.
+TEST_F(PlannerTest, SettleWindowCountsFromTheAmbiguousOutcomeNotTheIntent) {
+  store::JournalEntry e = WithIntent(kNow - seconds(70));
+  e.updated = kNow - seconds(40);  // the ambiguous mark, written when the POST returned
+  EmptyListing(kNow);
+  KeyPlan p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_EQ(*p.need_listing_after, kNow + seconds(20));
+  EXPECT_EQ(*p.requeue_after, seconds(20));
+
+  EmptyListing(kNow + seconds(20));
+  p = PlanKey(&spec_, false, &e, observed_, {}, kNow + seconds(20), options_);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kCreate));
+  EXPECT_EQ(p.actions[0].attempt, 2);
+
+  // Only a known outcome moves the window: an unmarked intent counts from the intent.
+  e.intent->ambiguous = false;
+  EmptyListing(kNow);
+  p = PlanFor(&spec_, &e);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kCreate));
+}
+
 TEST_F(PlannerTest, IntentMatchWithinClockSkewCounts) {
   store::JournalEntry e = WithIntent(kNow - seconds(10));
   List("bbbb0001", "orders", kNow - seconds(70));  // Aura's clock 60 s behind ours
