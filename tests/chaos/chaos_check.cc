@@ -32,6 +32,7 @@ LogFacts ParseControllerLog(const std::string& text) {
     if (Str(j, "level") == "error") ++f.errors;
     if (msg == "aura-controller running") f.metrics_port = static_cast<int>(Int(j, "metrics_port"));
     if (StartsWith(msg, "DUPLICATE instances")) ++f.duplicate_alarms;
+    if (msg == "instance creation accepted") f.received_ids.insert(Str(j, "instance_id"));
     if (Str(j, "action") != "create") continue;
     std::string outcome;
     if (StartsWith(msg, "create intent recorded")) {
@@ -172,6 +173,7 @@ Verdict Check(const Evidence& e) {
     }
     if (killed) {
       ++v.passwords_lost_to_kills;
+      v.lost_after_receipt += static_cast<int>(e.received_ids.count(id));
     } else {
       ++v.passwords_lost;
       fail("LOST PASSWORD: the 202 for " + id + " (" + key + ") was sent at " +

@@ -33,6 +33,8 @@ struct LogFacts {
   int intents = 0;                      // "create intent recorded; sending POST /instances"
   std::set<std::string> pending_keys;   // intent recorded, no outcome logged (at the end)
   std::set<std::string> saved_ids;      // "instance created" with credentials_saved: true
+  std::set<std::string> received_ids;   // the client\'s "instance creation accepted": the 202
+                                        // carrying the password was read
   std::map<std::string, int> outcomes;  // accepted, refused, ambiguous, journal_failed
   int errors = 0;                       // lines at level "error"
   int duplicate_alarms = 0;             // "DUPLICATE instances ..." lines
@@ -54,9 +56,10 @@ struct Evidence {
     std::set<std::string> pending_keys;  // creates in flight then (LogFacts::pending_keys)
   };
   std::vector<Kill> kills;
-  std::set<std::string> saved_ids;  // union of LogFacts::saved_ids
-  int64_t request_timeout_ms = 0;   // the controller's --request-timeout
-  int64_t kill_grace_ms = 5000;     // response sent -> password durable, at most
+  std::set<std::string> saved_ids;     // union of LogFacts::saved_ids
+  std::set<std::string> received_ids;  // union of LogFacts::received_ids
+  int64_t request_timeout_ms = 0;      // the controller's --request-timeout
+  int64_t kill_grace_ms = 5000;        // response sent -> password durable, at most
 };
 
 struct Verdict {
@@ -67,6 +70,7 @@ struct Verdict {
   int passwords_sent = 0;               // prompt 202s
   int passwords_saved = 0;              // ... found in the credentials folder
   int passwords_lost_to_kills = 0;      // ... missing, with a kill right after the response
+  int lost_after_receipt = 0;           //     of which the controller had read the 202
   int passwords_lost = 0;               // ... missing with no kill to explain it (violation)
   std::map<std::string, int> unsent;    // responses that carried no password to the client:
                                         // "500", "dropped", "late" (202 after the timeout)

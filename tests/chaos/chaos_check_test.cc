@@ -113,6 +113,9 @@ TEST(ChaosCheckTest, PasswordMissingAfterAKillNearItsResponseIsExcused) {
   EXPECT_TRUE(v.ok()) << All(v);
   EXPECT_EQ(v.passwords_lost_to_kills, 1);
   EXPECT_EQ(v.kills_after_commit, 1);  // i1 and i2 were committed before the kill
+  EXPECT_EQ(v.lost_after_receipt, 0);
+  e.received_ids = {"i2"};  // the 202 was read, the process died before saving it
+  EXPECT_EQ(Check(e).lost_after_receipt, 1);
   // ... unless the controller had logged it as saved.
   e.saved_ids = {"i2"};
   v = Check(e);
@@ -152,6 +155,8 @@ TEST(ChaosCheckTest, ParsesTheControllerLog) {
       "\n"
       R"({"msg":"create intent recorded; sending POST /instances","key":"e2e/c","action":"create"})"
       "\n"
+      R"({"msg":"instance creation accepted","component":"aura-client","instance_id":"i1"})"
+      "\n"
       R"({"msg":"instance created","key":"e2e/a","action":"create","instance_id":"i1","credentials_saved":true})"
       "\n"
       R"({"msg":"create outcome unknown; keeping the intent","key":"e2e/b","action":"create"})"
@@ -164,6 +169,7 @@ TEST(ChaosCheckTest, ParsesTheControllerLog) {
   EXPECT_EQ(f.intents, 3);
   EXPECT_EQ(f.pending_keys, std::set<std::string>({"e2e/c"}));
   EXPECT_EQ(f.saved_ids, std::set<std::string>({"i1"}));
+  EXPECT_EQ(f.received_ids, std::set<std::string>({"i1"}));
   EXPECT_EQ(f.outcomes.at("accepted"), 1);
   EXPECT_EQ(f.outcomes.at("ambiguous"), 1);
   EXPECT_EQ(f.duplicate_alarms, 1);
