@@ -73,6 +73,15 @@ base::StatusOr<HttpResponse> Client::Execute(const Call& call) {
                    {"Accept", "application/json"},
                    {"User-Agent", options_.user_agent}};
     if (call.has_body) req.headers.emplace_back("Content-Type", "application/json");
+    if (call.method != "GET" && options_.write_guard) {
+      if (Status g = options_.write_guard(); !g.ok()) {
+        Status out = base::CancelledError(call.method + " " + route +
+                                          ": not sent (write guard): " + g.message());
+        out.SetReason("write_guard");
+        logger_.Warn("write request not sent: the write guard refused it", base::StatusFields(out));
+        return out;
+      }
+    }
 
     const base::TimePoint sent_at = clock_->Now();
     base::StatusOr<HttpResponse> resp = transport_->Send(req);

@@ -17,6 +17,12 @@
 //   "Exactly-once create": refused at the gateway, nothing was created).
 // Every 429 also pauses the shared limiter (everyone waits) and lowers its rate.
 //
+// Write guard (HA fencing): when ClientOptions::write_guard is set, it is called for every
+// request that is not a GET (POST, PATCH, DELETE; token fetches excepted: they change nothing
+// in Aura) after the limiter granted its slot and immediately before the Transport sends it,
+// on every try. A non-OK answer fails the call with kCancelled, reason "write_guard": the
+// request was NOT sent (CreateDefinitelyRefused's "not sent" case).
+//
 // Errors follow AuraApi's contract; each carries http_status, reason, field and the
 // X-Request-Id of the response it came from (transport errors have no response, hence no id).
 // A 2xx whose body cannot be read is kDataLoss for GETs and kAmbiguous for the others (the
@@ -27,6 +33,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -51,6 +58,9 @@ struct ClientOptions {
   backoff::Policy retry;  // transport retries of GET and DELETE
   base::Duration max_retry_wait = std::chrono::seconds(60);
   std::string user_agent = std::string("aura-controller/") + AURA_VERSION;
+  // Called right before each non-GET request is sent (see "Write guard" above); OK lets it
+  // go. Must be quick and thread-safe. Empty: no guard (single-process mode).
+  std::function<base::Status()> write_guard;
 };
 
 class Client final : public AuraApi {

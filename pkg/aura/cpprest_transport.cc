@@ -119,6 +119,15 @@ class CpprestTransport final : public Transport {
     http_client_config config;
     config.set_timeout(std::chrono::duration_cast<std::chrono::microseconds>(timeout));
     config.set_validate_certificates(true);
+    if (!options_.ca_file.empty() || !options_.cert_file.empty() || !options_.key_file.empty()) {
+      const CpprestTransportOptions o = options_;
+      // Throws (boost::system::system_error) on an unreadable file: the handshake then fails.
+      config.set_ssl_context_callback([o](boost::asio::ssl::context& ctx) {
+        if (!o.ca_file.empty()) ctx.load_verify_file(o.ca_file);
+        if (!o.cert_file.empty()) ctx.use_certificate_chain_file(o.cert_file);
+        if (!o.key_file.empty()) ctx.use_private_key_file(o.key_file, boost::asio::ssl::context::pem);
+      });
+    }
     return config;
   }
 
