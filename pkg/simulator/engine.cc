@@ -429,6 +429,7 @@ SimResponse Engine::Handle(const SimRequest& req) {
     const std::string code =
         resp.disposition == Disposition::kDropConnection ? "dropped" : std::to_string(resp.status);
     ++stats_.by_route[route.name][code];
+    ++stats_.by_client[client][route.name][code];
     if (committed >= 0 && stats_.creates_committed > committed) {
       // This request committed a create: remember how its response went (/_sim/instances).
       InstanceRecord& created = state_.instances.back();
@@ -634,10 +635,17 @@ json Engine::StatsJson() const {
   }
   json by_client = json::object();
   for (const auto& [client, n] : limiter_.MaxReceivedByClient()) by_client[client] = n;
+  json requests_by_client = json::object();
+  for (const auto& [client, routes] : stats_.by_client) {
+    for (const auto& [route, codes] : routes) {
+      for (const auto& [code, n] : codes) requests_by_client[client][route][code] = n;
+    }
+  }
   json faults = json::object();
   for (const auto& [kind, n] : stats_.faults) faults[kind] = n;
   return {{"requests_total", stats_.requests_total},
           {"requests", by_route},
+          {"requests_by_client", requests_by_client},
           {"throttled_total", stats_.throttled_total},
           {"post_instances", stats_.post_instances},
           {"creates_committed", stats_.creates_committed},

@@ -99,6 +99,8 @@ class Engine {
   };
   struct Stats {
     std::map<std::string, std::map<std::string, int64_t>> by_route;
+    // client id ("anonymous" when unidentified) -> route -> code -> count
+    std::map<std::string, std::map<std::string, std::map<std::string, int64_t>>> by_client;
     int64_t requests_total = 0;
     int64_t throttled_total = 0;
     int64_t post_instances = 0;

@@ -81,6 +81,17 @@ TEST_F(EngineTest, SeveralClientsEachWithTheirTenants) {
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Body(r)["errors"][0]["field"], "tenant_id");
   EXPECT_EQ(Token("bob", "alice-secret"), "");
+
+  // Each client's requests are counted on their own (HA tests tell two controllers apart).
+  json stats = Admin("GET", "/_sim/stats");
+  const json& by = stats["requests_by_client"];
+  EXPECT_EQ(by["alice"]["POST /oauth/token"]["200"], 1);
+  EXPECT_EQ(by["alice"]["POST /v1/instances"]["202"], 1);
+  EXPECT_EQ(by["alice"]["GET /v1/tenants"]["200"], 1);
+  EXPECT_EQ(by["bob"]["POST /oauth/token"]["200"], 1);
+  EXPECT_EQ(by["bob"]["POST /oauth/token"]["401"], 1);  // bob with alice's secret
+  EXPECT_EQ(by["bob"]["POST /v1/instances"]["400"], 1);
+  EXPECT_FALSE(by["bob"].contains("GET /v1/tenants"));
 }
 
 TEST_F(EngineTest, AuthenticationOnV1) {
