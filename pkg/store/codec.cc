@@ -289,6 +289,43 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   return image;
 }
 
+StatusOr<std::string> EncodeJournalEntry(const JournalEntry& e) {
+  try {
+    json doc{{"format", std::string(kJournalEntryFormat)},
+             {"schema_version", kJournalSchemaVersion},
+             {"key", e.key},
+             {"entry", EncodeEntry(e)}};
+    return doc.dump();
+  } catch (const json::exception& ex) {
+    return base::InvalidArgumentError(std::string("cannot serialize the journal entry: ") +
+                                      ex.what());
+  }
+}
+
+StatusOr<JournalEntry> DecodeJournalEntry(std::string_view bytes) {
+  json doc = json::parse(bytes, nullptr, false);
+  if (!doc.is_object()) return base::DataLossError("a journal entry is not a JSON object");
+  auto format = doc.find("format");
+  if (format == doc.end() || *format != std::string(kJournalEntryFormat)) {
+    return base::DataLossError("format: expected \"" + std::string(kJournalEntryFormat) + "\"");
+  }
+  auto version = doc.find("schema_version");
+  if (version == doc.end() || !version->is_number_integer() ||
+      *version != kJournalSchemaVersion) {
+    return base::DataLossError("schema_version is not " + std::to_string(kJournalSchemaVersion) +
+                               " (written by a newer release?)");
+  }
+  auto key = doc.find("key");
+  auto entry = doc.find("entry");
+  if (key == doc.end() || !key->is_string() || key->get_ref<const std::string&>().empty()) {
+    return base::DataLossError("a journal entry without a key");
+  }
+  if (entry == doc.end()) return base::DataLossError("a journal entry without \"entry\"");
+  JournalEntry e;
+  AURA_RETURN_IF_ERROR(DecodeEntry(key->get<std::string>(), *entry, &e));
+  return e;
+}
+
 StatusOr<std::string> EncodeCredentials(const std::string& key, const Credentials& c,
                                         base::SystemTime saved_at) {
   try {

@@ -34,6 +34,14 @@ struct JournalImage {
 // kInvalidArgument when a string is not valid UTF-8.
 [[nodiscard]] base::StatusOr<std::string> JournalChecksum(const nlohmann::json& doc);
 
+// One journal entry on its own, as the etcd backend stores it (etcd_journal.h):
+//   {"format": "aura-controller journal entry", "schema_version": 1, "key": "ns/name",
+//    "entry": {<the members of an entry of the journal file>}}
+inline constexpr std::string_view kJournalEntryFormat = "aura-controller journal entry";
+[[nodiscard]] base::StatusOr<std::string> EncodeJournalEntry(const JournalEntry& e);
+// kDataLoss naming what is wrong (never the content).
+[[nodiscard]] base::StatusOr<JournalEntry> DecodeJournalEntry(std::string_view bytes);
+
 // The bytes of a credentials file for `key`. kInvalidArgument when a string is not UTF-8.
 [[nodiscard]] base::StatusOr<std::string> EncodeCredentials(const std::string& key,
                                                             const Credentials& c,

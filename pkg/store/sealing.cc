@@ -1,0 +1,177 @@
+#include "pkg/store/sealing.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <fstream>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "pkg/store/base64.h"
+
+namespace aura::store {
+namespace {
+
+using base::Status;
+using base::StatusOr;
+using nlohmann::json;
+
+constexpr size_t kKeyBytes = 32;
+constexpr size_t kNonceBytes = 12;
+constexpr size_t kTagBytes = 16;
+constexpr char kFormat[] = "aura-controller sealed credentials";
+constexpr int kVersion = 1;
+constexpr char kAlg[] = "AES-256-GCM";
+
+struct CtxFree {
+  void operator()(EVP_CIPHER_CTX* c) const { EVP_CIPHER_CTX_free(c); }
+};
+using Ctx = std::unique_ptr<EVP_CIPHER_CTX, CtxFree>;
+
+const unsigned char* U(std::string_view s) {
+  return reinterpret_cast<const unsigned char*>(s.data());
+}
+unsigned char* U(std::string& s) { return reinterpret_cast<unsigned char*>(s.data()); }
+
+std::string KeyId(std::string_view key) {
+  const std::string input = std::string("aura-controller credentials key") + std::string(key);
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_Digest(input.data(), input.size(), md, &len, EVP_sha256(), nullptr);
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < 8 && i < len; ++i) {
+    out += kHex[md[i] >> 4];
+    out += kHex[md[i] & 0xf];
+  }
+  return out;
+}
+
+std::string Trim(std::string_view s) {
+  const char* ws = " \t\r\n";
+  const size_t b = s.find_first_not_of(ws);
+  if (b == std::string_view::npos) return "";
+  const size_t e = s.find_last_not_of(ws);
+  return std::string(s.substr(b, e - b + 1));
+}
+
+}  // namespace
+
+StatusOr<SealingKey> ParseSealingKey(std::string_view content) {
+  std::string bytes;
+  if (content.size() == kKeyBytes) {
+    bytes = std::string(content);
+  } else if (std::optional<std::string> d = detail::Base64Decode(Trim(content));
+             d && d->size() == kKeyBytes) {
+    bytes = std::move(*d);
+  } else {
+    return base::InvalidArgumentError(
+        "a credentials key file must hold exactly 32 random bytes, raw or base64 (create one "
+        "with: head -c 32 /dev/urandom | base64 > key); this one holds " +
+        std::to_string(content.size()) + " bytes that are neither");
+  }
+  return SealingKey{KeyId(bytes), std::move(bytes)};
+}
+
+StatusOr<SealingKey> LoadSealingKeyFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return base::NotFoundError("cannot read the credentials key file " + path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  StatusOr<SealingKey> k = ParseSealingKey(ss.str());
+  if (!k.ok()) return k.status().WithContext(path);
+  return k;
+}
+
+StatusOr<std::string> Seal(const SealingKey& key, std::string_view plaintext,
+                           std::string_view aad) {
+  if (key.bytes.size() != kKeyBytes) return base::InvalidArgumentError("sealing key is not 32 bytes");
+  std::string nonce(kNonceBytes, '\0');
+  if (RAND_bytes(U(nonce), static_cast<int>(nonce.size())) != 1) {
+    return base::InternalError("OpenSSL RAND_bytes failed");
+  }
+  Ctx ctx(EVP_CIPHER_CTX_new());
+  std::string out(plaintext.size() + kTagBytes, '\0');
+  std::string tag(kTagBytes, '\0');
+  int len = 0;
+  int total = 0;
+  if (!ctx || EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
+      EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, U(key.bytes), U(nonce)) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1 ||
+      EVP_EncryptUpdate(ctx.get(), U(out), &len, U(plaintext),
+                        static_cast<int>(plaintext.size())) != 1) {
+    return base::InternalError("AES-256-GCM encryption failed in OpenSSL");
+  }
+  total = len;
+  if (EVP_EncryptFinal_ex(ctx.get(), U(out) + total, &len) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes, U(tag)) != 1) {
+    return base::InternalError("AES-256-GCM encryption failed in OpenSSL");
+  }
+  total += len;
+  out.resize(static_cast<size_t>(total));
+  json env{{"format", kFormat},
+           {"version", kVersion},
+           {"alg", kAlg},
+           {"key_id", key.id},
+           {"nonce", detail::Base64Encode(nonce)},
+           {"ciphertext", detail::Base64Encode(out)},
+           {"tag", detail::Base64Encode(tag)}};
+  return env.dump();
+}
+
+StatusOr<std::string> Unseal(const std::vector<SealingKey>& keys, std::string_view envelope,
+                             std::string_view aad) {
+  const json env = json::parse(envelope, nullptr, false);
+  auto str = [&](const char* name) -> std::string {
+    auto it = env.find(name);
+    return it != env.end() && it->is_string() ? it->get<std::string>() : "";
+  };
+  if (!env.is_object() || str("format") != kFormat) {
+    return base::DataLossError("not a sealed credentials value");
+  }
+  if (!env.contains("version") || env["version"] != kVersion || str("alg") != kAlg) {
+    return base::DataLossError("sealed with an unsupported version or algorithm");
+  }
+  const std::string key_id = str("key_id");
+  const SealingKey* key = nullptr;
+  std::string known;
+  for (const SealingKey& k : keys) {
+    if (k.id == key_id) key = &k;
+    known += (known.empty() ? "" : ", ") + k.id;
+  }
+  if (key == nullptr) {
+    return base::DataLossError("sealed with key id " + key_id +
+                               ", but the credentials key file(s) given have key id(s) " +
+                               (known.empty() ? "none" : known) +
+                               ": give the key it was sealed with");
+  }
+  std::optional<std::string> nonce = detail::Base64Decode(str("nonce"));
+  std::optional<std::string> ct = detail::Base64Decode(str("ciphertext"));
+  std::optional<std::string> tag = detail::Base64Decode(str("tag"));
+  if (!nonce || nonce->size() != kNonceBytes || !ct || !tag || tag->size() != kTagBytes) {
+    return base::DataLossError("sealed value is damaged (nonce, ciphertext or tag)");
+  }
+  Ctx ctx(EVP_CIPHER_CTX_new());
+  std::string out(ct->size() + kTagBytes, '\0');
+  int len = 0;
+  if (!ctx || EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) != 1 ||
+      EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) != 1 ||
+      EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, U(key->bytes), U(*nonce)) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), nullptr, &len, U(aad), static_cast<int>(aad.size())) != 1 ||
+      EVP_DecryptUpdate(ctx.get(), U(out), &len, U(*ct), static_cast<int>(ct->size())) != 1) {
+    return base::InternalError("AES-256-GCM decryption failed in OpenSSL");
+  }
+  int total = len;
+  if (EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, U(*tag)) != 1 ||
+      EVP_DecryptFinal_ex(ctx.get(), U(out) + total, &len) != 1) {
+    return base::DataLossError(
+        "sealed value failed authentication: it was modified, or copied from another entry");
+  }
+  total += len;
+  out.resize(static_cast<size_t>(total));
+  return out;
+}
+
+}  // namespace aura::store
