@@ -10,8 +10,9 @@
 // with a seeded fault mix and a fresh workspace, taking AURA_CHAOS_KILLS_PER_SCENARIO
 // iterations (the create-failure mode rotates 500 -> drop -> timeout from one iteration to the
 // next), then a last run until every spec converged, a SIGTERM, and the checks. Its
-// AURA_CHAOS_SPECS specs arrive in batches, one before each run, so that every run has creates
-// in flight for the kill to interrupt. Scenarios run until AURA_CHAOS_ITERATIONS kills are done.
+// AURA_CHAOS_SPECS specs arrive in batches of up to 10 spread over the runs, so that runs have
+// creates in flight for the kill to interrupt. Scenarios run until AURA_CHAOS_ITERATIONS kills
+// are done.
 //
 // Environment (defaults are the quick CI set): AURA_CHAOS_ITERATIONS (8), AURA_CHAOS_SEED (1),
 // AURA_CHAOS_SPECS (20), AURA_CHAOS_KILLS_PER_SCENARIO (4), AURA_CHAOS_SCENARIO (run only
@@ -53,6 +54,7 @@ constexpr double kMaxListLag = 3.0;
 // A `timeout` create answers 202 this late: past the request timeout, so nobody reads it.
 constexpr double kLateReplySeconds = 4.0;
 constexpr const char* kCreateModes[] = {"500", "drop", "timeout"};
+constexpr int kBatch = 10;  // specs written at once (the controller runs 4 workers)
 
 int EnvInt(const char* name, int fallback) {
   const char* v = std::getenv(name);
@@ -150,7 +152,7 @@ class Scenario {
   std::string LogPath(const std::string& what) const {
     return ws_.dir() + "/controller-" + what + ".log";
   }
-  void WriteBatch(int k);
+  void WriteBatch(int run);
   void KillCycle(int k, Tally* t);
   bool Converged(std::string* why) const;
   void FinalRun(Tally* t);
@@ -178,8 +180,9 @@ class Scenario {
   std::string header_;
 };
 
-// Each run's first create gets a 429 that holds every request for 1-3 s: the creates whose
-// intents are already written go out late, which the settle window must allow for.
+// Each run's first create gets a 429 that holds every request for 1-3 s, while the next
+// creates write their intents: those go out late, which the settle window must allow for. A few
+// other creates are refused with a 429 too (definitely: the intent is cleared).
 json Scenario::Throttle() {
   return {{{"route", "POST /v1/instances"},
            {"count", 1},
@@ -229,15 +232,19 @@ std::vector<std::string> Scenario::ControllerFlags() const {
   return f;
 }
 
-// Spec files arrive in batches, one before each run of the controller, so that every run has
-// creates to make and a kill can land in the middle of them.
-void Scenario::WriteBatch(int k) {
-  const int batches = kills_ + 1;
-  const int count = o_.specs / batches + (k < o_.specs % batches ? 1 : 0);
-  const std::string prefix = std::string(kPrefix) + std::to_string(k);
-  if (count == 0) return;
-  ws_.WriteSpecs(prefix + ".yaml", prefix, count);
-  for (int i = 0; i < count; ++i) names_.push_back(prefix + "-" + std::to_string(i));
+// Spec files arrive in batches of up to kBatch, spread evenly over the runs, so that runs have
+// creates in flight for a kill to interrupt, and more creates than workers: the later ones
+// write their intents and then wait behind the run's first 429 (Throttle()).
+void Scenario::WriteBatch(int run) {
+  const int runs = kills_ + 1;
+  const int batches = std::min(runs, (o_.specs + kBatch - 1) / kBatch);
+  for (int b = 0; b < batches; ++b) {
+    if (b * runs / batches != run) continue;  // batch b comes before run b*runs/batches
+    const int count = o_.specs / batches + (b < o_.specs % batches ? 1 : 0);
+    const std::string prefix = std::string(kPrefix) + std::to_string(b);
+    ws_.WriteSpecs(prefix + ".yaml", prefix, count);
+    for (int i = 0; i < count; ++i) names_.push_back(prefix + "-" + std::to_string(i));
+  }
 }
 
 void Scenario::KillCycle(int k, Tally* t) {
