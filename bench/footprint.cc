@@ -4,16 +4,16 @@
 //   build-bench/bench/footprint [N]                       # default 10000; prints one JSON line
 //   build-bench/bench/footprint --write-journal PATH N    # a journal of N created entries
 //
-// Steps, each followed by getrusage(RUSAGE_SELF).ru_maxrss: start (the binary and its
-// libraries), spec::Load of N specs from a folder (100 per file), FileJournal::Open of a
-// journal of N, the observed account (a LIST of N and a detail GET of each), PlanAll, one
-// journal Put. The --write-journal form is for bench/run's 10,000-spec controller run: instance
+// Steps, each followed by the peak resident set (VmHWM) and the resident set kept after
+// malloc_trim (VmRSS): start (the binary and its libraries), spec::Load of N specs from a
+// folder (100 per file), FileJournal::Open of a journal of N, the observed account (a LIST of N
+// and a detail GET of each), PlanAll, one journal Put. The --write-journal form is for bench/run's 10,000-spec controller run: instance
 // ids are bench::InstanceId(i), which bench/run gives the simulator's instances too.
 #include <malloc.h>
-#include <sys/resource.h>
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 
@@ -26,22 +26,25 @@ namespace {
 
 using namespace aura;
 
-long MaxRssKib() {
-  rusage u{};
-  ::getrusage(RUSAGE_SELF, &u);
-  return u.ru_maxrss;  // KiB on Linux
+// A "VmXXX:" line of /proc/self/status, KiB.
+long ReadStatusKib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  }
+  return -1;
 }
+
+// The peak resident set of this process image. Not getrusage's ru_maxrss: Linux carries the
+// parent's peak across fork+exec into it (bench/run's Python parent showed as 22 MiB at start).
+long MaxRssKib() { return ReadStatusKib("VmHWM:"); }
 
 // The current resident set (VmRSS), KiB, after returning free heap pages to the system: what a
 // step keeps, as opposed to its transient peak.
 long RssKib() {
   ::malloc_trim(0);
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::atol(line.c_str() + 6);
-  }
-  return -1;
+  return ReadStatusKib("VmRSS:");
 }
 
 bool WriteJournal(const std::string& path, int n) {
@@ -110,7 +113,7 @@ int main(int argc, char** argv) {
   const long put_rss = RssKib();
 
   std::printf(
-      "{\"n\": %d, \"specs_loaded\": %zu, \"keys_planned\": %zu, \"maxrss_kib\": {\"start\": %ld, "
+      "{\"n\": %d, \"specs_loaded\": %zu, \"keys_planned\": %zu, \"vmhwm_kib\": {\"start\": %ld, "
       "\"load\": %ld, \"journal\": %ld, \"observed\": %ld, \"plan\": %ld, \"put\": %ld}, "
       "\"rss_kib\": {\"start\": %ld, \"load\": %ld, \"journal\": %ld, \"observed\": %ld, "
       "\"plan\": %ld, \"put\": %ld}}\n",
