@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 namespace aura::simulator {
@@ -197,6 +198,29 @@ void FrontDoor::UpstreamToClient(Conn* c) {
         continue;
       }
       body_left = static_cast<size_t>(std::atoll(HeaderValue(lower, "content-length").c_str()));
+      const std::string trickle = HeaderValue(lower, Lower(kTrickleHeader));
+      if (!trickle.empty()) {
+        // Forward the head without the trickle header, then read the whole body and send it
+        // slowly.
+        std::string out = head;
+        const std::string key = "\r\n" + Lower(kTrickleHeader) + ":";
+        const size_t at = lower.find(key);
+        out.erase(at, lower.find("\r\n", at + key.size()) - at);
+        if (!SendAll(c->client, out.data(), out.size())) break;
+        buf.erase(0, head.size());
+        while (buf.size() < body_left && (open = ReadSome(c->upstream, &buf))) {
+        }
+        const size_t n = std::min(body_left, buf.size());
+        const size_t chunk = std::max<size_t>(1, std::strtoull(trickle.c_str(), nullptr, 10));
+        const size_t slash = trickle.find('/');
+        const std::chrono::milliseconds interval(
+            slash == std::string::npos ? 0 : std::atoll(trickle.c_str() + slash + 1));
+        if (!Trickle(c, buf.data(), n, chunk, interval)) break;
+        buf.erase(0, n);
+        body_left = 0;
+        state = kHead;
+        continue;
+      }
       if (!SendAll(c->client, head.data(), head.size())) break;
       buf.erase(0, head.size());
       state = kBody;
@@ -229,6 +253,25 @@ void FrontDoor::UpstreamToClient(Conn* c) {
     conn_finished_.notify_all();
   }
   Finish(c);
+}
+
+bool FrontDoor::Trickle(Conn* c, const char* data, size_t n, size_t chunk,
+                        std::chrono::milliseconds interval) {
+  for (size_t sent = 0; sent < n;) {
+    if (sent > 0) {
+      // Sleep in short slices so that Stop() is not held up by a slow trickle.
+      const auto until = std::chrono::steady_clock::now() + interval;
+      while (std::chrono::steady_clock::now() < until) {
+        if (stopping_.load()) return false;
+        std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+            std::chrono::milliseconds(20), until - std::chrono::steady_clock::now()));
+      }
+    }
+    const size_t k = std::min(chunk, n - sent);
+    if (!SendAll(c->client, data + sent, k)) return false;
+    sent += k;
+  }
+  return true;
 }
 
 void FrontDoor::Finish(Conn* c) {
@@ -287,6 +330,7 @@ void FrontDoor::Stop(std::chrono::milliseconds grace) {
       return std::all_of(conns_.begin(), conns_.end(),
                          [](const auto& c) { return c->forwarded.load(); });
     });
+    stopping_.store(true);  // trickles still going end now
     for (auto& c : conns_) {
       std::lock_guard<std::mutex> g(c->mu);
       if (c->closed) continue;

@@ -4,7 +4,9 @@
 //   - report the port it bound when asked for port 0;
 //   - drop a connection without sending one byte of response. When a response carries the
 //     header named kDropHeader, the front door sends nothing of it, discards the client's
-//     socket with SO_LINGER 0 (the client sees ECONNRESET) and closes the upstream connection.
+//     socket with SO_LINGER 0 (the client sees ECONNRESET) and closes the upstream connection;
+//   - trickle a response: kTrickleHeader "CHUNK/MS" (removed before forwarding) makes it send
+//     the status line and headers at once, then the body CHUNK bytes every MS milliseconds.
 // Responses are framed by Content-Length (the simulator always sets it); anything else is
 // passed through untouched.
 //
@@ -27,6 +29,7 @@
 namespace aura::simulator {
 
 inline constexpr char kDropHeader[] = "X-Aura-Sim-Drop";
+inline constexpr char kTrickleHeader[] = "X-Aura-Sim-Trickle";
 
 class FrontDoor {
  public:
@@ -62,6 +65,10 @@ class FrontDoor {
   void ClientToUpstream(Conn* c);
   void UpstreamToClient(Conn* c);
   void Finish(Conn* c);
+  // Sends `n` bytes `chunk` at a time, `interval` apart; false when the client is gone or the
+  // front door stops.
+  bool Trickle(Conn* c, const char* data, size_t n, size_t chunk,
+               std::chrono::milliseconds interval);
   void Reap(bool all);
 
   int listen_fd_;
@@ -73,6 +80,7 @@ class FrontDoor {
   std::condition_variable conn_finished_;   // a connection or its upstream direction is done
   std::list<std::unique_ptr<Conn>> conns_;  // GUARDED_BY(mu_)
   std::jthread acceptor_;
+  std::atomic<bool> stopping_{false};  // Stop() began: trickles end
 };
 
 }  // namespace aura::simulator

@@ -126,6 +126,13 @@ class CpprestServer final : public HttpServer {
   void Reply(http_request req, const SimResponse& resp) {
     HeaderList headers = resp.headers;
     if (resp.disposition == Disposition::kDropConnection) headers.emplace_back(kDropHeader, "1");
+    if (resp.trickle_chunk > 0) {
+      headers.emplace_back(kTrickleHeader,
+                           std::to_string(resp.trickle_chunk) + "/" +
+                               std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                  resp.trickle_interval)
+                                                  .count()));
+    }
     Send(std::move(req), resp.status, resp.body, headers);
   }
 

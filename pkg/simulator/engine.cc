@@ -164,6 +164,24 @@ void Scramble(json& v) {
   }
 }
 
+// Removes what a client cannot do without: "id" from every object under "data" (at any depth),
+// and a token response's "access_token".
+void DropRequiredFields(json& body) {
+  if (!body.is_object()) return;
+  body.erase("access_token");
+  auto it = body.find("data");
+  if (it == body.end()) return;
+  std::vector<json*> todo = {&*it};
+  while (!todo.empty()) {
+    json* v = todo.back();
+    todo.pop_back();
+    if (v->is_object()) v->erase("id");
+    if (v->is_object() || v->is_array()) {
+      for (auto& child : *v) todo.push_back(&child);
+    }
+  }
+}
+
 SimResponse JsonResponse(int status, std::string body) {
   SimResponse r;
   r.status = status;
@@ -426,6 +444,12 @@ SimResponse Engine::Handle(const SimRequest& req) {
       ++stats_.faults["latency"];
       resp.delay += extra;
     }
+    if (const TrickleFault* t = faults_.Trickle(route.name);
+        t != nullptr && resp.disposition == Disposition::kReply) {
+      ++stats_.faults["trickle"];
+      resp.trickle_chunk = t->chunk_bytes;
+      resp.trickle_interval = std::chrono::milliseconds(t->interval_ms);
+    }
     const std::string code =
         resp.disposition == Disposition::kDropConnection ? "dropped" : std::to_string(resp.status);
     ++stats_.by_route[route.name][code];
@@ -468,12 +492,30 @@ void Engine::ApplyPostFaults(const Route& route, SimResponse* resp) {
   if (resp->status < 200 || resp->status >= 300 || resp->body.empty()) return;
   if (const MalformedFault* m = faults_.Malformed(route.name)) {
     ++stats_.faults["malformed_" + std::string(MalformedModeName(m->mode))];
-    if (m->mode == MalformedMode::kTruncate) {
-      resp->body.resize(resp->body.size() / 2);
-    } else {
-      json j = json::parse(resp->body, nullptr, false);
-      Scramble(j);
-      resp->body = j.dump();
+    switch (m->mode) {
+      case MalformedMode::kTruncate:
+        resp->body.resize(resp->body.size() / 2);
+        break;
+      case MalformedMode::kWrongTypes: {
+        json j = json::parse(resp->body, nullptr, false);
+        Scramble(j);
+        resp->body = j.dump();
+        break;
+      }
+      case MalformedMode::kMissingFields: {
+        json j = json::parse(resp->body, nullptr, false);
+        DropRequiredFields(j);
+        resp->body = j.dump();
+        break;
+      }
+      case MalformedMode::kHuge: {
+        // Whitespace before the closing brace keeps the JSON valid whatever its size.
+        const size_t want = static_cast<size_t>(m->bytes);
+        if (resp->body.size() < want && resp->body.back() == '}') {
+          resp->body.insert(resp->body.size() - 1, want - resp->body.size(), ' ');
+        }
+        break;
+      }
     }
   }
 }

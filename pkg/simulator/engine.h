@@ -11,7 +11,7 @@
 //   3. an error fault -> 5xx (with Retry-After if configured), nothing processed;
 //   4. authentication (401 unknown/missing token, 403 expired), 415, validation, the handler;
 //   5. a create fault on a committed POST /v1/instances (500, drop, or a late 202);
-//   6. a malformed-body fault on a 2xx; 7. added latency.
+//   6. a malformed-body fault on a 2xx; 7. added latency and a trickled body.
 // Time comes only from the injected Clock: lifecycles and token expiry use SystemNow(), the
 // limiter Now().
 //
@@ -63,7 +63,11 @@ struct SimResponse {
   std::string body;
   Disposition disposition = Disposition::kReply;
   base::Duration delay{0};  // wait this long before replying or dropping
-  std::string route;        // template, e.g. "GET /v1/instances/{instanceId}"
+  // When trickle_chunk > 0 the body is sent trickle_chunk bytes at a time, one chunk every
+  // trickle_interval (the headers at once).
+  int64_t trickle_chunk = 0;
+  base::Duration trickle_interval{0};
+  std::string route;  // template, e.g. "GET /v1/instances/{instanceId}"
   std::string request_id;
 
   std::string Header(std::string_view name) const;

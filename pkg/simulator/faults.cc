@@ -117,7 +117,7 @@ base::StatusOr<ThrottleFault> ParseThrottle(const json& j, const std::string& wh
 }
 
 base::StatusOr<MalformedFault> ParseMalformed(const json& j, const std::string& where) {
-  AURA_RETURN_IF_ERROR(CheckKeys(j, where, {"route", "rate", "count", "mode"}));
+  AURA_RETURN_IF_ERROR(CheckKeys(j, where, {"route", "rate", "count", "mode", "bytes"}));
   MalformedFault f;
   AURA_ASSIGN_OR_RETURN(f.rule, ParseRule(j, where));
   if (auto it = j.find("mode"); it != j.end()) {
@@ -126,10 +126,26 @@ base::StatusOr<MalformedFault> ParseMalformed(const json& j, const std::string& 
       f.mode = MalformedMode::kTruncate;
     } else if (m == "wrong_types") {
       f.mode = MalformedMode::kWrongTypes;
+    } else if (m == "missing_fields") {
+      f.mode = MalformedMode::kMissingFields;
+    } else if (m == "huge") {
+      f.mode = MalformedMode::kHuge;
     } else {
-      return Bad(where, "mode must be \"truncate\" or \"wrong_types\"");
+      return Bad(where,
+                 "mode must be \"truncate\", \"wrong_types\", \"missing_fields\" or \"huge\"");
     }
   }
+  AURA_RETURN_IF_ERROR(GetInt(j, "bytes", where, 0, int64_t{1} << 30, &f.bytes));
+  return f;
+}
+
+base::StatusOr<TrickleFault> ParseTrickle(const json& j, const std::string& where) {
+  AURA_RETURN_IF_ERROR(
+      CheckKeys(j, where, {"route", "rate", "count", "chunk_bytes", "interval_ms"}));
+  TrickleFault f;
+  AURA_ASSIGN_OR_RETURN(f.rule, ParseRule(j, where));
+  AURA_RETURN_IF_ERROR(GetInt(j, "chunk_bytes", where, 1, int64_t{1} << 20, &f.chunk_bytes));
+  AURA_RETURN_IF_ERROR(GetInt(j, "interval_ms", where, 0, 60000, &f.interval_ms));
   return f;
 }
 
@@ -181,14 +197,24 @@ std::string_view CreateFailModeName(CreateFailMode m) {
 }
 
 std::string_view MalformedModeName(MalformedMode m) {
-  return m == MalformedMode::kTruncate ? "truncate" : "wrong_types";
+  switch (m) {
+    case MalformedMode::kTruncate:
+      return "truncate";
+    case MalformedMode::kWrongTypes:
+      return "wrong_types";
+    case MalformedMode::kMissingFields:
+      return "missing_fields";
+    case MalformedMode::kHuge:
+      return "huge";
+  }
+  return "?";
 }
 
 base::StatusOr<FaultConfig> ParseFaults(const json& j, const FaultConfig& base) {
   AURA_RETURN_IF_ERROR(
       CheckKeys(j, "body",
                 {"clear", "seed", "errors", "latency", "throttle", "create_failure", "malformed",
-                 "token_expiry_seconds", "expire_tokens_now", "list_lag_seconds"}));
+                 "trickle", "token_expiry_seconds", "expire_tokens_now", "list_lag_seconds"}));
   FaultConfig out = base;
   out.expire_tokens_now = false;
   out.seed.reset();
@@ -214,6 +240,9 @@ base::StatusOr<FaultConfig> ParseFaults(const json& j, const FaultConfig& base) 
   if (auto it = j.find("malformed"); it != j.end()) {
     AURA_ASSIGN_OR_RETURN(out.malformed,
                           ParseList<MalformedFault>(*it, "malformed", ParseMalformed));
+  }
+  if (auto it = j.find("trickle"); it != j.end()) {
+    AURA_ASSIGN_OR_RETURN(out.trickle, ParseList<TrickleFault>(*it, "trickle", ParseTrickle));
   }
   if (auto it = j.find("create_failure"); it != j.end()) {
     if (it->is_null()) {
@@ -267,7 +296,15 @@ json FaultsToJson(const FaultConfig& f) {
   for (const auto& m : f.malformed) {
     json x = RuleJson(m.rule);
     x["mode"] = MalformedModeName(m.mode);
+    if (m.mode == MalformedMode::kHuge) x["bytes"] = m.bytes;
     j["malformed"].push_back(x);
+  }
+  j["trickle"] = json::array();
+  for (const auto& t : f.trickle) {
+    json x = RuleJson(t.rule);
+    x["chunk_bytes"] = t.chunk_bytes;
+    x["interval_ms"] = t.interval_ms;
+    j["trickle"].push_back(x);
   }
   if (f.create_failure) {
     const auto& c = *f.create_failure;
@@ -345,6 +382,13 @@ const CreateFault* FaultInjector::CreateFailure() {
   if (c.count == 0 || !Draw("create", "POST /v1/instances", c.rate)) return nullptr;
   if (c.count > 0) --c.count;
   return &c;
+}
+
+const TrickleFault* FaultInjector::Trickle(std::string_view route) {
+  for (auto& t : config_.trickle) {
+    if (Fire(t.rule, "trickle", route)) return &t;
+  }
+  return nullptr;
 }
 
 std::chrono::milliseconds FaultInjector::Latency(std::string_view route) {

@@ -68,13 +68,25 @@ struct CreateFault {
 
 // A 2xx whose JSON body is broken.
 enum class MalformedMode {
-  kTruncate,    // the body cut in half: not valid JSON
-  kWrongTypes,  // valid JSON, but every string in `data` is a number and every bool a string
+  kTruncate,       // the body cut in half: not valid JSON
+  kWrongTypes,     // valid JSON, but every string in `data` is a number and every bool a string
+  kMissingFields,  // valid JSON without its required fields: "id" dropped from every object
+                   // under "data", "access_token" from a token response
+  kHuge,           // valid JSON padded with whitespace to `bytes` bytes
 };
 
 struct MalformedFault {
   FaultRule rule;
   MalformedMode mode = MalformedMode::kTruncate;
+  int64_t bytes = 32 * 1024 * 1024;  // kHuge only: the padded body's size
+};
+
+// A response that arrives slowly: the status line and headers at once, then the body
+// `chunk_bytes` at a time, one chunk every `interval_ms` (the request is processed on arrival).
+struct TrickleFault {
+  FaultRule rule;
+  int64_t chunk_bytes = 1;
+  int64_t interval_ms = 100;
 };
 
 struct FaultConfig {
@@ -83,6 +95,7 @@ struct FaultConfig {
   std::vector<ThrottleFault> throttle;
   std::optional<CreateFault> create_failure;
   std::vector<MalformedFault> malformed;
+  std::vector<TrickleFault> trickle;
   // Tokens issued while set stop working this long after issue, whatever expires_in said.
   std::optional<double> token_expiry_seconds;
   // New instances appear in GET /v1/instances only this long after their creation.
@@ -116,6 +129,7 @@ class FaultInjector {
   const ThrottleFault* Throttle(std::string_view route);
   const ErrorFault* Error(std::string_view route);
   const MalformedFault* Malformed(std::string_view route);
+  const TrickleFault* Trickle(std::string_view route);
   const CreateFault* CreateFailure();
   // Added latency for this request (0 when none), summed over every matching rule.
   std::chrono::milliseconds Latency(std::string_view route);

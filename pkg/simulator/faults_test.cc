@@ -292,6 +292,50 @@ TEST_F(FaultModesTest, MalformedBodies) {
   EXPECT_FALSE(Body(Api("GET", "/v1/instances/nope")).is_discarded());
 }
 
+TEST_F(FaultModesTest, MissingFieldsAndHugeBodies) {
+  Start();
+  std::string id = Create("m");
+  SetFaults({{"malformed", {{{"route", "GET /v1/instances"}, {"mode", "missing_fields"}}}}});
+  json list = Body(Api("GET", "/v1/instances"));
+  ASSERT_TRUE(list["data"].is_array());
+  ASSERT_EQ(list["data"].size(), 1u);
+  EXPECT_FALSE(list["data"][0].contains("id"));
+  EXPECT_EQ(list["data"][0]["name"], "m");
+  SetFaults({{"malformed", {{{"route", "POST /oauth/token"}, {"mode", "missing_fields"}}}}});
+  SimResponse tok = Do("POST", "/oauth/token", "grant_type=client_credentials",
+                       {{"Authorization", "Basic " + Base64("sim-client:sim-secret")},
+                        {"Content-Type", "application/x-www-form-urlencoded"}});
+  EXPECT_EQ(tok.status, 200);
+  EXPECT_FALSE(Body(tok).contains("access_token"));
+  EXPECT_TRUE(Body(tok).contains("expires_in"));
+
+  SetFaults(
+      {{"malformed",
+        {{{"route", "GET /v1/instances/{instanceId}"}, {"mode", "huge"}, {"bytes", 100000}}}}});
+  SimResponse big = Api("GET", "/v1/instances/" + id);
+  EXPECT_EQ(big.body.size(), 100000u);
+  EXPECT_EQ(Body(big)["data"]["id"], id);  // still valid JSON
+  EXPECT_EQ(Admin("GET", "/_sim/stats")["faults_injected"]["malformed_huge"], 1);
+  EXPECT_EQ(Admin("GET", "/_sim/faults")["malformed"][0]["bytes"], 100000);
+}
+
+TEST_F(FaultModesTest, TrickleMarksTheResponse) {
+  Start();
+  SetFaults(
+      {{"trickle",
+        {{{"route", "GET /v1/tenants"}, {"chunk_bytes", 3}, {"interval_ms", 250}, {"count", 1}}}}});
+  SimResponse slow = Api("GET", "/v1/tenants");
+  EXPECT_EQ(slow.status, 200);
+  EXPECT_EQ(slow.trickle_chunk, 3);
+  EXPECT_EQ(slow.trickle_interval, milliseconds(250));
+  EXPECT_EQ(Api("GET", "/v1/tenants").trickle_chunk, 0);  // count used up
+  EXPECT_EQ(Admin("GET", "/_sim/stats")["faults_injected"]["trickle"], 1);
+  auto round = ParseFaults(Admin("GET", "/_sim/faults"));
+  ASSERT_TRUE(round.ok()) << round.status();
+  EXPECT_TRUE(ParseFaults({{"trickle", {{{"chunk_bytes", 0}}}}}).status().code() ==
+              base::StatusCode::kInvalidArgument);
+}
+
 TEST_F(FaultModesTest, FaultsFromOptionsAndResetRestoresThem) {
   options_.faults = *ParseFaults({{"list_lag_seconds", 1}});
   Start();

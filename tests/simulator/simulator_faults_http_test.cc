@@ -117,6 +117,38 @@ TEST_F(SimulatorHttpTest, MalformedBodies) {
   EXPECT_TRUE(r.json["data"][0]["id"].is_number());
 }
 
+TEST_F(SimulatorHttpTest, TrickledAndHugeBodies) {
+  StartSim();
+  ASSERT_TRUE(sim_->SetFaults({{"trickle",
+                                {{{"route", "GET /v1/tenants"},
+                                  {"chunk_bytes", 64},
+                                  {"interval_ms", 100},
+                                  {"count", 1}}}}})
+                  .ok());
+  const auto start = std::chrono::steady_clock::now();
+  HttpResult slow = Api("GET", "/tenants");
+  const auto took = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(slow.status, 200);
+  ASSERT_TRUE(slow.json.is_object()) << slow.body;  // whole and intact
+  EXPECT_TRUE(slow.Header("X-Aura-Sim-Trickle").empty());
+  const size_t chunks = (slow.body.size() + 63) / 64;
+  EXPECT_GE(took, milliseconds(100) * static_cast<int>(chunks - 1)) << slow.body.size();
+  const auto fast_start = std::chrono::steady_clock::now();
+  EXPECT_EQ(Api("GET", "/tenants").status, 200);
+  EXPECT_LT(std::chrono::steady_clock::now() - fast_start, milliseconds(100) * 5);
+
+  ASSERT_TRUE(sim_->SetFaults({{"malformed",
+                                {{{"route", "GET /v1/tenants"},
+                                  {"mode", "huge"},
+                                  {"bytes", 20 * 1024 * 1024},
+                                  {"count", 1}}}}})
+                  .ok());
+  HttpResult big = Api("GET", "/tenants", nullptr, seconds(30));
+  EXPECT_EQ(big.status, 200);
+  EXPECT_EQ(big.body.size(), 20u * 1024 * 1024);
+  EXPECT_TRUE(big.json.is_object());
+}
+
 TEST_F(SimulatorHttpTest, LaggingList) {
   StartSim({"--list-lag-seconds", "0.5"});
   HttpResult created = Api("POST", "/instances", CreateBody());
