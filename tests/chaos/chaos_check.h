@@ -11,10 +11,10 @@
 //  - every password the controller received is in the credentials folder. The simulator says
 //    how each create was answered: a "500", a dropped connection or a 202 sent after the
 //    controller's request timeout reached nobody. A prompt 202 did, unless the controller was
-//    killed between the commit and saving it: a kill within `kill_grace_ms` of the response,
-//    of a process whose log shows that create's intent without an outcome. That loss is
-//    inherent (the password existed only in the dead process's memory) and is counted, not
-//    failed, unless a log line says the controller had saved it.
+//    killed between the commit and saving it: a kill between the commit and the response (give
+//    or take `kill_grace_ms`), of a process whose log shows that create's intent without an
+//    outcome. That loss is inherent (the password existed only in the dead process's memory)
+//    and is counted, not failed, unless a log line says the controller had saved it.
 //
 // Thread-safety: pure functions over values.
 #pragma once
@@ -59,7 +59,9 @@ struct Evidence {
   std::set<std::string> saved_ids;     // union of LogFacts::saved_ids
   std::set<std::string> received_ids;  // union of LogFacts::received_ids
   int64_t request_timeout_ms = 0;      // the controller's --request-timeout
-  int64_t kill_grace_ms = 5000;        // response sent -> password durable, at most
+  // A kill interrupts a create from `kill_grace_ms` before its commit (the request still on
+  // its way) to `kill_grace_ms` after its response was sent (reading it, saving the password).
+  int64_t kill_grace_ms = 2000;
 };
 
 struct Verdict {

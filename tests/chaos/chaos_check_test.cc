@@ -42,7 +42,7 @@ Evidence Clean() {
   e.credentials["e2e/a"] = {{"instance_id", "i1"}, {"password", "pw-i1"}};
   e.credentials["e2e/b"] = {{"instance_id", "i2"}, {"password", "pw-i2"}};
   e.request_timeout_ms = 2000;
-  e.kill_grace_ms = 5000;
+  e.kill_grace_ms = 2000;
   return e;
 }
 
@@ -98,7 +98,7 @@ TEST(ChaosCheckTest, ReceivedPasswordMissingWithoutAKillIsLost) {
   e.credentials.erase("e2e/b");
   e.journal["entries"]["e2e/b"]["credentials_saved"] = false;
   // Kills just outside the window, or that did not interrupt this create.
-  e.kills = {{20000 - 5001, {"e2e/b"}}, {20000 + 5001, {"e2e/b"}}, {20300, {"e2e/a"}}};
+  e.kills = {{20000 - 2001, {"e2e/b"}}, {20000 + 2001, {"e2e/b"}}, {20300, {"e2e/a"}}};
   Verdict v = Check(e);
   EXPECT_EQ(v.passwords_lost, 1);
   EXPECT_THAT(All(v), HasSubstr("LOST PASSWORD: the 202 for i2"));

@@ -375,6 +375,12 @@ void Scenario::Judge(Tally* t) {
   e.saved_ids = saved_ids_;
   e.received_ids = received_ids_;
   e.request_timeout_ms = kRequestTimeout.count();
+  json kills = json::array();
+  for (const auto& k : e.kills) kills.push_back({{"ms", k.ms}, {"pending_keys", k.pending_keys}});
+  // Beside the logs, for whoever reads a kept workspace (AURA_E2E_KEEP, failures).
+  ws_.WriteFile(
+      "evidence.json",
+      json{{"sim_instances", e.sim_instances}, {"sim_stats", *stats}, {"kills", kills}}.dump(1));
   const Verdict v = Check(e);
   for (const std::string& violation : v.violations) ADD_FAILURE() << violation << "\n" << header_;
   EXPECT_EQ(duplicate_alarms_, 0) << "the controller logged duplicate alarms";
