@@ -99,6 +99,14 @@ bool LeaderElection::Campaign() {
   }
   Contact();
   if (!current->kvs.empty()) {
+    if (unrevoked_lease_ != 0 && current->kvs[0].lease == unrevoked_lease_) {
+      // Our own ended term still holds the key: give it back now rather than after a TTL.
+      if (etcd_->LeaseRevoke(unrevoked_lease_).ok()) {
+        log_.Info("revoked the lease of an ended term that still held the key");
+        unrevoked_lease_ = 0;
+        return false;  // the next attempt, a retry_interval later, campaigns on a free key
+      }
+    }
     std::lock_guard<std::mutex> g(mu_);
     holder_ = current->kvs[0].value;
     return false;
@@ -223,9 +231,13 @@ void LeaderElection::EndTerm(const std::string& reason, bool revoke) {
            reason == "stopping" ? "resigning leadership" : "lost leadership",
            {{"term", ended->term}, {"reason", reason}});
   if (on_lost_) on_lost_(*ended, reason);
+  unrevoked_lease_ = ended->lease;
   if (revoke) {
-    // Lets a standby take over at once; when etcd is unreachable the lease simply expires.
-    if (Status s = etcd_->LeaseRevoke(ended->lease); !s.ok()) {
+    // Lets a standby take over at once; when etcd is unreachable the lease expires, or the
+    // next campaign revokes it.
+    if (Status s = etcd_->LeaseRevoke(ended->lease); s.ok()) {
+      unrevoked_lease_ = 0;
+    } else {
       log_.Debug("could not revoke the lease", base::StatusFields(s));
     }
   }

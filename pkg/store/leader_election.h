@@ -17,7 +17,9 @@
 // campaigns again. A renewal refused (lease expired) or the key found changed also ends the
 // term at once. Renewal failures are retried every retry_interval/2 until the deadline.
 //
-// Resign (Run's stop): OnLost, then the lease is revoked so a standby takes over at once.
+// Resign (Run's stop): OnLost, then the lease is revoked so a standby takes over at once. A
+// lease that could not be revoked when its term ended (etcd unreachable, e.g. no quorum) is
+// revoked when the campaign finds it still holding the key, so recovery does not wait a TTL.
 //
 // Thread-safety: Run() on one thread; the queries may be called from any thread. Callbacks run
 // on Run's thread and must not call Run; they may call the queries.
@@ -110,6 +112,7 @@ class LeaderElection {
   std::uint64_t terms_ = 0;                   // GUARDED_BY(mu_)
   std::optional<base::TimePoint> contact_;    // GUARDED_BY(mu_)
   std::string holder_;                        // GUARDED_BY(mu_)
+  std::int64_t unrevoked_lease_ = 0;          // Run's thread only: an ended term's lease
 };
 
 }  // namespace aura::store

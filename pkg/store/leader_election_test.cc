@@ -305,5 +305,22 @@ TEST_F(LeaderElectionTest, NoQuorumMeansNoLeader) {
   ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(2)));
 }
 
+TEST_F(LeaderElectionTest, AnEndedTermsLeaseThatOutlivedItIsRevokedByTheNextCampaign) {
+  Candidate a(&etcd_, &clock_, "a");
+  a.Start();
+  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  const std::int64_t lease = a.terms[0].lease;
+  a.link.Cut(true);
+  ASSERT_TRUE(StepUntil(1, [&] { return a.losses() == 1; }, seconds(4)));
+  // etcd had no leader meanwhile: when it gets one back, it extends every lease by a TTL (the
+  // lease "promotion"), so the ended term's key lingers.
+  ASSERT_TRUE(etcd_.LeaseKeepAlive(lease).ok());
+  a.link.Cut(false);
+  const base::TimePoint back = clock_.Now();
+  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 2; }, seconds(3)));
+  EXPECT_LT(clock_.Now() - back, seconds(3));  // sooner than the extended lease
+  EXPECT_NE(etcd_.Peek(kKey)->lease, lease);
+}
+
 }  // namespace
 }  // namespace aura::store
