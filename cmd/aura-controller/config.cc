@@ -1,10 +1,15 @@
 #include "cmd/aura-controller/config.h"
 
+#include <unistd.h>
+
 #include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <map>
+
+#include "pkg/store/etcd_client.h"
 
 namespace aura::cmd {
 namespace {
@@ -129,6 +134,18 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"state", {false, str(&c->state), "AURA_STATE"}},
       {"credentials-dir", {false, str(&c->credentials_dir), "AURA_CREDENTIALS_DIR"}},
       {"metrics-addr", {false, str(&c->metrics_addr), "AURA_METRICS_ADDR"}},
+      {"lease-ttl", {false, dur("--lease-ttl", &c->lease_ttl), "AURA_LEASE_TTL"}},
+      {"etcd-ca", {false, str(&c->etcd_ca), "AURA_ETCD_CA"}},
+      {"etcd-cert", {false, str(&c->etcd_cert), "AURA_ETCD_CERT"}},
+      {"etcd-key", {false, str(&c->etcd_key), "AURA_ETCD_KEY"}},
+      {"credentials-key-file",
+       {false,
+        [c](const std::string& v) {
+          SplitInto(v, &c->credentials_key_files);
+          return Status();
+        },
+        "AURA_CREDENTIALS_KEY_FILE"}},
+      {"identity", {false, str(&c->identity), "AURA_IDENTITY"}},
       {"rate-limit", {false, num("--rate-limit", 1, 100000, &c->rate_limit), "AURA_RATE_LIMIT"}},
       {"rate-window", {false, dur("--rate-window", &c->rate_window), "AURA_RATE_WINDOW"}},
       {"rate-margin", {false, num("--rate-margin", 0, 100000, &c->rate_margin), nullptr}},
@@ -188,7 +205,39 @@ const std::map<std::string, Command>& Commands() {
   return *m;
 }
 
+// The etcd backend's flags, checked together; fills the identity default.
+Status CheckHa(Config* c) {
+  if (!IsEtcdState(*c)) return Status();
+  auto target = store::ParseEtcdUrl(c->state);
+  if (!target.ok()) return target.status();
+  const bool tls = c->state.rfind("etcds://", 0) == 0;
+  if (!tls && (!c->etcd_ca.empty() || !c->etcd_cert.empty() || !c->etcd_key.empty())) {
+    return InvalidArgumentError(
+        "--etcd-ca, --etcd-cert and --etcd-key need TLS: write the --state as etcds://...");
+  }
+  if (c->etcd_cert.empty() != c->etcd_key.empty()) {
+    return InvalidArgumentError("--etcd-cert and --etcd-key go together (a client certificate "
+                                "and its private key)");
+  }
+  if (c->lease_ttl < std::chrono::seconds(1) || c->lease_ttl > std::chrono::hours(1)) {
+    return InvalidArgumentError("--lease-ttl: allowed: 1s to 1h (etcd leases are whole seconds)");
+  }
+  if (c->lease_ttl % std::chrono::seconds(1) != std::chrono::milliseconds(0)) {
+    return InvalidArgumentError("--lease-ttl: etcd leases are whole seconds (e.g. 15s)");
+  }
+  if (c->identity.empty()) {
+    char host[256] = {0};
+    if (::gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') {
+      std::snprintf(host, sizeof host, "unknown-host");
+    }
+    c->identity = std::string(host) + " pid " + std::to_string(::getpid());
+  }
+  return Status();
+}
+
 }  // namespace
+
+bool IsEtcdState(const Config& c) { return store::IsEtcdUrl(c.state); }
 
 base::StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   std::string t = Trim(text);
@@ -357,6 +406,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
                                 ")");
   }
   if (c.rate_window.count() <= 0) return InvalidArgumentError("--rate-window must be positive");
+  AURA_RETURN_IF_ERROR(CheckHa(&c));
   return c;
 }
 
@@ -409,6 +459,20 @@ State:
   --credentials-dir DIR    one-time passwords, 0600 (env AURA_CREDENTIALS_DIR;
                            default .aura/credentials)
 )";
+  const std::string ha = R"HA(
+High availability (an etcd --state; see README "High availability (etcd)"):
+  --state etcd://HOST:PORT[,HOST:PORT...]/PREFIX   the journal, credentials and leader election
+                           in etcd (etcds:// for TLS); plain http only to loopback unless
+                           --insecure-http
+  --etcd-ca FILE           CA bundle for etcds:// (env AURA_ETCD_CA)
+  --etcd-cert FILE         client certificate for etcds:// (env AURA_ETCD_CERT)
+  --etcd-key FILE          its private key (env AURA_ETCD_KEY)
+  --credentials-key-file FILE[,FILE]  32 random bytes, raw or base64, that seal the one-time
+                           passwords in etcd (AES-256-GCM); required by run and credentials get;
+                           the first seals, any opens (env AURA_CREDENTIALS_KEY_FILE)
+  --lease-ttl D            leader lease, whole seconds (env AURA_LEASE_TTL; default 15s)
+  --identity NAME          written to the leader key (env AURA_IDENTITY; default host and pid)
+)HA";
   const std::string reconcile = R"(
 Reconciling:
   --allow-delete           delete instances whose spec was removed with deletionPolicy: Delete
@@ -434,7 +498,7 @@ Run:
   --metrics-addr ADDR      /metrics, /healthz, /readyz (env AURA_METRICS_ADDR; default :9090)
   --resync D               full pass period, jittered +-10% (env AURA_RESYNC; default 60s)
   --spec-poll D            how often to look for spec changes (default 5s)
-)" + logs;
+)" + ha + logs;
     case Command::kPlan:
       return "Usage: aura-controller plan [flags] [SPEC-PATH...]\n\nRead-only: what apply "
              "would do, per spec and why. Sends only GET requests\n(and a token request). "
@@ -442,7 +506,7 @@ Run:
              api + state + R"(
 Output:
   --output table|json      (default table)
-)" + logs;
+)" + ha + logs;
     case Command::kApply:
       return "Usage: aura-controller apply [flags] [SPEC-PATH...]\n\nOne reconcile pass. "
              "Exit 0 when done (converged with --wait), 1 otherwise.\n" +
@@ -464,8 +528,19 @@ Exit 0: all valid; 1: some invalid.
 
 Per spec: key, Aura id, Aura status, phase, conditions, last error and its X-Request-Id, from
 the journal and the last snapshot a running controller wrote. Sends no request.
-  --state FILE             the journal (env AURA_STATE; default .aura/journal.json)
+  --state FILE|etcd://...  the journal (env AURA_STATE; default .aura/journal.json); with
+                           etcd (plus --etcd-ca/--etcd-cert/--etcd-key for etcds://) the last
+                           snapshot the leader wrote there
   --output table|json      (default table)
+)";
+    case Command::kCredentials:
+      return R"(Usage: aura-controller credentials get NAMESPACE/NAME [flags]
+
+Prints the one-time credentials saved for a spec (stdout only, never logged).
+  --credentials-dir DIR    where the file backend keeps them (default .aura/credentials)
+  --state etcd://...       the etcd backend (with --credentials-key-file, and --etcd-ca,
+                           --etcd-cert, --etcd-key for etcds://)
+  --credentials-key-file FILE[,FILE]  the key(s) the passwords were sealed with
 )";
     case Command::kVersion:
       return "Usage: aura-controller version\n";

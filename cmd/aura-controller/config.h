@@ -29,6 +29,13 @@ struct Config {
   std::string state = ".aura/journal.json";
   std::string credentials_dir = ".aura/credentials";
   std::string metrics_addr = ":9090";
+  // High availability: `--state etcd://host:port[,host:port...]/prefix` (or etcds://)
+  std::chrono::milliseconds lease_ttl{15000};      // leader lease, whole seconds
+  std::string etcd_ca;                             // PEM CA bundle for etcds://
+  std::string etcd_cert;                           // client certificate (mutual TLS)
+  std::string etcd_key;                            // its private key
+  std::vector<std::string> credentials_key_files;  // the first seals; all may open
+  std::string identity;                            // written to the leader key
   // Limits and timing
   int rate_limit = 125;
   std::chrono::milliseconds rate_window{60000};
@@ -68,5 +75,8 @@ std::string CommandHelp(Command c);  // `aura-controller <command> --help`
 
 // The status snapshot path next to the journal: journal.json -> journal.status.json.
 std::string StatusFilePath(const std::string& state);
+
+// True when --state names etcd (high availability).
+bool IsEtcdState(const Config& c);
 
 }  // namespace aura::cmd

@@ -15,7 +15,9 @@ class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
     for (const char* v : {"AURA_CLIENT_ID", "AURA_CLIENT_SECRET", "AURA_API_URL", "AURA_STATE",
-                          "AURA_RATE_LIMIT", "AURA_SPECS", "AURA_CREDENTIALS_FILE"}) {
+                          "AURA_RATE_LIMIT", "AURA_SPECS", "AURA_CREDENTIALS_FILE",
+                          "AURA_LEASE_TTL", "AURA_ETCD_CA", "AURA_ETCD_CERT", "AURA_ETCD_KEY",
+                          "AURA_CREDENTIALS_KEY_FILE", "AURA_IDENTITY"}) {
       ::unsetenv(v);
     }
   }
@@ -133,6 +135,43 @@ TEST_F(ConfigTest, HelpAndVersion) {
 TEST_F(ConfigTest, StatusFileSitsBesideTheJournal) {
   EXPECT_EQ(StatusFilePath("/var/lib/a/journal.json"), "/var/lib/a/journal.status.json");
   EXPECT_EQ(StatusFilePath("state"), "state.status.json");
+}
+
+TEST_F(ConfigTest, EtcdStateAndItsFlags) {
+  auto c = ParseConfig({"run", "--state", "etcd://127.0.0.1:2379,127.0.0.1:2380/aura",
+                        "--lease-ttl", "3s", "--credentials-key-file", "k1,k2"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_TRUE(IsEtcdState(*c));
+  EXPECT_EQ(c->lease_ttl, std::chrono::seconds(3));
+  EXPECT_EQ(c->credentials_key_files, (std::vector<std::string>{"k1", "k2"}));
+  EXPECT_THAT(c->identity, HasSubstr(" pid "));  // default: host and pid
+  EXPECT_EQ(ParseConfig({"run", "--state", "etcd://h:1/p"})->lease_ttl, std::chrono::seconds(15));
+
+  ::setenv("AURA_LEASE_TTL", "20s", 1);
+  ::setenv("AURA_IDENTITY", "pod-a", 1);
+  auto e = ParseConfig({"status", "--state", "etcds://h:1/p", "--etcd-ca", "ca.pem",
+                        "--etcd-cert", "c.pem", "--etcd-key", "k.pem"});
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->lease_ttl, std::chrono::seconds(20));
+  EXPECT_EQ(e->identity, "pod-a");
+  EXPECT_EQ(e->etcd_cert, "c.pem");
+
+  EXPECT_FALSE(IsEtcdState(*ParseConfig({"run"})));
+}
+
+TEST_F(ConfigTest, EtcdMistakesAreExplained) {
+  auto url = ParseConfig({"run", "--state", "etcd://127.0.0.1:2379"});
+  EXPECT_THAT(url.status().message(), HasSubstr("no key prefix"));
+  auto tls = ParseConfig({"run", "--state", "etcd://h:1/p", "--etcd-cert", "c", "--etcd-key", "k"});
+  EXPECT_THAT(tls.status().message(), HasSubstr("etcds://"));
+  auto half = ParseConfig({"run", "--state", "etcds://h:1/p", "--etcd-cert", "c"});
+  EXPECT_THAT(half.status().message(), HasSubstr("go together"));
+  auto frac = ParseConfig({"run", "--state", "etcd://h:1/p", "--lease-ttl", "1500ms"});
+  EXPECT_THAT(frac.status().message(), HasSubstr("whole seconds"));
+  auto zero = ParseConfig({"run", "--state", "etcd://h:1/p", "--lease-ttl", "0"});
+  EXPECT_THAT(zero.status().message(), HasSubstr("--lease-ttl"));
+  EXPECT_THAT(CommandHelp(Command::kRun), HasSubstr("--credentials-key-file"));
+  EXPECT_THAT(CommandHelp(Command::kCredentials), HasSubstr("credentials get"));
 }
 
 }  // namespace

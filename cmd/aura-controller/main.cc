@@ -9,7 +9,9 @@
 #include <optional>
 #include <thread>
 
+#include "cmd/aura-controller/common.h"
 #include "cmd/aura-controller/config.h"
+#include "cmd/aura-controller/ha.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
 #include "pkg/aura/transport.h"
@@ -29,123 +31,6 @@ namespace aura::cmd {
 namespace {
 
 using base::Status;
-
-constexpr int kExitOk = 0;
-constexpr int kExitError = 1;
-constexpr int kExitChanges = 2;
-
-int Fail(const Status& s) {
-  std::cerr << "aura-controller: " << base::Redact(s.ToString()) << "\n";
-  return kExitError;
-}
-
-base::Logger MakeLogger(const Config& c) {
-  auto level = base::ParseLogLevel(c.log_level);
-  base::LogFormat format = base::LogFormat::kJson;
-  if (c.log_format == "human" || (c.log_format == "auto" && ::isatty(STDERR_FILENO))) {
-    format = base::LogFormat::kHuman;
-  }
-  return base::Logger(level.ok() ? *level : base::LogLevel::kInfo, format,
-                      [](std::string_view line) {
-                        std::fwrite(line.data(), 1, line.size(), stderr);
-                        std::fputc('\n', stderr);
-                        std::fflush(stderr);
-                      });
-}
-
-// Everything that talks to Aura, built from the configuration.
-struct ApiStack {
-  std::unique_ptr<api::Transport> transport;
-  std::unique_ptr<ratelimit::Limiter> limiter;
-  std::unique_ptr<api::TokenSource> tokens;
-  std::unique_ptr<api::Client> client;
-  void Stop() {
-    if (client) client->Stop();
-    if (limiter) limiter->Stop();
-  }
-};
-
-base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock* clock,
-                                                   metrics::Metrics* m, const base::Logger& log) {
-  if (c.client_id.empty() || c.client_secret.empty()) {
-    return base::InvalidArgumentError(
-        "Aura credentials missing: set AURA_CLIENT_ID and AURA_CLIENT_SECRET, or "
-        "--credentials-file FILE");
-  }
-  base::RegisterSecret(c.client_secret);
-  AURA_RETURN_IF_ERROR(api::CheckUrlAllowed(c.api_url, c.insecure_http).WithContext("--api-url"));
-  AURA_RETURN_IF_ERROR(
-      api::CheckUrlAllowed(c.token_url, c.insecure_http).WithContext("--token-url"));
-  auto stack = std::make_unique<ApiStack>();
-  api::CpprestTransportOptions topts;
-  topts.allow_insecure_http = c.insecure_http;
-  stack->transport = api::NewCpprestTransport(topts);
-  ratelimit::Options lopts;
-  lopts.limit = c.rate_limit;
-  lopts.window = c.rate_window;
-  lopts.safety_margin = c.rate_margin;
-  stack->limiter = std::make_unique<ratelimit::Limiter>(lopts, clock, m);
-  api::TokenSourceOptions tok;
-  tok.token_url = c.token_url;
-  tok.client_id = c.client_id;
-  tok.client_secret = c.client_secret;
-  tok.request_timeout = c.request_timeout;
-  stack->tokens = std::make_unique<api::TokenSource>(tok, stack->transport.get(),
-                                                     stack->limiter.get(), clock, m, log);
-  api::ClientOptions copts;
-  copts.api_url = c.api_url;
-  copts.request_timeout = c.request_timeout;
-  stack->client = std::make_unique<api::Client>(copts, stack->transport.get(), stack->tokens.get(),
-                                                stack->limiter.get(), clock, m, log);
-  return stack;
-}
-
-reconcile::ControllerOptions ControllerOptionsFrom(const Config& c) {
-  reconcile::ControllerOptions o;
-  o.plan.settle_window = c.settle_window;
-  o.plan.allow_delete = c.allow_delete;
-  o.plan.max_deletes = c.max_deletes;
-  o.resync = c.resync;
-  o.spec_poll = c.spec_poll;
-  o.workers = c.workers;
-  o.poll_initial = c.poll_interval;
-  o.poll_max = std::max(c.poll_max, c.poll_interval);
-  o.failure_max = std::max<base::Duration>(std::chrono::seconds(1), c.resync * 5);
-  o.drift_share = c.drift_share;
-  o.rate_limit = c.rate_limit - c.rate_margin;
-  o.rate_window = c.rate_window;
-  o.seed = static_cast<std::uint64_t>(::getpid()) ^
-           static_cast<std::uint64_t>(base::RealClock().Now().time_since_epoch().count());
-  return o;
-}
-
-// SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread.
-class SignalWaiter {
- public:
-  SignalWaiter() {
-    sigemptyset(&set_);
-    sigaddset(&set_, SIGINT);
-    sigaddset(&set_, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set_, nullptr);
-  }
-  // Calls `on_signal` on the first signal; a second one exits at once.
-  void Start(std::function<void(int)> on_signal) {
-    thread_ = std::jthread([this, on_signal](std::stop_token stop) {
-      int count = 0;
-      while (!stop.stop_requested()) {
-        timespec ts{0, 200 * 1000 * 1000};
-        int sig = sigtimedwait(&set_, nullptr, &ts);
-        if (sig <= 0) continue;
-        if (++count > 1) std::_Exit(130);
-        on_signal(sig);
-      }
-    });
-  }
-
- private:
-  sigset_t set_;
-  std::jthread thread_;
-};
 
 struct Stores {
   std::unique_ptr<store::FileJournal> journal;
@@ -167,17 +52,6 @@ base::StatusOr<Stores> OpenStores(const Config& c, base::Clock* clock, bool read
   return s;
 }
 
-// A credential store for read-only commands: refuses every save.
-class NoCredentials final : public store::CredentialStore {
- public:
-  Status Save(const std::string&, const store::Credentials&) override {
-    return base::FailedPreconditionError("read-only command");
-  }
-  base::StatusOr<store::Credentials> Load(const std::string& key) const override {
-    return base::NotFoundError("not loaded: " + key);
-  }
-};
-
 int Validate(const Config& c) {
   if (c.specs.empty()) return Fail(base::InvalidArgumentError("validate: no spec paths given"));
   spec::LoadResult r = spec::Load(c.specs);
@@ -188,14 +62,38 @@ int Validate(const Config& c) {
   return r.ok() ? kExitOk : kExitError;
 }
 
+// The journal a read-only command (status, plan) sees: the file, or etcd without campaigning.
+struct ReadOnlyState {
+  std::optional<EtcdConnection> etcd;  // when --state is etcd
+  std::unique_ptr<store::Journal> journal;
+  // The last status snapshot a running controller wrote (next to the file, or in etcd).
+  base::StatusOr<reconcile::StatusFile> Snapshot(const Config& c) {
+    if (etcd) return LoadEtcdStatus(*etcd);
+    return reconcile::LoadStatusFile(StatusFilePath(c.state));
+  }
+};
+
+base::StatusOr<ReadOnlyState> OpenReadOnly(const Config& c) {
+  ReadOnlyState r;
+  if (IsEtcdState(c)) {
+    AURA_ASSIGN_OR_RETURN(EtcdConnection conn, ConnectEtcd(c));
+    r.etcd = std::move(conn);
+    AURA_ASSIGN_OR_RETURN(r.journal, OpenEtcdJournalReadOnly(*r.etcd, &base::RealClock()));
+    return r;
+  }
+  AURA_ASSIGN_OR_RETURN(Stores stores, OpenStores(c, &base::RealClock(), /*read_only=*/true));
+  r.journal = std::move(stores.journal);
+  return r;
+}
+
 int ShowStatus(const Config& c) {
-  auto stores = OpenStores(c, &base::RealClock(), /*read_only=*/true);
-  if (!stores.ok()) return Fail(stores.status());
-  auto journal = stores->journal->List();
+  auto state = OpenReadOnly(c);
+  if (!state.ok()) return Fail(state.status());
+  auto journal = state->journal->List();
   if (!journal.ok()) return Fail(journal.status());
   std::map<std::string, reconcile::SpecStatus> by_key;
   std::string written_at;
-  if (auto snap = reconcile::LoadStatusFile(StatusFilePath(c.state)); snap.ok()) {
+  if (auto snap = state->Snapshot(c); snap.ok()) {
     written_at = snap->written_at;
     for (auto& s : snap->statuses) by_key[s.key] = s;
   }
@@ -229,13 +127,13 @@ int Plan(const Config& c) {
   base::Logger log = MakeLogger(c);
   base::SetDefaultLogger(log);
   metrics::Metrics m;
-  auto stores = OpenStores(c, &base::RealClock(), /*read_only=*/true);
-  if (!stores.ok()) return Fail(stores.status());
+  auto state = OpenReadOnly(c);
+  if (!state.ok()) return Fail(state.status());
   auto stack = BuildApi(c, &base::RealClock(), &m, log);
   if (!stack.ok()) return Fail(stack.status());
   NoCredentials creds;
   reconcile::FileSpecSource specs(c.specs);
-  reconcile::Controller controller(ControllerOptionsFrom(c), *(*stack)->client, *stores->journal,
+  reconcile::Controller controller(ControllerOptionsFrom(c), *(*stack)->client, *state->journal,
                                    creds, specs, base::RealClock(), m, log);
   auto plan = controller.PlanOnly();
   if (!plan.ok()) return Fail(plan.status());
@@ -289,6 +187,11 @@ class Progress {
 };
 
 int Apply(const Config& c, SignalWaiter& signals) {
+  if (IsEtcdState(c)) {
+    return Fail(base::InvalidArgumentError(
+        "apply with an etcd --state is not supported: in high availability the elected `run` "
+        "leader applies (it holds the journal's fence); use plan to preview, status to follow"));
+  }
   base::Logger log = MakeLogger(c);
   base::SetDefaultLogger(log);
   metrics::Metrics m;
@@ -317,6 +220,7 @@ int Apply(const Config& c, SignalWaiter& signals) {
 }
 
 int Run(const Config& c, SignalWaiter& signals) {
+  if (IsEtcdState(c)) return RunHa(c, signals);
   base::Logger log = MakeLogger(c);
   base::SetDefaultLogger(log);
   metrics::Metrics m;
@@ -399,11 +303,24 @@ int Run(const Config& c, SignalWaiter& signals) {
 int Credentials(const Config& c) {
   if (c.args.size() != 2 || c.args[0] != "get") {
     return Fail(base::InvalidArgumentError(
-        "usage: aura-controller credentials get NAMESPACE/NAME [--credentials-dir DIR]"));
+        "usage: aura-controller credentials get NAMESPACE/NAME [--credentials-dir DIR | --state "
+        "etcd://... --credentials-key-file FILE]"));
   }
-  auto store = store::FileCredentialStore::Open(c.credentials_dir);
-  if (!store.ok()) return Fail(store.status());
-  auto cr = (*store)->Load(c.args[1]);
+  std::optional<EtcdConnection> etcd;
+  std::unique_ptr<store::CredentialStore> store;
+  if (IsEtcdState(c)) {
+    auto conn = ConnectEtcd(c);
+    if (!conn.ok()) return Fail(conn.status());
+    etcd = std::move(conn).value();
+    auto s = OpenEtcdCredentialsReadOnly(c, *etcd, &base::RealClock());
+    if (!s.ok()) return Fail(s.status());
+    store = std::move(s).value();
+  } else {
+    auto s = store::FileCredentialStore::Open(c.credentials_dir);
+    if (!s.ok()) return Fail(s.status());
+    store = std::move(s).value();
+  }
+  auto cr = store->Load(c.args[1]);
   if (!cr.ok()) return Fail(cr.status());
   // Printed on request to stdout only: never logged.
   std::cout << nlohmann::json{{"instance_id", cr->instance_id},

@@ -1,0 +1,112 @@
+#include "cmd/aura-controller/common.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+
+namespace aura::cmd {
+
+int Fail(const base::Status& s) {
+  std::cerr << "aura-controller: " << base::Redact(s.ToString()) << "\n";
+  return kExitError;
+}
+
+base::Logger MakeLogger(const Config& c) {
+  auto level = base::ParseLogLevel(c.log_level);
+  base::LogFormat format = base::LogFormat::kJson;
+  if (c.log_format == "human" || (c.log_format == "auto" && ::isatty(STDERR_FILENO))) {
+    format = base::LogFormat::kHuman;
+  }
+  return base::Logger(level.ok() ? *level : base::LogLevel::kInfo, format,
+                      [](std::string_view line) {
+                        std::fwrite(line.data(), 1, line.size(), stderr);
+                        std::fputc('\n', stderr);
+                        std::fflush(stderr);
+                      });
+}
+
+base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock* clock,
+                                                   metrics::Metrics* m, const base::Logger& log,
+                                                   bool with_client) {
+  if (c.client_id.empty() || c.client_secret.empty()) {
+    return base::InvalidArgumentError(
+        "Aura credentials missing: set AURA_CLIENT_ID and AURA_CLIENT_SECRET, or "
+        "--credentials-file FILE");
+  }
+  base::RegisterSecret(c.client_secret);
+  AURA_RETURN_IF_ERROR(api::CheckUrlAllowed(c.api_url, c.insecure_http).WithContext("--api-url"));
+  AURA_RETURN_IF_ERROR(
+      api::CheckUrlAllowed(c.token_url, c.insecure_http).WithContext("--token-url"));
+  auto stack = std::make_unique<ApiStack>();
+  api::CpprestTransportOptions topts;
+  topts.allow_insecure_http = c.insecure_http;
+  stack->transport = api::NewCpprestTransport(topts);
+  ratelimit::Options lopts;
+  lopts.limit = c.rate_limit;
+  lopts.window = c.rate_window;
+  lopts.safety_margin = c.rate_margin;
+  stack->limiter = std::make_unique<ratelimit::Limiter>(lopts, clock, m);
+  api::TokenSourceOptions tok;
+  tok.token_url = c.token_url;
+  tok.client_id = c.client_id;
+  tok.client_secret = c.client_secret;
+  tok.request_timeout = c.request_timeout;
+  stack->tokens = std::make_unique<api::TokenSource>(tok, stack->transport.get(),
+                                                     stack->limiter.get(), clock, m, log);
+  if (with_client) stack->client = NewClient(c, *stack, clock, m, log);
+  return stack;
+}
+
+std::unique_ptr<api::Client> NewClient(const Config& c, ApiStack& stack, base::Clock* clock,
+                                       metrics::Metrics* m, const base::Logger& log,
+                                       std::function<base::Status()> write_guard) {
+  api::ClientOptions copts;
+  copts.api_url = c.api_url;
+  copts.request_timeout = c.request_timeout;
+  copts.write_guard = std::move(write_guard);
+  return std::make_unique<api::Client>(copts, stack.transport.get(), stack.tokens.get(),
+                                       stack.limiter.get(), clock, m, log);
+}
+
+reconcile::ControllerOptions ControllerOptionsFrom(const Config& c) {
+  reconcile::ControllerOptions o;
+  o.plan.settle_window = c.settle_window;
+  o.plan.allow_delete = c.allow_delete;
+  o.plan.max_deletes = c.max_deletes;
+  o.resync = c.resync;
+  o.spec_poll = c.spec_poll;
+  o.workers = c.workers;
+  o.poll_initial = c.poll_interval;
+  o.poll_max = std::max(c.poll_max, c.poll_interval);
+  o.failure_max = std::max<base::Duration>(std::chrono::seconds(1), c.resync * 5);
+  o.drift_share = c.drift_share;
+  o.rate_limit = c.rate_limit - c.rate_margin;
+  o.rate_window = c.rate_window;
+  o.seed = static_cast<std::uint64_t>(::getpid()) ^
+           static_cast<std::uint64_t>(base::RealClock().Now().time_since_epoch().count());
+  return o;
+}
+
+SignalWaiter::SignalWaiter() {
+  sigemptyset(&set_);
+  sigaddset(&set_, SIGINT);
+  sigaddset(&set_, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &set_, nullptr);
+}
+
+void SignalWaiter::Start(std::function<void(int)> on_signal) {
+  thread_ = std::jthread([this, on_signal](std::stop_token stop) {
+    int count = 0;
+    while (!stop.stop_requested()) {
+      timespec ts{0, 200 * 1000 * 1000};
+      int sig = sigtimedwait(&set_, nullptr, &ts);
+      if (sig <= 0) continue;
+      if (++count > 1) std::_Exit(130);
+      on_signal(sig);
+    }
+  });
+}
+
+}  // namespace aura::cmd

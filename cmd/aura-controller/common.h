@@ -1,0 +1,84 @@
+// Wiring shared by aura-controller's commands (main.cc) and its high-availability mode (ha.cc):
+// the logger, the Aura API stack, controller options, signals. Real implementations are
+// constructed here, in main.cc and in ha.cc, nowhere else.
+//
+// Thread-safety: as each type says; the functions are called from main's thread.
+#pragma once
+
+#include <signal.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cmd/aura-controller/config.h"
+#include "pkg/aura/client.h"
+#include "pkg/aura/token_source.h"
+#include "pkg/aura/transport.h"
+#include "pkg/base/clock.h"
+#include "pkg/base/log.h"
+#include "pkg/metrics/metrics.h"
+#include "pkg/ratelimit/limiter.h"
+#include "pkg/reconcile/controller.h"
+#include "pkg/store/journal.h"
+
+namespace aura::cmd {
+
+inline constexpr int kExitOk = 0;
+inline constexpr int kExitError = 1;
+inline constexpr int kExitChanges = 2;
+
+// Prints the error (secrets redacted) and returns kExitError.
+int Fail(const base::Status& s);
+
+base::Logger MakeLogger(const Config& c);
+
+// Everything that talks to Aura, built from the configuration.
+struct ApiStack {
+  std::unique_ptr<api::Transport> transport;
+  std::unique_ptr<ratelimit::Limiter> limiter;
+  std::unique_ptr<api::TokenSource> tokens;
+  std::unique_ptr<api::Client> client;  // null when built with with_client = false
+  void Stop() {
+    if (client) client->Stop();
+    if (limiter) limiter->Stop();
+  }
+};
+
+// Checks the credentials and URLs and builds the stack; `with_client` false leaves the client
+// to NewClient (HA mode builds one per leadership term).
+base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock* clock,
+                                                   metrics::Metrics* m, const base::Logger& log,
+                                                   bool with_client = true);
+// A client over `stack`'s transport, limiter and tokens; `write_guard` as in ClientOptions.
+std::unique_ptr<api::Client> NewClient(const Config& c, ApiStack& stack, base::Clock* clock,
+                                       metrics::Metrics* m, const base::Logger& log,
+                                       std::function<base::Status()> write_guard = {});
+
+reconcile::ControllerOptions ControllerOptionsFrom(const Config& c);
+
+// SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread.
+class SignalWaiter {
+ public:
+  SignalWaiter();
+  // Calls `on_signal` on the first signal; a second one exits at once.
+  void Start(std::function<void(int)> on_signal);
+
+ private:
+  sigset_t set_;
+  std::jthread thread_;
+};
+
+// A credential store for read-only commands: refuses every save.
+class NoCredentials final : public store::CredentialStore {
+ public:
+  base::Status Save(const std::string&, const store::Credentials&) override {
+    return base::FailedPreconditionError("read-only command");
+  }
+  base::StatusOr<store::Credentials> Load(const std::string& key) const override {
+    return base::NotFoundError("not loaded: " + key);
+  }
+};
+
+}  // namespace aura::cmd
