@@ -107,6 +107,11 @@ base::StatusOr<std::string> TokenSource::Token(std::stop_token stop) {
   for (;;) {
     if (stopped_ || stop.stop_requested()) return base::CancelledError("token source: stopped");
     if (!token_.empty() && clock_->Now() < refresh_at_) return token_;
+    if (!fetching_ && failures_ > 0 && clock_->Now() < retry_at_) {
+      // Cooling down after a failed fetch: the token it failed to refresh may still work.
+      if (!token_.empty()) return token_;
+      return last_result_;
+    }
     if (!fetching_) break;
     // Someone else's fetch is in flight: wait for it and share its outcome.
     const std::uint64_t generation = generation_;
@@ -132,6 +137,13 @@ base::StatusOr<std::string> TokenSource::Token(std::stop_token stop) {
     const base::Duration margin =
         lifetime >= 2 * options_.refresh_margin ? options_.refresh_margin : lifetime / 2;
     refresh_at_ = sent_at + lifetime - margin;
+    failures_ = 0;
+  } else if (fetched.status().code() != base::StatusCode::kCancelled) {
+    base::Duration cooldown = options_.failure_cooldown;
+    for (int i = 0; i < failures_ && cooldown < options_.failure_cooldown_max; ++i) cooldown *= 2;
+    cooldown = std::min(cooldown, options_.failure_cooldown_max);
+    ++failures_;
+    retry_at_ = clock_->Now() + cooldown;
   }
   cv_.notify_all();
   return fetched;

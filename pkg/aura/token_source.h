@@ -6,7 +6,11 @@
 // caches the token until expires_in minus a margin, measured from when the request was sent.
 // However many callers need a token at once, exactly one fetch is in flight; the others wait
 // for it and share its result, success or failure. Token fetches have no side effect on the
-// server, so they are retried like GETs (5xx, 429, transport errors) with backoff. The client
+// server, so they are retried like GETs (5xx, 429, transport errors) with backoff. A fetch that
+// failed all the same (refused credentials, an endpoint down for longer than its retries) is
+// not repeated before a cooldown that doubles with each consecutive failure: callers in between
+// get its error (or the cached token, when it was not refused) without a request, so wrong
+// credentials cost one token request per cooldown, not one per caller. The client
 // secret, the Basic header and every token are registered with base::RegisterSecret and never
 // appear in errors or logs.
 //
@@ -46,6 +50,10 @@ struct TokenSourceOptions {
   base::Duration refresh_margin = std::chrono::seconds(60);
   std::chrono::milliseconds request_timeout{30000};
   backoff::Policy retry;  // bounded attempts of one fetch
+  // The cooldown after a failed fetch: failure_cooldown, doubled per consecutive failure, at
+  // most failure_cooldown_max.
+  base::Duration failure_cooldown = std::chrono::seconds(1);
+  base::Duration failure_cooldown_max = std::chrono::seconds(60);
 };
 
 class TokenSource {
@@ -94,6 +102,8 @@ class TokenSource {
   bool fetching_ = false;         // GUARDED_BY(mu_)
   std::uint64_t generation_ = 0;  // GUARDED_BY(mu_): completed fetches
   base::Status last_result_;      // GUARDED_BY(mu_): of the last completed fetch
+  int failures_ = 0;              // GUARDED_BY(mu_): consecutive failed fetches
+  base::TimePoint retry_at_{};    // GUARDED_BY(mu_): no new fetch before, after a failure
   bool stopped_ = false;          // GUARDED_BY(mu_)
   std::int64_t fetches_ = 0;      // GUARDED_BY(mu_)
 };

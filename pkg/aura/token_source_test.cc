@@ -75,6 +75,56 @@ TEST_F(TokenSourceTest, RefusedCredentialsAreUnauthenticatedAndNotRetried) {
   EXPECT_EQ(ts.fetches(), 1);
 }
 
+// Wrong credentials must not cost one token request per caller (issue 9: 125 refused token
+// requests per minute from `run`, as many as the rate limit allowed).
+TEST_F(TokenSourceTest, FailedFetchesCoolDownBeforeTheNextOne) {
+  bool refuse = true;
+  transport_.OnToken([&](const HttpRequest&) {
+    return refuse ? FakeTransport::Response(401, R"({"error":"invalid_client"})")
+                  : FakeTransport::Response(
+                        200, R"({"access_token":"t","expires_in":3600,"token_type":"bearer"})");
+  });
+  TokenSourceOptions o = Options();
+  o.failure_cooldown_max = seconds(4);
+  TokenSource ts(o, &transport_, &limiter_, &clock_, nullptr);
+  auto expect = [&](int fetches, StatusCode code) {
+    auto t = ts.Token();
+    EXPECT_EQ(t.status().code(), code);
+    EXPECT_EQ(ts.fetches(), fetches);
+  };
+  expect(1, StatusCode::kUnauthenticated);
+  for (int i = 0; i < 5; ++i) expect(1, StatusCode::kUnauthenticated);  // the same error, no fetch
+  clock_.Advance(seconds(1));
+  expect(2, StatusCode::kUnauthenticated);  // after 1 s
+  clock_.Advance(seconds(1));
+  expect(2, StatusCode::kUnauthenticated);  // then 2 s
+  clock_.Advance(seconds(1));
+  expect(3, StatusCode::kUnauthenticated);
+  clock_.Advance(seconds(3));
+  expect(3, StatusCode::kUnauthenticated);  // then 4 s, the cap
+  clock_.Advance(seconds(1));
+  expect(4, StatusCode::kUnauthenticated);
+  clock_.Advance(seconds(4));
+  expect(5, StatusCode::kUnauthenticated);  // capped at 4 s
+  refuse = false;
+  clock_.Advance(seconds(4));
+  expect(6, StatusCode::kOk);
+  // A success resets the cooldown; a refused refresh keeps the cached token while cooling down.
+  ts.Invalidate("t");
+  refuse = true;
+  expect(7, StatusCode::kUnauthenticated);
+  clock_.Advance(seconds(1));
+  refuse = false;
+  expect(8, StatusCode::kOk);
+  clock_.Advance(seconds(3600));  // due for a refresh
+  refuse = true;
+  expect(9, StatusCode::kUnauthenticated);
+  auto stale = ts.Token();
+  ASSERT_TRUE(stale.ok()) << stale.status();
+  EXPECT_EQ(*stale, "t");
+  EXPECT_EQ(ts.fetches(), 9);
+}
+
 TEST_F(TokenSourceTest, ServerErrorsAreRetriedWithBackoff) {
   int n = 0;
   transport_.OnToken([&](const HttpRequest&) {
