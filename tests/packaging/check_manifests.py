@@ -10,6 +10,11 @@ on the PersistentVolumeClaim, the specs from the ConfigMap (base) or from git-sy
 symlink (overlay), the Aura client from the aura-api-credentials Secret, the metrics Service;
 the shipped specs pass `aura-controller validate`; and the built controller is started as each
 Deployment starts it (run_as_deployed.py).
+The HA overlay (overlays/ha): two replicas rolled one at a time, never on one node (required
+hostname anti-affinity), a PodDisruptionBudget keeping one, no PersistentVolumeClaim, the etcd
+endpoint from a secretKeyRef, the etcd TLS material and the credentials key from Secret volumes
+mounted read-only, and the controller accepting the Deployment's args and env (`run --help`
+parses and checks every flag).
 The monitoring kustomization: the ServiceMonitor selects the Service's metrics port, the
 PrometheusRule has the required alerts, and its spec passes `promtool check rules` and the alert
 unit tests in alerts_test.yaml (`promtool test rules`).
@@ -33,7 +38,7 @@ except ImportError:
     print("FAIL: python3 cannot import yaml (scripts/install-deps.sh installs python3-yaml)")
     sys.exit(1)
 
-BASE, GIT_SYNC, MONITORING = "base", "overlays/git-sync", "monitoring"
+BASE, GIT_SYNC, HA, MONITORING = "base", "overlays/git-sync", "overlays/ha", "monitoring"
 CONTROLLER_KINDS = {"Namespace", "ServiceAccount", "PersistentVolumeClaim", "Service",
                     "Deployment"}
 SECRET_NAME = "aura-api-credentials"
@@ -255,6 +260,94 @@ def check_service(objects, dep, f):
     return svc
 
 
+# ---- the high-availability overlay ---------------------------------------------------------
+
+HA_STATE_SECRET = "aura-etcd"
+
+
+def check_ha(objects, binary, project_version, f):
+    kinds = {o["kind"] for o in objects}
+    need = {"Namespace", "ServiceAccount", "Service", "Deployment", "PodDisruptionBudget",
+            "ConfigMap"}
+    f.check(need <= kinds, "missing kinds %s" % sorted(need - kinds))
+    f.check("PersistentVolumeClaim" not in kinds,
+            "a PersistentVolumeClaim is rendered: the HA state lives in etcd")
+    dep = one(objects, "Deployment", f)
+    if dep is None:
+        return
+    spec, pod = dep["spec"], pod_spec(dep)
+    pod_labels = spec["template"]["metadata"].get("labels") or {}
+    f.check(spec.get("replicas") == 2, "Deployment replicas is %r, not 2" % spec.get("replicas"))
+    strategy = spec.get("strategy") or {}
+    f.check(strategy.get("type") == "RollingUpdate" and
+            (strategy.get("rollingUpdate") or {}).get("maxUnavailable") in (1, "1", "50%"),
+            "strategy %r: expected RollingUpdate replacing one pod at a time" % strategy)
+    anti = ((pod.get("affinity") or {}).get("podAntiAffinity") or {})
+    required = anti.get("requiredDuringSchedulingIgnoredDuringExecution") or []
+    f.check(any(t.get("topologyKey") == "kubernetes.io/hostname" and
+                labels_select((t.get("labelSelector") or {}).get("matchLabels") or {},
+                              pod_labels) for t in required),
+            "no required pod anti-affinity on kubernetes.io/hostname selecting the controller "
+            "pods: both could run on one node")
+    for pdb in by_kind(objects, "PodDisruptionBudget"):
+        sel = (pdb["spec"].get("selector") or {}).get("matchLabels") or {}
+        f.check(labels_select(sel, pod_labels),
+                "%s selector %r does not select the controller pods" % (ident(pdb), sel))
+        f.check(pdb["spec"].get("minAvailable") in (1, "1") or
+                pdb["spec"].get("maxUnavailable") in (1, "1"),
+                "%s must keep one controller (minAvailable: 1)" % ident(pdb))
+    for v in pod.get("volumes") or []:
+        f.check("persistentVolumeClaim" not in v, "volume %s is a PersistentVolumeClaim"
+                % v.get("name"))
+    controllers = [c for c in pod.get("containers") or [] if c.get("name") == "controller"]
+    if not f.check(len(controllers) == 1, "no container named controller"):
+        return
+    c = controllers[0]
+    image = c.get("image", "")
+    f.check(re.match(r"^(.*/)?aura-controller:%s$" % re.escape(project_version), image),
+            "controller image %r is not aura-controller:%s" % (image, project_version))
+    check_port_and_probes(c, f)
+    env = {e.get("name"): e for e in c.get("env") or []}
+    for var, key in SECRET_KEYS.items():
+        ref = ((env.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+        f.check(ref.get("name") == SECRET_NAME and ref.get("key") == key,
+                "env %s is not secretKeyRef {name: %s, key: %s}" % (var, SECRET_NAME, key))
+    flags, _ = parse_flags(c.get("args") or [])
+    state_ref = ((env.get("AURA_STATE") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
+    f.check("state" not in flags and state_ref.get("name") == HA_STATE_SECRET,
+            "the etcd endpoint must come from env AURA_STATE secretKeyRef %s (and no --state "
+            "arg, which would win over it); found %r / %r"
+            % (HA_STATE_SECRET, flags.get("state"), env.get("AURA_STATE")))
+    f.check("credentials-dir" not in flags and "AURA_CREDENTIALS_DIR" not in env,
+            "--credentials-dir / AURA_CREDENTIALS_DIR set: the credentials live in etcd")
+    for flag in ("credentials-key-file", "etcd-ca", "etcd-cert", "etcd-key"):
+        path = flags.get(flag)
+        if not f.check(path and path.startswith("/"), "no --%s=/absolute/path" % flag):
+            continue
+        m = mount_for(c, path)
+        if not f.check(m is not None, "--%s=%s is on no volume" % (flag, path)):
+            continue
+        f.check(m.get("readOnly") is True, "--%s=%s is mounted writable" % (flag, path))
+        f.check("secret" in volume(pod, m["name"]),
+                "--%s=%s is not on a Secret volume" % (flag, path))
+    paths = spec_paths(c)
+    if f.check(len(paths) == 1, "expected one spec folder, found %r" % paths):
+        m = mount_for(c, paths[0])
+        f.check(m is not None and m.get("readOnly") is True and
+                "configMap" in volume(pod, m["name"]),
+                "the specs are not a read-only ConfigMap mount")
+    # The binary accepts these args and env: `run --help` parses and checks every flag.
+    run_env = dict(os.environ)
+    for e in c.get("env") or []:
+        if "value" in e:
+            run_env[e["name"]] = e["value"]
+    run_env["AURA_STATE"] = "etcds://127.0.0.1:2379,127.0.0.2:2379/aura-controller"
+    out = run([binary, "run"] + (c.get("args") or []) + ["--help"], env=run_env)
+    f.check(out.returncode == 0, "aura-controller run %s --help (AURA_STATE=%s) refused the "
+            "Deployment's flags:\n%s%s" % (" ".join(c.get("args") or []), run_env["AURA_STATE"],
+                                           out.stdout[-500:], out.stderr))
+
+
 # ---- monitoring ------------------------------------------------------------------------------
 
 def check_monitoring(objects, service, promtool, alert_tests, f):
@@ -369,7 +462,7 @@ def main():
     f = Failures()
 
     kustomizations = scan_files(opts.manifests, f)
-    for k in (BASE, GIT_SYNC, MONITORING):
+    for k in (BASE, GIT_SYNC, HA, MONITORING):
         f.check(k in kustomizations, "no kustomization in manifests/%s" % k)
     rendered = {}
     for k in kustomizations:
@@ -402,6 +495,16 @@ def main():
             f.check(spec_files, "the spec ConfigMap is empty")
         if dep is not None and c is not None:
             deployments[k] = (objects, dep, c)
+
+    f.context = "manifests/" + HA
+    ha_objects = rendered.get(HA) or []
+    for ns in by_kind(ha_objects, "Namespace"):
+        for o in ha_objects:
+            f.check(o["kind"] == "Namespace" or
+                    o["metadata"].get("namespace") == ns["metadata"]["name"],
+                    "%s is not in namespace %s" % (ident(o), ns["metadata"]["name"]))
+    check_ha(ha_objects, binary, opts.project_version, f)
+    check_service(ha_objects, one(ha_objects, "Deployment", f), f)
 
     f.context = "manifests/" + MONITORING
     rules = check_monitoring(rendered.get(MONITORING) or [], service, opts.promtool,
