@@ -125,7 +125,21 @@ double Seconds(std::chrono::steady_clock::time_point since) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - since).count();
 }
 
+std::string Fmt(double v, int decimals) {
+  std::ostringstream s;
+  s.setf(std::ios::fixed);
+  s.precision(decimals);
+  s << v;
+  return s.str();
+}
+
 bool Converged(const test_harness::SimulatorProcess& sim, const e2e::Workspace& ws,
+               const std::vector<std::string>& names, const ControllerRun* run,
+               std::string* why) {
+  return Converged(sim, ws.state(), names, run, why);
+}
+
+bool Converged(const test_harness::SimulatorProcess& sim, const std::string& state,
                const std::vector<std::string>& names, const ControllerRun* run,
                std::string* why) {
   if (run != nullptr) {
@@ -136,7 +150,7 @@ bool Converged(const test_harness::SimulatorProcess& sim, const e2e::Workspace& 
       return false;
     }
   }
-  const json journal = json::parse(e2e::ReadFile(ws.state()), nullptr, false);
+  const json journal = json::parse(e2e::ReadFile(state), nullptr, false);
   auto inst = sim.Instances();
   if (!journal.is_object() || !inst.ok()) {
     *why = "journal or simulator unreadable";
@@ -166,16 +180,22 @@ bool Converged(const test_harness::SimulatorProcess& sim, const e2e::Workspace& 
 chaos::Verdict Judge(const test_harness::SimulatorProcess& sim, const e2e::Workspace& ws,
                      const std::vector<std::string>& names, int64_t request_timeout_ms,
                      const std::vector<std::string>& controller_logs) {
+  return Judge(sim, ws.state(), ws.credentials(), names, request_timeout_ms, controller_logs);
+}
+
+chaos::Verdict Judge(const test_harness::SimulatorProcess& sim, const std::string& state,
+                     const std::string& credentials_dir, const std::vector<std::string>& names,
+                     int64_t request_timeout_ms, const std::vector<std::string>& controller_logs) {
   chaos::Evidence e;
   e.ns = kNamespace;
   e.names = names;
   e.client_id = test_harness::kSimClientId;
   auto inst = sim.Instances();
   if (inst.ok()) e.sim_instances = *inst;
-  e.journal = json::parse(e2e::ReadFile(ws.state()), nullptr, false);
+  e.journal = json::parse(e2e::ReadFile(state), nullptr, false);
   if (!e.journal.is_object()) e.journal = json::object();
   std::error_code ec;
-  const fs::path creds = fs::path(ws.credentials()) / kNamespace;
+  const fs::path creds = fs::path(credentials_dir) / kNamespace;
   for (auto it = fs::directory_iterator(creds, ec); !ec && it != fs::directory_iterator();
        it.increment(ec)) {
     if (it->path().extension() != ".json") continue;

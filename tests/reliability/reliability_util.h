@@ -93,12 +93,18 @@ std::vector<std::string> SpecNames(const std::string& prefix, int count);
 // check). `why` says what is missing.
 bool Converged(const test_harness::SimulatorProcess& sim, const e2e::Workspace& ws,
                const std::vector<std::string>& names, const ControllerRun* run, std::string* why);
+// The same with the journal at `state`.
+bool Converged(const test_harness::SimulatorProcess& sim, const std::string& state,
+               const std::vector<std::string>& names, const ControllerRun* run, std::string* why);
 
 // The exactly-once and no-lost-password oracle of the chaos test (tests/chaos/chaos_check.h),
 // with no kills: the simulator's admin view, the journal and the credentials folder.
 chaos::Verdict Judge(const test_harness::SimulatorProcess& sim, const e2e::Workspace& ws,
                      const std::vector<std::string>& names, int64_t request_timeout_ms,
                      const std::vector<std::string>& controller_logs);
+chaos::Verdict Judge(const test_harness::SimulatorProcess& sim, const std::string& state,
+                     const std::string& credentials_dir, const std::vector<std::string>& names,
+                     int64_t request_timeout_ms, const std::vector<std::string>& controller_logs);
 
 // What the kernel says about a process.
 struct ProcSample {
@@ -124,5 +130,7 @@ void RecordFigures(const std::string& test, const std::vector<std::pair<std::str
 
 std::string Str(const nlohmann::json& j, const char* key);
 double Seconds(std::chrono::steady_clock::time_point since);
+// A figure: `v` with `decimals` decimals.
+std::string Fmt(double v, int decimals = 1);
 
 }  // namespace aura::reliability
