@@ -200,6 +200,19 @@ TEST_F(ControllerTest, SpecChangesArePatchedPausedAndResumed) {
   EXPECT_EQ(api_.instance(id)->status, "running");
 }
 
+TEST_F(ControllerTest, SameNamedInstanceAppearingLaterIsAlarmedAndKept) {
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  ASSERT_TRUE(Converge()) << Dump();
+  const std::string late = api_.AddInstance("tenant-1", "orders");
+  clock_.Advance(seconds(60));
+  ASSERT_TRUE(Converge()) << Dump();
+  EXPECT_EQ(journal_.Get("default/orders")->duplicate_ids, std::vector<std::string>{late});
+  EXPECT_EQ(metrics_.duplicate_instances.Value(), 1);
+  EXPECT_EQ(api_.instances().size(), 2u);  // nothing deleted
+  EXPECT_EQ(api_.calls()["delete"], 0);
+}
+
 TEST_F(ControllerTest, ConflictIsRequeuedQuietly) {
   const std::string id = api_.AddInstance("tenant-1", "orders", "running", "2GB");
   specs_.Set({MakeSpec("orders")});

@@ -100,6 +100,8 @@ ActionResult Executor::Execute(const Action& a) {
       return Create(a);
     case ActionType::kRecordCreated:
       return RecordCreated(a);
+    case ActionType::kRecordDuplicates:
+      return RecordDuplicates(a);
     case ActionType::kAdopt:
       return Adopt(a);
     case ActionType::kPatch:
@@ -268,6 +270,31 @@ ActionResult Executor::RecordCreated(const Action& a) {
                : "pending create resolved; the one-time password was not received (the "
                  "create's response was lost): reset it in the Aura console",
            {{"reason", a.reason}});
+  return out;
+}
+
+ActionResult Executor::RecordDuplicates(const Action& a) {
+  ActionResult out;
+  auto entry = journal_.Get(a.key);
+  if (!entry.ok()) {
+    out.status = entry.status();
+    return out;
+  }
+  for (const auto& d : a.duplicate_ids) {
+    if (std::find(entry->duplicate_ids.begin(), entry->duplicate_ids.end(), d) ==
+        entry->duplicate_ids.end()) {
+      entry->duplicate_ids.push_back(d);
+    }
+  }
+  out.status = PutEntry(*entry);
+  out.journal_changed = out.status.ok();
+  const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
+  if (!out.status.ok()) {
+    log.Error("could not record duplicate instances", base::StatusFields(out.status));
+    return out;
+  }
+  log.Error("DUPLICATE instances with this spec's name: recorded, kept, deleted nothing",
+            {{"duplicates", a.duplicate_ids}, {"reason", a.reason}});
   return out;
 }
 

@@ -58,6 +58,7 @@ class Executor {
   void MarkOrphanIntents();
   ActionResult Create(const Action& a);
   ActionResult RecordCreated(const Action& a);
+  ActionResult RecordDuplicates(const Action& a);
   ActionResult Adopt(const Action& a);
   ActionResult Patch(const Action& a);
   ActionResult PowerChange(const Action& a);

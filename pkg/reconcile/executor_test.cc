@@ -259,6 +259,19 @@ TEST_F(ExecutorTest, RecordCreatedKnowsWhetherCredentialsWereSaved) {
   EXPECT_THAT(AllLogs(), HasSubstr("one-time password was not received"));
 }
 
+TEST_F(ExecutorTest, RecordDuplicatesAppendsOnceAndAlarms) {
+  Action adopt = OnInstance(ActionType::kAdopt, "aaaa0001");
+  ASSERT_TRUE(exec_.Execute(adopt).status.ok());
+  Action d = OnInstance(ActionType::kRecordDuplicates, "aaaa0001");
+  d.duplicate_ids = {"bbbb0002"};
+  ASSERT_TRUE(exec_.Execute(d).status.ok());
+  ASSERT_TRUE(exec_.Execute(d).status.ok());
+  auto e = journal_.Get("default/orders");
+  EXPECT_EQ(e->duplicate_ids, std::vector<std::string>{"bbbb0002"});
+  EXPECT_EQ(e->origin, store::Origin::kAdopted);  // ownership of the main instance unchanged
+  EXPECT_THAT(AllLogs(), HasSubstr("DUPLICATE"));
+}
+
 TEST_F(ExecutorTest, AdoptRecordsOrigin) {
   Action a = OnInstance(ActionType::kAdopt, "aaaa0001");
   a.delete_on_removal = true;

@@ -326,8 +326,37 @@ void PlanRemoved(const JournalEntry& e, const Observed& observed, const Owners& 
 }
 
 // The key has an instance id in the journal.
+// Same-named instances that appeared after this key's instance was recorded (a lagging LIST
+// hid them when an ambiguous create was resolved, or someone made one by hand): recorded as
+// duplicates of this key, so they are alarmed, never adopted by another key and never deleted.
+void PlanLateDuplicates(const JournalEntry& e, const Observed& observed, const Owners& owners,
+                        KeyPlan* p) {
+  auto it = observed.listings.find(e.tenant_id);
+  if (it == observed.listings.end() || e.aura_name.empty()) return;
+  std::vector<std::string> extras;
+  for (const auto& i : SameNamed(it->second, e.aura_name, owners, p->key)) {
+    if (i.id == e.instance_id) continue;
+    if (std::find(e.duplicate_ids.begin(), e.duplicate_ids.end(), i.id) != e.duplicate_ids.end()) {
+      continue;
+    }
+    extras.push_back(i.id);
+  }
+  if (extras.empty()) return;
+  std::string ids;
+  for (const auto& id : extras) ids += (ids.empty() ? "" : ", ") + id;
+  Action a = MakeAction(ActionType::kRecordDuplicates, p->key,
+                        std::to_string(extras.size()) + " more instance(s) named \"" + e.aura_name +
+                            "\" appeared in the tenant (" + ids + "): recorded as duplicates of " +
+                            e.instance_id + ", never deleted");
+  a.instance_id = e.instance_id;
+  a.duplicate_ids = extras;
+  p->actions.push_back(std::move(a));
+  p->status.duplicate_ids.insert(p->status.duplicate_ids.end(), extras.begin(), extras.end());
+}
+
 void PlanKnownInstance(const InstanceSpec& s, const JournalEntry& e, const Observed& observed,
                        const Owners& owners, KeyPlan* p) {
+  PlanLateDuplicates(e, observed, owners, p);
   auto obs_it = observed.instances.find(e.instance_id);
   const InstanceObservation* obs = obs_it == observed.instances.end() ? nullptr : &obs_it->second;
   if (std::string m = ImmutableChange(s, e, obs); !m.empty()) {
@@ -416,6 +445,8 @@ std::string_view ActionTypeName(ActionType t) {
       return "record-policy";
     case ActionType::kRecordCreated:
       return "resolve-create";
+    case ActionType::kRecordDuplicates:
+      return "record-duplicates";
     case ActionType::kAdopt:
       return "adopt";
     case ActionType::kCreate:
@@ -511,6 +542,7 @@ int ActionRank(ActionType t) {
   switch (t) {
     case ActionType::kRecordPolicy:
     case ActionType::kRecordCreated:
+    case ActionType::kRecordDuplicates:
     case ActionType::kAdopt:
     case ActionType::kForget:
       return 0;

@@ -32,11 +32,12 @@
 namespace aura::reconcile {
 
 enum class ActionType {
-  kRecordPolicy,   // journal: remember the spec's deletionPolicy (no API call)
-  kRecordCreated,  // journal: an intent resolved to an instance id (+ duplicates)
-  kAdopt,          // journal: take over an existing same-named instance
-  kCreate,         // journal intent, then POST /instances
-  kPatch,          // PATCH /instances/{id} with the changed fields only
+  kRecordPolicy,      // journal: remember the spec's deletionPolicy (no API call)
+  kRecordCreated,     // journal: an intent resolved to an instance id (+ duplicates)
+  kRecordDuplicates,  // journal: more same-named instances appeared later: alarmed, kept
+  kAdopt,             // journal: take over an existing same-named instance
+  kCreate,            // journal intent, then POST /instances
+  kPatch,             // PATCH /instances/{id} with the changed fields only
   kPause,
   kResume,
   kDelete,  // DELETE /instances/{id}

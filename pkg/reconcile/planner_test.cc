@@ -381,6 +381,33 @@ TEST_F(PlannerTest, ResumeComesBeforeResize) {
   EXPECT_THAT(Types(p), ElementsAre(ActionType::kResume));
 }
 
+TEST_F(PlannerTest, SameNamedInstanceAppearingLaterIsRecordedAsDuplicate) {
+  store::JournalEntry e = Known("aaaa0001");
+  Observe("aaaa0001", "running");
+  List("aaaa0001", "orders", kNow - minutes(10));
+  List("bbbb0002", "orders", kNow - minutes(9));  // hidden by a lagging LIST until now
+  KeyPlan p = PlanFor(&spec_, &e, false, {{"aaaa0001", "default/orders"}});
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kRecordDuplicates));
+  EXPECT_THAT(p.actions[0].duplicate_ids, ElementsAre("bbbb0002"));
+  EXPECT_THAT(p.status.duplicate_ids, ElementsAre("bbbb0002"));
+  EXPECT_TRUE(p.status.ready);  // the instance itself is fine
+
+  e.duplicate_ids = {"bbbb0002"};  // once recorded: nothing more to do
+  KeyPlan again =
+      PlanFor(&spec_, &e, false, {{"aaaa0001", "default/orders"}, {"bbbb0002", "default/orders"}});
+  EXPECT_TRUE(again.actions.empty());
+}
+
+TEST_F(PlannerTest, LateDuplicateCheckLeavesOtherKeysInstancesAlone) {
+  store::JournalEntry e = Known("aaaa0001");
+  Observe("aaaa0001", "running");
+  List("aaaa0001", "orders", kNow - minutes(10));
+  List("cccc0003", "orders", kNow - minutes(5));
+  KeyPlan p =
+      PlanFor(&spec_, &e, false, {{"aaaa0001", "default/orders"}, {"cccc0003", "default/other"}});
+  EXPECT_TRUE(p.actions.empty());
+}
+
 TEST_F(PlannerTest, OperationInFlightIsPolledNotActedOn) {
   store::JournalEntry e = Known("aaaa0001");
   for (const char* status : {"creating", "updating", "pausing", "resuming", "restoring"}) {
