@@ -113,7 +113,8 @@ class CpprestServer final : public HttpServer {
                     {"request_id", resp.request_id},
                     {"delay_ms",
                      std::chrono::duration_cast<std::chrono::milliseconds>(resp.delay).count()},
-                    {"dropped", resp.disposition == Disposition::kDropConnection}});
+                    {"dropped", resp.disposition == Disposition::kDropConnection},
+                    {"faults", resp.faults}});
       }
       if (resp.delay.count() > 0) {
         scheduler_->At(received + resp.delay, [this, req, resp] { Reply(req, resp); });

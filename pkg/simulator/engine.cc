@@ -419,6 +419,7 @@ SimResponse Engine::Handle(const SimRequest& req) {
       limiter_.RecordRefused(client, now);
       ++stats_.faults["throttle"];
       resp = JsonResponse(429, GatewayErrorBody("API Rate Limit Exceeded"));
+      resp.faults = "throttle";
       resp.headers.emplace_back("Retry-After",
                                 RetryAfterValue(std::chrono::seconds(t->retry_after_seconds)));
     } else if (auto d = limiter_.Admit(client, now); !d.allowed) {
@@ -430,6 +431,7 @@ SimResponse Engine::Handle(const SimRequest& req) {
       resp = JsonResponse(e->status,
                           GatewayErrorBody(e->status == 500 ? "Internal Server Error"
                                                             : "Service temporarily unavailable"));
+      resp.faults = "error";
       if (e->retry_after_seconds) {
         resp.headers.emplace_back("Retry-After",
                                   RetryAfterValue(std::chrono::seconds(*e->retry_after_seconds)));
@@ -443,10 +445,12 @@ SimResponse Engine::Handle(const SimRequest& req) {
     if (auto extra = faults_.Latency(route.name); extra.count() > 0) {
       ++stats_.faults["latency"];
       resp.delay += extra;
+      resp.faults += resp.faults.empty() ? "latency" : ",latency";
     }
     if (const TrickleFault* t = faults_.Trickle(route.name);
         t != nullptr && resp.disposition == Disposition::kReply) {
       ++stats_.faults["trickle"];
+      resp.faults += resp.faults.empty() ? "trickle" : ",trickle";
       resp.trickle_chunk = t->chunk_bytes;
       resp.trickle_interval = std::chrono::milliseconds(t->interval_ms);
     }
@@ -474,24 +478,30 @@ SimResponse Engine::Handle(const SimRequest& req) {
 void Engine::ApplyPostFaults(const Route& route, SimResponse* resp) {
   if (route.name == "POST /v1/instances" && resp->status == 202) {
     if (const CreateFault* c = faults_.CreateFailure()) {
-      ++stats_.faults["create_" + std::string(CreateFailModeName(c->mode))];
+      const std::string kind = "create_" + std::string(CreateFailModeName(c->mode));
+      ++stats_.faults[kind];
       switch (c->mode) {
         case CreateFailMode::k500:
           *resp = JsonResponse(500, GatewayErrorBody("Internal Server Error"));
+          resp->faults = kind;
           return;
         case CreateFailMode::kDrop:
           resp->disposition = Disposition::kDropConnection;
+          resp->faults = kind;
           return;
         case CreateFailMode::kTimeout:
           resp->delay += std::chrono::duration_cast<base::Duration>(
               std::chrono::duration<double>(c->delay_seconds));
+          resp->faults = kind;
           break;
       }
     }
   }
   if (resp->status < 200 || resp->status >= 300 || resp->body.empty()) return;
   if (const MalformedFault* m = faults_.Malformed(route.name)) {
-    ++stats_.faults["malformed_" + std::string(MalformedModeName(m->mode))];
+    const std::string kind = "malformed_" + std::string(MalformedModeName(m->mode));
+    ++stats_.faults[kind];
+    resp->faults += resp->faults.empty() ? kind : "," + kind;
     switch (m->mode) {
       case MalformedMode::kTruncate:
         resp->body.resize(resp->body.size() / 2);

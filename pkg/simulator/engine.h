@@ -69,6 +69,8 @@ struct SimResponse {
   base::Duration trickle_interval{0};
   std::string route;  // template, e.g. "GET /v1/instances/{instanceId}"
   std::string request_id;
+  // The faults that shaped this response, for logs: "malformed_truncate,trickle".
+  std::string faults;
 
   std::string Header(std::string_view name) const;
 };

@@ -314,6 +314,7 @@ TEST_F(FaultModesTest, MissingFieldsAndHugeBodies) {
         {{{"route", "GET /v1/instances/{instanceId}"}, {"mode", "huge"}, {"bytes", 100000}}}}});
   SimResponse big = Api("GET", "/v1/instances/" + id);
   EXPECT_EQ(big.body.size(), 100000u);
+  EXPECT_EQ(big.faults, "malformed_huge");
   EXPECT_EQ(Body(big)["data"]["id"], id);  // still valid JSON
   EXPECT_EQ(Admin("GET", "/_sim/stats")["faults_injected"]["malformed_huge"], 1);
   EXPECT_EQ(Admin("GET", "/_sim/faults")["malformed"][0]["bytes"], 100000);
@@ -328,6 +329,7 @@ TEST_F(FaultModesTest, TrickleMarksTheResponse) {
   EXPECT_EQ(slow.status, 200);
   EXPECT_EQ(slow.trickle_chunk, 3);
   EXPECT_EQ(slow.trickle_interval, milliseconds(250));
+  EXPECT_EQ(slow.faults, "trickle");
   EXPECT_EQ(Api("GET", "/v1/tenants").trickle_chunk, 0);  // count used up
   EXPECT_EQ(Admin("GET", "/_sim/stats")["faults_injected"]["trickle"], 1);
   auto round = ParseFaults(Admin("GET", "/_sim/faults"));
