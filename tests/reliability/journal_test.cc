@@ -155,19 +155,18 @@ TEST_F(JournalTest, FullDiskSendsNoCreateWithoutADurableIntentAndRecovers) {
   EXPECT_TRUE(run->Stop().ok());
   const chaos::Verdict v = Judge(*sim_, state, creds, names, 3000, AllLogs());
   for (const auto& violation : v.violations) ADD_FAILURE() << violation;
-  RecordFigures("journal_full",
-                {{"specs", std::to_string(specs)},
-                 {"tmpfs", "1MiB"},
-                 {"posts_before_full", std::to_string(posts_frozen)},
-                 {"full_s", std::to_string(full_s)},
-                 {"intents_on_disk_when_full", std::to_string(intents.size())},
-                 {"posts_while_full", std::to_string(posts_full)},
-                 {"creates_refused_not_durable", std::to_string(refusals)},
-                 {"converged_after_space_s", Fmt(recovered_s)},
-                 {"duplicates", std::to_string(v.extra_creations)},
-                 {"passwords_saved",
-                  std::to_string(v.passwords_saved) + "/" + std::to_string(v.passwords_sent)},
-                 {"lost_passwords", std::to_string(v.passwords_lost)}});
+  RecordFigures("journal_full", {{"specs", std::to_string(specs)},
+                                 {"tmpfs", "1MiB"},
+                                 {"posts_before_full", std::to_string(posts_frozen)},
+                                 {"full_s", std::to_string(full_s)},
+                                 {"intents_on_disk_when_full", std::to_string(intents.size())},
+                                 {"posts_while_full", std::to_string(posts_full)},
+                                 {"creates_refused_not_durable", std::to_string(refusals)},
+                                 {"converged_after_space_s", Fmt(recovered_s)},
+                                 {"duplicates", std::to_string(v.extra_creations)},
+                                 {"passwords_saved", std::to_string(v.passwords_saved) + "/" +
+                                                         std::to_string(v.passwords_sent)},
+                                 {"lost_passwords", std::to_string(v.passwords_lost)}});
 }
 
 TEST_F(JournalTest, CorruptedJournalRefusesToStartAndIsKeptAsItWas) {
@@ -192,7 +191,8 @@ TEST_F(JournalTest, CorruptedJournalRefusesToStartAndIsKeptAsItWas) {
       {"truncated", good.substr(0, good.size() / 2)},
       {"garbage bytes", binary},
       {"not an object", "[1, 2, 3]\n"},
-      {"wrong types", [&] {
+      {"wrong types",
+       [&] {
          json j = json::parse(good);
          for (auto& [k, e] : j["entries"].items()) e["instance_id"] = 42;
          return j.dump();
@@ -213,8 +213,8 @@ TEST_F(JournalTest, CorruptedJournalRefusesToStartAndIsKeptAsItWas) {
       e2e::CliResult r = e2e::RunCli(args, seconds(60));
       EXPECT_TRUE(r.exit.exited) << r.exit.ToString();
       EXPECT_EQ(r.exit.code, 1) << r.out << r.err;
-      EXPECT_NE(r.err.find(ws_.state()), std::string::npos) << "the error does not name the file: "
-                                                            << r.err;
+      EXPECT_NE(r.err.find(ws_.state()), std::string::npos)
+          << "the error does not name the file: " << r.err;
       EXPECT_NE(r.err.find("refuses to start"), std::string::npos) << r.err;
       EXPECT_EQ(e2e::ReadFile(ws_.state()), content) << "the journal was modified";
       refused += r.exit.code == 1;

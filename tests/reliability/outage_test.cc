@@ -22,8 +22,8 @@ TEST_F(OutageTest, ReadinessDropsAndReturnsAndConvergenceCompletes) {
   const int specs = EnvInt("AURA_REL_OUTAGE_SPECS", 60, 40);
   const int outage_s = EnvInt("AURA_REL_OUTAGE_SECONDS", 6);
   const std::string sim_state = ws_.dir() + "/simulator-state.json";
-  const std::vector<std::string> sim_flags = {"--state", sim_state, "--rate-limit", "125",
-                                              "--rate-window", "3", "--create-seconds", "1"};
+  const std::vector<std::string> sim_flags = {"--state",       sim_state, "--rate-limit",     "125",
+                                              "--rate-window", "3",       "--create-seconds", "1"};
   StartSimulator(sim_flags);
   const int port = sim_->port();
   ws_.WriteSpecs("outage.yaml", "outage", specs);
@@ -73,7 +73,8 @@ TEST_F(OutageTest, ReadinessDropsAndReturnsAndConvergenceCompletes) {
         return Seconds(down_at) >= outage_s || healthz != 200;
       },
       seconds(outage_s + 30), milliseconds(250));
-  const double failed_during = run->Metric("aura_api_requests_total{code=\"error\",method=\"GET\",route=\"/instances\"}");
+  const double failed_during =
+      run->Metric("aura_api_requests_total{code=\"error\",method=\"GET\",route=\"/instances\"}");
 
   // Back on the same port with the same state.
   StartSimulator([&] {

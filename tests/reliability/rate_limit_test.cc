@@ -105,8 +105,8 @@ TEST_F(RateLimitTest, SoakNeverExceedsTheLimitAndGetsNo429) {
                  {"throttled", (*stats)["throttled_total"].dump()},
                  {"budget_used_pct", std::to_string(static_cast<int>(100 * total / budget))},
                  {"duplicates", std::to_string(v.extra_creations)},
-                 {"passwords_saved", std::to_string(v.passwords_saved) + "/" +
-                                         std::to_string(v.passwords_sent)},
+                 {"passwords_saved",
+                  std::to_string(v.passwords_saved) + "/" + std::to_string(v.passwords_sent)},
                  {"lost_passwords", std::to_string(v.passwords_lost)}});
 }
 
@@ -124,8 +124,8 @@ TEST_F(RateLimitTest, SharedBudgetSlowsDownThenRecovers) {
   ws_.WriteSpecs("shared.yaml", "shared", specs);
   auto names = SpecNames("shared", specs);
   // The burst: the first three requests after start get 429 with Retry-After 1.
-  ASSERT_TRUE(sim_->SetFaults({{"throttle", {{{"route", "*"}, {"count", 3}, {"retry_after", 1}}}}})
-                  .ok());
+  ASSERT_TRUE(
+      sim_->SetFaults({{"throttle", {{{"route", "*"}, {"count", 3}, {"retry_after", 1}}}}}).ok());
   const auto start = std::chrono::steady_clock::now();
   auto run = StartController(LimitedFlags());
   ASSERT_NE(run, nullptr);
@@ -136,8 +136,7 @@ TEST_F(RateLimitTest, SharedBudgetSlowsDownThenRecovers) {
   std::atomic<bool> other_on{false}, other_done{false};
   std::thread other([&] {
     // Once the burst is over and the controller is busy.
-    WaitFor([&] { return controller_count.load() >= kLimit / 2; }, seconds(120),
-            milliseconds(20));
+    WaitFor([&] { return controller_count.load() >= kLimit / 2; }, seconds(120), milliseconds(20));
     base::StatusOr<std::string> token = base::UnavailableError("none yet");
     WaitFor([&] { return (token = sim_->Token()).ok(); }, seconds(60), milliseconds(200));
     if (!token.ok()) {
@@ -147,8 +146,8 @@ TEST_F(RateLimitTest, SharedBudgetSlowsDownThenRecovers) {
     other_on = true;
     const auto from = std::chrono::steady_clock::now();
     const auto pace = milliseconds(1000 * kWindow / other_per_window);
-    for (auto next = from; std::chrono::steady_clock::now() - from < seconds(other_windows * kWindow);
-         next += pace) {
+    for (auto next = from;
+         std::chrono::steady_clock::now() - from < seconds(other_windows * kWindow); next += pace) {
       std::this_thread::sleep_until(next);
       auto r = test_harness::Http("GET", sim_->api_url() + "/tenants", "",
                                   {{"Authorization", "Bearer " + *token}}, seconds(5));
@@ -199,8 +198,7 @@ TEST_F(RateLimitTest, SharedBudgetSlowsDownThenRecovers) {
   // It yielded: the simulator refused the controller only a little (the burst, plus the few
   // requests that find the shared window full before the slow-down takes hold).
   const int64_t controller_429 = (*stats)["throttled_total"].get<int64_t>() - other_429.load();
-  const int64_t controller_requests =
-      (*stats)["requests_total"].get<int64_t>() - other_sent.load();
+  const int64_t controller_requests = (*stats)["requests_total"].get<int64_t>() - other_sent.load();
   EXPECT_LE(controller_429, std::max<int64_t>(15, controller_requests / 20))
       << "the controller kept running into the limit";
   // A small share while the other user is on (a controller that only paused on each 429 would

@@ -68,8 +68,8 @@ base::StatusOr<std::unique_ptr<ControllerRun>> ControllerRun::Start(
 std::string ControllerRun::Log() const { return e2e::ReadFile(log_path_); }
 
 std::string ControllerRun::Get(const std::string& path, int* code) const {
-  auto r = test_harness::Http("GET", "http://127.0.0.1:" + std::to_string(metrics_port_) + path,
-                              "", {}, seconds(10));
+  auto r = test_harness::Http("GET", "http://127.0.0.1:" + std::to_string(metrics_port_) + path, "",
+                              {}, seconds(10));
   if (code != nullptr) *code = r.ok() ? r->status : 0;
   return r.ok() ? r->body : "";
 }
@@ -134,14 +134,12 @@ std::string Fmt(double v, int decimals) {
 }
 
 bool Converged(const test_harness::SimulatorProcess& sim, const e2e::Workspace& ws,
-               const std::vector<std::string>& names, const ControllerRun* run,
-               std::string* why) {
+               const std::vector<std::string>& names, const ControllerRun* run, std::string* why) {
   return Converged(sim, ws.state(), names, run, why);
 }
 
 bool Converged(const test_harness::SimulatorProcess& sim, const std::string& state,
-               const std::vector<std::string>& names, const ControllerRun* run,
-               std::string* why) {
+               const std::vector<std::string>& names, const ControllerRun* run, std::string* why) {
   if (run != nullptr) {
     const double in_sync = run->Metric("aura_instances{state=\"in_sync\"}");
     const double pending = run->Metric("aura_instances{state=\"pending_create\"}");

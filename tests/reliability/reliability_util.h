@@ -126,7 +126,8 @@ std::vector<std::string> Leaks(const std::string& text, const std::vector<std::s
 std::vector<nlohmann::json> LogLines(const std::string& log, const std::string& needle);
 
 // Prints "reliability: <test> k=v ..." and appends it to $AURA_RELIABILITY_FIGURES.
-void RecordFigures(const std::string& test, const std::vector<std::pair<std::string, std::string>>& kv);
+void RecordFigures(const std::string& test,
+                   const std::vector<std::pair<std::string, std::string>>& kv);
 
 std::string Str(const nlohmann::json& j, const char* key);
 double Seconds(std::chrono::steady_clock::time_point since);

@@ -85,15 +85,14 @@ TEST_F(TokenTest, EarlyExpiryIsRefreshedWithoutAStorm) {
   EXPECT_GE(tokens, 2);
   const chaos::Verdict v = Judge(*sim_, ws_, names, 3000, AllLogs());
   for (const auto& violation : v.violations) ADD_FAILURE() << violation;
-  RecordFigures("token_early_expiry",
-                {{"specs", std::to_string(specs)},
-                 {"token_lifetime_s", "1"},
-                 {"converged_s", std::to_string(static_cast<int>(wall))},
-                 {"requests", std::to_string(requests)},
-                 {"token_fetches", std::to_string(tokens)},
-                 {"expired_token_403s", std::to_string(refused)},
-                 {"duplicates", std::to_string(v.extra_creations)},
-                 {"lost_passwords", std::to_string(v.passwords_lost)}});
+  RecordFigures("token_early_expiry", {{"specs", std::to_string(specs)},
+                                       {"token_lifetime_s", "1"},
+                                       {"converged_s", std::to_string(static_cast<int>(wall))},
+                                       {"requests", std::to_string(requests)},
+                                       {"token_fetches", std::to_string(tokens)},
+                                       {"expired_token_403s", std::to_string(refused)},
+                                       {"duplicates", std::to_string(v.extra_creations)},
+                                       {"lost_passwords", std::to_string(v.passwords_lost)}});
 }
 
 // Mid-run every token is revoked and the token endpoint answers 503 for a while. The
@@ -198,10 +197,9 @@ TEST_F(TokenTest, WrongCredentialsAreAClearErrorWithoutARetryStorm) {
   EXPECT_FALSE(LogLines(log, "401").empty()) << log.substr(0, 4000);
   EXPECT_TRUE(Leaks(log + readyz + run->Get("/metrics"), {wrong}).empty());
   EXPECT_EQ((*stats)["post_instances"], 0);
-  RecordFigures("token_wrong_credentials",
-                {{"period_s", std::to_string(static_cast<int>(wall))},
-                 {"token_requests", std::to_string(token_401)},
-                 {"other_requests", std::to_string(total - token_401)}});
+  RecordFigures("token_wrong_credentials", {{"period_s", std::to_string(static_cast<int>(wall))},
+                                            {"token_requests", std::to_string(token_401)},
+                                            {"other_requests", std::to_string(total - token_401)}});
 }
 
 }  // namespace
