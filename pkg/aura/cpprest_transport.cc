@@ -54,6 +54,13 @@ class CpprestTransport final : public Transport {
     if (!allowed.ok()) return allowed;
     auto [base_url, path] = SplitUrl(req.url);
     bool sent = false;
+    // Set once the status line and headers arrived: a body that fails later (too slow, cut
+    // short) is still that response's failure, and the error carries its X-Request-Id.
+    std::string request_id;
+    auto failed = [&](base::Status s) {
+      if (!request_id.empty()) s.SetRequestId(request_id);
+      return s;
+    };
     try {
       std::shared_ptr<http_client> client = ClientFor(base_url, req);
       web::http::http_request msg(utility::conversions::to_string_t(req.method));
@@ -78,6 +85,7 @@ class CpprestTransport final : public Transport {
         out.headers.emplace_back(utility::conversions::to_utf8string(k),
                                  utility::conversions::to_utf8string(v));
       }
+      request_id = out.Header("X-Request-Id");
       std::vector<unsigned char> body = resp.extract_vector().get();
       if (body.size() > options_.max_response_bytes) {
         return base::UnavailableError("response body of " + std::to_string(body.size()) +
@@ -90,11 +98,11 @@ class CpprestTransport final : public Transport {
       out.body.assign(body.begin(), body.end());
       return out;
     } catch (const web::http::http_exception& e) {
-      return ClassifyError(e.error_code(), e.what(), sent);
+      return failed(ClassifyError(e.error_code(), e.what(), sent));
     } catch (const std::system_error& e) {
-      return ClassifyError(e.code(), e.what(), sent);
+      return failed(ClassifyError(e.code(), e.what(), sent));
     } catch (const std::exception& e) {
-      return ClassifyError(std::error_code(), e.what(), sent);
+      return failed(ClassifyError(std::error_code(), e.what(), sent));
     }
   }
 
@@ -125,7 +133,8 @@ class CpprestTransport final : public Transport {
       config.set_ssl_context_callback([o](boost::asio::ssl::context& ctx) {
         if (!o.ca_file.empty()) ctx.load_verify_file(o.ca_file);
         if (!o.cert_file.empty()) ctx.use_certificate_chain_file(o.cert_file);
-        if (!o.key_file.empty()) ctx.use_private_key_file(o.key_file, boost::asio::ssl::context::pem);
+        if (!o.key_file.empty())
+          ctx.use_private_key_file(o.key_file, boost::asio::ssl::context::pem);
       });
     }
     return config;
