@@ -126,6 +126,7 @@ reconcile::Observed ObservedAccount(int n, bool details, base::SystemTime when) 
     in.vector_optimized = false;
     in.graph_analytics_plugin = false;
   }
+  l.Index();  // as the controller does for every LIST it stores
   return o;
 }
 

@@ -126,6 +126,7 @@ Status Controller::FetchListing(const std::string& tenant, base::SystemTime afte
   l.instances = std::move(r->data);
   l.fetched_at = sent;
   l.request_id = r->request_id;
+  l.Index();
   std::unique_lock<std::shared_mutex> g(obs_mu_);
   observed_.listings[tenant] = std::move(l);
   return Status();

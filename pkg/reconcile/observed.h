@@ -4,6 +4,7 @@
 
 #include <map>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "pkg/aura/model.h"
@@ -17,6 +18,16 @@ struct TenantListing {
   // Aura's LIST lag) in `instances`.
   base::SystemTime fetched_at{};
   std::string request_id;
+  // Positions in `instances` by name, built by Index() (the controller indexes every LIST it
+  // stores). Without it the planner scans `instances` for each key.
+  std::unordered_map<std::string, std::vector<std::size_t>> by_name;
+  bool indexed = false;
+
+  void Index() {
+    by_name.clear();
+    for (std::size_t i = 0; i < instances.size(); ++i) by_name[instances[i].name].push_back(i);
+    indexed = true;
+  }
 };
 
 struct InstanceObservation {

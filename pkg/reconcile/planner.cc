@@ -32,8 +32,19 @@ std::vector<api::InstanceSummary> SameNamed(const TenantListing& listing,
                                             const std::string& key,
                                             std::vector<std::string>* others = nullptr) {
   std::vector<api::InstanceSummary> out;
-  for (const auto& s : listing.instances) {
-    if (s.name != aura_name) continue;
+  std::vector<const api::InstanceSummary*> named;
+  if (listing.indexed) {
+    auto it = listing.by_name.find(aura_name);
+    if (it != listing.by_name.end()) {
+      for (std::size_t i : it->second) named.push_back(&listing.instances[i]);
+    }
+  } else {
+    for (const auto& s : listing.instances) {
+      if (s.name == aura_name) named.push_back(&s);
+    }
+  }
+  for (const api::InstanceSummary* sp : named) {
+    const api::InstanceSummary& s = *sp;
     auto owner = owners.find(s.id);
     if (owner == owners.end() || owner->second == key) {
       out.push_back(s);

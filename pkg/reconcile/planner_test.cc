@@ -624,6 +624,36 @@ TEST_F(PlannerTest, PlanAllNeverAdoptsAnotherKeysInstance) {
   }
 }
 
+TEST(PlanIsPureTest, IndexedAndScannedListingsPlanAlike) {
+  Observed scanned;
+  TenantListing& l = scanned.listings["tenant-1"];
+  l.fetched_at = kNow;
+  DesiredState d;
+  std::map<std::string, store::JournalEntry> journal;
+  for (int i = 0; i < 30; ++i) {
+    d.specs.push_back(MakeSpec("s" + std::to_string(i)));
+    if (i % 3 == 0)
+      l.instances.push_back(
+          {"id" + std::to_string(i), "s" + std::to_string(i), "tenant-1", "gcp", At(kNow)});
+    if (i % 5 == 0)
+      l.instances.push_back(
+          {"dup" + std::to_string(i), "s" + std::to_string(i), "tenant-1", "gcp", At(kNow)});
+  }
+  Observed indexed = scanned;
+  indexed.listings["tenant-1"].Index();
+  Plan a = PlanAll(d, journal, scanned, kNow, {});
+  Plan b = PlanAll(d, journal, indexed, kNow, {});
+  ASSERT_EQ(a.keys.size(), b.keys.size());
+  for (size_t i = 0; i < a.keys.size(); ++i) {
+    ASSERT_EQ(a.keys[i].actions.size(), b.keys[i].actions.size()) << a.keys[i].key;
+    for (size_t j = 0; j < a.keys[i].actions.size(); ++j) {
+      EXPECT_EQ(a.keys[i].actions[j].type, b.keys[i].actions[j].type);
+      EXPECT_EQ(a.keys[i].actions[j].instance_id, b.keys[i].actions[j].instance_id);
+    }
+    EXPECT_EQ(a.keys[i].status.phase, b.keys[i].status.phase);
+  }
+}
+
 TEST(PlanIsPureTest, SameInputsSamePlan) {
   Observed o;
   o.listings["tenant-1"].fetched_at = kNow;
