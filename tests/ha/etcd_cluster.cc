@@ -85,8 +85,8 @@ base::StatusOr<std::unique_ptr<EtcdCluster>> EtcdCluster::Start(EtcdClusterOptio
     AURA_ASSIGN_OR_RETURN(m.peer_port, test_harness::PickFreePort());
     m.data_dir = c->dir_ + "/" + m.name + ".etcd";
     m.log_file = c->dir_ + "/" + m.name + ".log";
-    c->initial_cluster_ += (i ? "," : "") + m.name + "=http://127.0.0.1:" +
-                           std::to_string(m.peer_port);
+    c->initial_cluster_ +=
+        (i ? "," : "") + m.name + "=http://127.0.0.1:" + std::to_string(m.peer_port);
     c->members_.push_back(std::move(m));
   }
   for (int i = 0; i < options.members; ++i) AURA_RETURN_IF_ERROR(c->Launch(i, true));
@@ -111,23 +111,35 @@ base::Status EtcdCluster::Launch(int i, bool initial) {
   const std::string client = scheme + "://127.0.0.1:" + std::to_string(m.client_port);
   test_harness::SubprocessOptions o;
   o.path = "/usr/bin/etcd";
-  o.args = {"--name", m.name,
-            "--data-dir", m.data_dir,
-            "--listen-client-urls", client,
-            "--advertise-client-urls", client,
-            "--listen-peer-urls", "http://127.0.0.1:" + std::to_string(m.peer_port),
-            "--initial-advertise-peer-urls", "http://127.0.0.1:" + std::to_string(m.peer_port),
-            "--initial-cluster", initial_cluster_,
-            "--initial-cluster-state", initial ? "new" : "existing",
-            "--initial-cluster-token", "aura-ha-test",
-            "--heartbeat-interval", "50",
-            "--election-timeout", "500",
-            "--logger", "zap",
-            "--log-level", "warn"};
+  o.args = {"--name",
+            m.name,
+            "--data-dir",
+            m.data_dir,
+            "--listen-client-urls",
+            client,
+            "--advertise-client-urls",
+            client,
+            "--listen-peer-urls",
+            "http://127.0.0.1:" + std::to_string(m.peer_port),
+            "--initial-advertise-peer-urls",
+            "http://127.0.0.1:" + std::to_string(m.peer_port),
+            "--initial-cluster",
+            initial_cluster_,
+            "--initial-cluster-state",
+            initial ? "new" : "existing",
+            "--initial-cluster-token",
+            "aura-ha-test",
+            "--heartbeat-interval",
+            "50",
+            "--election-timeout",
+            "500",
+            "--logger",
+            "zap",
+            "--log-level",
+            "warn"};
   if (tls()) {
-    o.args.insert(o.args.end(), {"--cert-file", options_.cert_file, "--key-file",
-                                 options_.key_file, "--client-cert-auth", "--trusted-ca-file",
-                                 options_.ca_file});
+    o.args.insert(o.args.end(), {"--cert-file", options_.cert_file, "--key-file", options_.key_file,
+                                 "--client-cert-auth", "--trusted-ca-file", options_.ca_file});
   }
   o.unset_env = {"ETCD_NAME", "ETCD_DATA_DIR", "ETCDCTL_API"};
   o.stdout_mode = test_harness::OutputMode::kDiscard;
@@ -146,8 +158,8 @@ std::string EtcdCluster::HostPorts() const {
 }
 
 std::string EtcdCluster::ClientUrl(int i) const {
-  return std::string(tls() ? "https" : "http") + "://127.0.0.1:" +
-         std::to_string(members_[static_cast<size_t>(i)].client_port);
+  return std::string(tls() ? "https" : "http") +
+         "://127.0.0.1:" + std::to_string(members_[static_cast<size_t>(i)].client_port);
 }
 
 std::string EtcdCluster::StateUrl(const std::string& prefix) const {
@@ -167,7 +179,9 @@ base::Status EtcdCluster::StartMember(int i) {
   return Launch(i, false);
 }
 
-bool EtcdCluster::Running(int i) const { return members_[static_cast<size_t>(i)].process != nullptr; }
+bool EtcdCluster::Running(int i) const {
+  return members_[static_cast<size_t>(i)].process != nullptr;
+}
 
 base::Status EtcdCluster::AwaitQuorum(milliseconds timeout) const {
   std::string last;
@@ -199,7 +213,8 @@ base::StatusOr<std::string> EtcdCluster::Ctl(std::vector<std::string> args,
   }
   a.insert(a.end(), args.begin(), args.end());
   RunResult r = RunToCompletion("/usr/bin/etcdctl", a, {{"ETCDCTL_API", "3"}}, timeout);
-  if (!r.exit.ok()) return base::UnavailableError("etcdctl failed (" + r.exit.ToString() + "): " + r.err);
+  if (!r.exit.ok())
+    return base::UnavailableError("etcdctl failed (" + r.exit.ToString() + "): " + r.err);
   return r.out;
 }
 

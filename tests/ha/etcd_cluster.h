@@ -62,9 +62,9 @@ class EtcdCluster {
   [[nodiscard]] base::Status AwaitQuorum(std::chrono::milliseconds timeout) const;
 
   // `etcdctl --endpoints=... args...` (ETCDCTL_API=3); stdout, or an error with stderr.
-  [[nodiscard]] base::StatusOr<std::string> Ctl(std::vector<std::string> args,
-                                                std::chrono::milliseconds timeout =
-                                                    std::chrono::seconds(10)) const;
+  [[nodiscard]] base::StatusOr<std::string> Ctl(
+      std::vector<std::string> args,
+      std::chrono::milliseconds timeout = std::chrono::seconds(10)) const;
   // The keys and values under `prefix` (etcdctl get --prefix), as key -> value.
   [[nodiscard]] base::StatusOr<std::vector<std::pair<std::string, std::string>>> Dump(
       const std::string& prefix) const;

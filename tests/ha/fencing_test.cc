@@ -27,8 +27,10 @@ constexpr char kLeader[] = "/aura/leader";
 
 std::string CreatedBody(const std::string& name) {
   return R"({"data":{"id":"id-)" + name + R"(","connection_url":"neo4j+s://x","username":"neo4j",
-    "password":"pw-)" + name + R"(-0123456789","tenant_id":"tenant-1","cloud_provider":"gcp",
-    "region":"europe-west1","type":"professional-db","name":")" + name + R"(",
+    "password":"pw-)" +
+         name + R"(-0123456789","tenant_id":"tenant-1","cloud_provider":"gcp",
+    "region":"europe-west1","type":"professional-db","name":")" +
+         name + R"(",
     "created_at":"2027-01-01T00:00:00Z"}})";
 }
 
@@ -37,7 +39,8 @@ class FencingPathTest : public ::testing::Test {
   FencingPathTest()
       : etcd_(&clock_),
         limiter_(LimiterOptions(), &clock_, nullptr),
-        log_(base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_),
+        log_(
+            base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_),
         tokens_(TokenOptions(), &transport_, &limiter_, &clock_, nullptr, log_,
                 [] { return 0.5; }) {
     transport_.OnApi([this](const api::HttpRequest& r) {
@@ -101,8 +104,8 @@ class FencingPathTest : public ::testing::Test {
     api::ClientOptions o;
     o.api_url = "http://127.0.0.1:9/v1";
     o.write_guard = fence.local_check;
-    t.client = std::make_unique<api::Client>(o, &transport_, &tokens_, &limiter_, &clock_,
-                                             nullptr, log_, [] { return 0.5; });
+    t.client = std::make_unique<api::Client>(o, &transport_, &tokens_, &limiter_, &clock_, nullptr,
+                                             log_, [] { return 0.5; });
     t.executor = std::make_unique<reconcile::Executor>(*t.client, *t.journal, *t.creds, clock_,
                                                        metrics_, log_);
     return t;

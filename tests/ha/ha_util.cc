@@ -1,5 +1,6 @@
 #include "tests/ha/ha_util.h"
 
+#include <cstdlib>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -11,6 +12,12 @@ namespace aura::ha_test {
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 using test_harness::WaitFor;
+
+std::chrono::seconds LeaseTtl() {
+  const char* v = std::getenv("AURA_HA_LEASE_TTL");
+  const int n = v != nullptr ? std::atoi(v) : 0;
+  return std::chrono::seconds(n > 0 ? n : 2);
+}
 
 int Controller::Ready(std::string* body) const {
   if (metrics_port == 0) return 0;
@@ -40,8 +47,8 @@ base::StatusOr<std::unique_ptr<HaEnv>> HaEnv::Start(HaEnvOptions options) {
   std::vector<std::string> sim_flags = {"--create-seconds", "0.5", "--update-seconds", "0.3",
                                         "--pause-seconds",  "0.3", "--resume-seconds", "0.3"};
   for (int i = 0; i < options.controllers; ++i) {
-    sim_flags.insert(sim_flags.end(), {"--client-id", "ctl" + std::to_string(i),
-                                       "--client-secret", "secret-" + std::to_string(i)});
+    sim_flags.insert(sim_flags.end(), {"--client-id", "ctl" + std::to_string(i), "--client-secret",
+                                       "secret-" + std::to_string(i)});
   }
   sim_flags.insert(sim_flags.end(), options.sim_flags.begin(), options.sim_flags.end());
   AURA_ASSIGN_OR_RETURN(env->sim_, test_harness::SimulatorProcess::Start(sim_flags));
@@ -68,22 +75,36 @@ HaEnv::~HaEnv() {
 
 std::vector<std::string> HaEnv::Flags(int i, std::vector<std::string> extra) const {
   const Controller& c = controllers_[static_cast<size_t>(i)];
-  std::vector<std::string> f = {
-      "--api-url",        sim_->api_url(),
-      "--token-url",      sim_->token_url(),
-      "--state",          etcd_->StateUrl(kPrefix),
-      "--credentials-key-file", key_file_,
-      "--lease-ttl",      std::to_string(kLeaseTtl.count()) + "s",
-      "--identity",       c.identity,
-      "--metrics-addr",   "127.0.0.1:0",
-      "--poll-interval",  "200ms",
-      "--poll-max",       "1s",
-      "--resync",         std::to_string(kResync.count()) + "s",
-      "--spec-poll",      "200ms",
-      "--settle-window",  "2s",
-      "--request-timeout", "3s",
-      "--log-format",     "json",
-      "--specs",          ws_.specs()};
+  std::vector<std::string> f = {"--api-url",
+                                sim_->api_url(),
+                                "--token-url",
+                                sim_->token_url(),
+                                "--state",
+                                etcd_->StateUrl(kPrefix),
+                                "--credentials-key-file",
+                                key_file_,
+                                "--lease-ttl",
+                                std::to_string(LeaseTtl().count()) + "s",
+                                "--identity",
+                                c.identity,
+                                "--metrics-addr",
+                                "127.0.0.1:0",
+                                "--poll-interval",
+                                "200ms",
+                                "--poll-max",
+                                "1s",
+                                "--resync",
+                                std::to_string(kResync.count()) + "s",
+                                "--spec-poll",
+                                "200ms",
+                                "--settle-window",
+                                "2s",
+                                "--request-timeout",
+                                "3s",
+                                "--log-format",
+                                "json",
+                                "--specs",
+                                ws_.specs()};
   f.insert(f.end(), extra.begin(), extra.end());
   return f;
 }
@@ -95,8 +116,8 @@ std::map<std::string, std::string> HaEnv::Env(int i) const {
 
 base::Status HaEnv::StartController(int i, std::vector<std::string> extra) {
   Controller& c = controllers_[static_cast<size_t>(i)];
-  c.log_path = ws_.dir() + "/controller-" + std::to_string(i) + "." +
-               std::to_string(++starts_) + ".log";
+  c.log_path =
+      ws_.dir() + "/controller-" + std::to_string(i) + "." + std::to_string(++starts_) + ".log";
   c.metrics_port = 0;
   AURA_ASSIGN_OR_RETURN(c.process, e2e::StartRun(Flags(i, extra), c.log_path, Env(i)));
   const bool up = WaitFor(
@@ -148,8 +169,8 @@ int HaEnv::AwaitLeader(milliseconds timeout, int not_this) {
 }
 
 RunResult HaEnv::Cli(std::vector<std::string> args) const {
-  args.insert(args.end(), {"--state", etcd_->StateUrl(kPrefix), "--credentials-key-file",
-                           key_file_, "--log-level", "error"});
+  args.insert(args.end(), {"--state", etcd_->StateUrl(kPrefix), "--credentials-key-file", key_file_,
+                           "--log-level", "error"});
   return RunToCompletion(e2e::ControllerBinary(), args, Env(0), seconds(30));
 }
 

@@ -1,7 +1,8 @@
 // Helpers for the HA integration tests: a real 3-member etcd cluster, the simulator with one
 // API client per controller (so its /_sim/stats tell the controllers' requests apart), a
 // workspace with specs and a credentials key, and `aura-controller run` processes in etcd mode
-// with short timings (lease 2s, resync 1s, settle window 2s).
+// with short timings (lease 2s unless AURA_HA_LEASE_TTL says otherwise, resync 1s, settle
+// window 2s).
 //
 // Thread-safety: one owner.
 #pragma once
@@ -22,7 +23,8 @@ namespace aura::ha_test {
 
 inline constexpr char kPrefix[] = "/aura-ha";
 inline constexpr char kNamespace[] = "e2e";  // e2e::Workspace::WriteSpecs
-inline constexpr std::chrono::seconds kLeaseTtl{2};
+// The controllers' --lease-ttl: 2s, or AURA_HA_LEASE_TTL seconds (scripts/failover.sh).
+std::chrono::seconds LeaseTtl();
 inline constexpr std::chrono::seconds kResync{1};
 
 // One `aura-controller run` in etcd mode.
