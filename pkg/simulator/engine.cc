@@ -463,6 +463,13 @@ SimResponse Engine::Handle(const SimRequest& req) {
       InstanceRecord& created = state_.instances.back();
       created.create_response_code = code;
       created.create_response_delay = resp.delay;
+      if (resp.trickle_chunk > 0) {
+        const int64_t chunks =
+            (static_cast<int64_t>(resp.body.size()) + resp.trickle_chunk - 1) / resp.trickle_chunk;
+        created.create_response_delay += resp.trickle_interval * chunks;
+      }
+      created.create_response_faults = resp.faults;
+      created.create_response_bytes = static_cast<int64_t>(resp.body.size());
     }
   }
   resp.route = route.name;
@@ -729,6 +736,10 @@ json Engine::AdminInstancesJson() const {
     j["create_response_code"] = r.create_response_code;
     j["create_response_delay_ms"] =
         std::chrono::duration_cast<std::chrono::milliseconds>(r.create_response_delay).count();
+    // The faults that shaped that response (a "malformed_truncate" 202 carried an unreadable
+    // password) and its body's size.
+    j["create_response_faults"] = r.create_response_faults;
+    j["create_response_bytes"] = r.create_response_bytes;
     if (!r.source_instance_id.empty()) j["source_instance_id"] = r.source_instance_id;
     instances.push_back(std::move(j));
     ++counts[{r.tenant_id, r.created_name}];

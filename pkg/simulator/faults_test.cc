@@ -233,16 +233,19 @@ TEST_F(FaultModesTest, AdminInstancesTellHowEachCreateWasAnswered) {
   EXPECT_EQ(field(3, "create_response_code"), "202");
   EXPECT_EQ(field(3, "create_response_delay_ms"), 7250);
   EXPECT_EQ(field(3, "password"), Body(late)["data"]["password"]);
+  EXPECT_EQ(field(0, "create_response_faults"), "");
+  EXPECT_EQ(field(3, "create_response_faults"), "create_timeout,latency");
+  EXPECT_EQ(field(0, "create_response_bytes"), static_cast<int64_t>(ok.body.size()));
   for (size_t i = 0; i < all.size(); ++i) {
     EXPECT_EQ(field(i, "password").get<std::string>().size(), 43u);
-    EXPECT_EQ(field(i, "created_ms"),
-              std::chrono::duration_cast<std::chrono::milliseconds>(
-                  clock_.SystemNow().time_since_epoch())
-                  .count());
+    EXPECT_EQ(field(i, "created_ms"), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                          clock_.SystemNow().time_since_epoch())
+                                          .count());
   }
   // The public API never shows a password again.
-  EXPECT_FALSE(Body(Api("GET", "/v1/instances/" + field(0, "id").get<std::string>()))["data"]
-                   .contains("password"));
+  EXPECT_FALSE(
+      Body(Api("GET", "/v1/instances/" + field(0, "id").get<std::string>()))["data"].contains(
+          "password"));
 }
 
 TEST_F(FaultModesTest, CreateFailureRateIsReproducible) {
@@ -336,6 +339,28 @@ TEST_F(FaultModesTest, TrickleMarksTheResponse) {
   ASSERT_TRUE(round.ok()) << round.status();
   EXPECT_TRUE(ParseFaults({{"trickle", {{{"chunk_bytes", 0}}}}}).status().code() ==
               base::StatusCode::kInvalidArgument);
+}
+
+TEST_F(FaultModesTest, AdminInstancesTellWhichFaultsShapedTheCreateAnswer) {
+  Start();
+  SetFaults({{"malformed", {{{"route", "POST /v1/instances"}, {"mode", "truncate"}, {"count", 1}}}},
+             {"trickle",
+              {{{"route", "POST /v1/instances"},
+                {"chunk_bytes", 10},
+                {"interval_ms", 100},
+                {"count", 2}}}}});
+  SimResponse cut = Api("POST", "/v1/instances", testing::CreateBody("cut"));
+  SimResponse slow = Api("POST", "/v1/instances", testing::CreateBody("slow"));
+  ASSERT_EQ(cut.status, 202);
+  ASSERT_EQ(slow.status, 202);
+  json all = Admin("GET", "/_sim/instances")["instances"];
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0]["create_response_faults"], "malformed_truncate,trickle");
+  EXPECT_EQ(all[0]["create_response_bytes"], static_cast<int64_t>(cut.body.size()));
+  EXPECT_EQ(all[1]["create_response_faults"], "trickle");
+  // The last byte of a trickled body leaves ceil(size / 10) intervals of 100 ms late.
+  EXPECT_EQ(all[1]["create_response_delay_ms"],
+            static_cast<int64_t>((slow.body.size() + 9) / 10 * 100));
 }
 
 TEST_F(FaultModesTest, FaultsFromOptionsAndResetRestoresThem) {

@@ -24,31 +24,34 @@ base::SystemTime FromMs(int64_t ms) {
 }
 
 json InstanceJson(const InstanceRecord& r) {
-  json j = {{"id", r.id},
-            {"name", r.name},
-            {"created_name", r.created_name},
-            {"tenant_id", r.tenant_id},
-            {"cloud_provider", r.cloud_provider},
-            {"region", r.region},
-            {"type", r.type},
-            {"memory", r.memory},
-            {"storage", r.storage},
-            {"version", r.version},
-            {"status", r.status},
-            {"status_until_ms", ToMs(r.status_until)},
-            {"created_ms", ToMs(r.created)},
-            {"vector_optimized", r.vector_optimized},
-            {"graph_analytics_plugin", r.graph_analytics_plugin},
-            {"customer_managed_key_id", r.customer_managed_key_id},
-            {"source_instance_id", r.source_instance_id},
-            {"created_by", r.created_by},
-            {"password", r.password},
-            {"create_response_code", r.create_response_code},
-            {"create_response_delay_ms",
-             std::chrono::duration_cast<std::chrono::milliseconds>(r.create_response_delay).count()},
-            {"pending_update", r.pending_update},
-            {"deleted", r.deleted},
-            {"deleted_at_ms", ToMs(r.deleted_at)}};
+  json j = {
+      {"id", r.id},
+      {"name", r.name},
+      {"created_name", r.created_name},
+      {"tenant_id", r.tenant_id},
+      {"cloud_provider", r.cloud_provider},
+      {"region", r.region},
+      {"type", r.type},
+      {"memory", r.memory},
+      {"storage", r.storage},
+      {"version", r.version},
+      {"status", r.status},
+      {"status_until_ms", ToMs(r.status_until)},
+      {"created_ms", ToMs(r.created)},
+      {"vector_optimized", r.vector_optimized},
+      {"graph_analytics_plugin", r.graph_analytics_plugin},
+      {"customer_managed_key_id", r.customer_managed_key_id},
+      {"source_instance_id", r.source_instance_id},
+      {"created_by", r.created_by},
+      {"password", r.password},
+      {"create_response_code", r.create_response_code},
+      {"create_response_delay_ms",
+       std::chrono::duration_cast<std::chrono::milliseconds>(r.create_response_delay).count()},
+      {"create_response_faults", r.create_response_faults},
+      {"create_response_bytes", r.create_response_bytes},
+      {"pending_update", r.pending_update},
+      {"deleted", r.deleted},
+      {"deleted_at_ms", ToMs(r.deleted_at)}};
   if (r.secondaries_count) j["secondaries_count"] = *r.secondaries_count;
   if (r.cdc_enrichment_mode) j["cdc_enrichment_mode"] = *r.cdc_enrichment_mode;
   return j;
@@ -82,6 +85,8 @@ InstanceRecord InstanceFromJson(const json& j) {
   r.create_response_code = j.value("create_response_code", "");
   r.create_response_delay = std::chrono::duration_cast<base::Duration>(
       std::chrono::milliseconds(j.value("create_response_delay_ms", int64_t{0})));
+  r.create_response_faults = j.value("create_response_faults", "");
+  r.create_response_bytes = j.value("create_response_bytes", int64_t{0});
   r.pending_update = j.value("pending_update", json::object());
   r.deleted = j.value("deleted", false);
   r.deleted_at = FromMs(j.value("deleted_at_ms", int64_t{0}));

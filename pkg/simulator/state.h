@@ -36,11 +36,14 @@ struct InstanceRecord {
   std::optional<std::string> cdc_enrichment_mode;
   std::string customer_managed_key_id;
   std::string source_instance_id;
-  std::string created_by;                                    // client id
+  std::string created_by;  // client id
   // What the create's response was, for tests of exactly-once and lost passwords (admin only):
-  std::string password;               // the one-time password the 202 carried (or would have)
-  std::string create_response_code;   // "202", "500" or "dropped", as in /_sim/stats
-  base::Duration create_response_delay{0};  // how late the response was sent (or dropped)
+  std::string password;              // the one-time password the 202 carried (or would have)
+  std::string create_response_code;  // "202", "500" or "dropped", as in /_sim/stats
+  // How late the response was sent (or dropped); a trickled body's last byte counts.
+  base::Duration create_response_delay{0};
+  std::string create_response_faults;  // the faults that shaped it ("malformed_truncate", ...)
+  int64_t create_response_bytes = 0;   // its body's size
   nlohmann::json pending_update = nlohmann::json::object();  // applied when `updating` ends
   bool deleted = false;  // destroying has finished: the API answers 404
   base::SystemTime deleted_at;

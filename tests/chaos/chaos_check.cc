@@ -146,8 +146,13 @@ Verdict Check(const Evidence& e) {
     const json c = cred(key);
     const bool holds_id = Str(c, "instance_id") == id;
     const bool saved = holds_id && !password.empty() && Str(c, "password") == password;
-    if (code != "202" || delay >= e.request_timeout_ms) {
-      ++v.unsent[code != "202" ? code : "late"];
+    const std::string faults = Str(i, "create_response_faults");
+    const bool unreadable = faults.find("malformed_truncate") != std::string::npos ||
+                            faults.find("malformed_wrong_types") != std::string::npos ||
+                            faults.find("malformed_missing_fields") != std::string::npos ||
+                            Int(i, "create_response_bytes") > e.max_body_bytes;
+    if (code != "202" || delay >= e.request_timeout_ms || unreadable) {
+      ++v.unsent[code != "202" ? code : delay >= e.request_timeout_ms ? "late" : "unreadable"];
       if (saved) fail("the password of " + id + " was never sent (" + code + ") yet it is saved");
       continue;
     }

@@ -59,6 +59,8 @@ struct Evidence {
   std::set<std::string> saved_ids;     // union of LogFacts::saved_ids
   std::set<std::string> received_ids;  // union of LogFacts::received_ids
   int64_t request_timeout_ms = 0;      // the controller's --request-timeout
+  // The client's response body limit (api::Transport): a bigger 202 is unreadable.
+  int64_t max_body_bytes = int64_t{16} << 20;
   // A kill interrupts a create from `kill_grace_ms` before its commit (the request still on
   // its way) to `kill_grace_ms` after its response was sent (reading it, saving the password).
   int64_t kill_grace_ms = 2000;
@@ -75,7 +77,9 @@ struct Verdict {
   int lost_after_receipt = 0;           //     of which the controller had read the 202
   int passwords_lost = 0;               // ... missing with no kill to explain it (violation)
   std::map<std::string, int> unsent;    // responses that carried no password to the client:
-                                        // "500", "dropped", "late" (202 after the timeout)
+                                        // "500", "dropped", "late" (202 after the timeout),
+                                        // "unreadable" (a 202 body cut short, with wrong
+                                        // types or missing fields, or over max_body_bytes)
   int kills_after_commit = 0;           // kills with a create in flight that Aura had already
                                         // committed: the window exactly-once is about
 

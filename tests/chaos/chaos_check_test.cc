@@ -136,6 +136,29 @@ TEST(ChaosCheckTest, CreatesAnsweredWithoutAPasswordAreNotExpected) {
   EXPECT_EQ(v.passwords_sent, 0);
 }
 
+TEST(ChaosCheckTest, UnreadableCreateAnswersCarriedNoPassword) {
+  Evidence e = Clean();
+  e.max_body_bytes = 1000;
+  e.sim_instances["instances"][0]["create_response_faults"] = "malformed_truncate,latency";
+  e.sim_instances["instances"][1]["create_response_faults"] = "malformed_huge";
+  e.sim_instances["instances"][1]["create_response_bytes"] = 1001;
+  e.credentials.clear();
+  e.journal["entries"]["e2e/a"]["credentials_saved"] = false;
+  e.journal["entries"]["e2e/b"]["credentials_saved"] = false;
+  Verdict v = Check(e);
+  EXPECT_TRUE(v.ok()) << All(v);
+  EXPECT_EQ(v.unsent.at("unreadable"), 2);
+  EXPECT_EQ(v.passwords_sent, 0);
+  // A huge body under the limit was readable: its password must be saved.
+  e.sim_instances["instances"][1]["create_response_bytes"] = 1000;
+  v = Check(e);
+  EXPECT_EQ(v.passwords_lost, 1);
+  EXPECT_THAT(All(v), HasSubstr("LOST PASSWORD: the 202 for i2"));
+  // Other faults (latency, a trickle within the timeout) do not excuse a missing password.
+  e.sim_instances["instances"][0]["create_response_faults"] = "latency,trickle";
+  EXPECT_EQ(Check(e).passwords_lost, 2);
+}
+
 TEST(ChaosCheckTest, WrongPasswordAndUntruthfulJournalAreCaught) {
   Evidence e = Clean();
   e.credentials["e2e/a"]["password"] = "something else";

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <string_view>
+#include <unordered_set>
 
 #include "tests/harness/http.h"
 
@@ -260,6 +262,26 @@ std::vector<std::string> Leaks(const std::string& text, const std::vector<std::s
     if (at == std::string::npos) continue;
     const size_t from = at > 80 ? at - 80 : 0;
     out.push_back("secret found: ..." + text.substr(from, at - from + s.size() + 80) + "...");
+  }
+  return out;
+}
+
+std::vector<std::string> PartialLeaks(const std::string& text,
+                                      const std::vector<std::string>& secrets, size_t window) {
+  std::unordered_set<std::string_view> windows;
+  for (const std::string& s : secrets) {
+    for (size_t i = 0; s.size() >= window && i + window <= s.size(); ++i) {
+      windows.insert(std::string_view(s).substr(i, window));
+    }
+  }
+  std::vector<std::string> out;
+  const std::string_view t(text);
+  for (size_t i = 0; i + window <= t.size() && out.size() < 10; ++i) {
+    if (!windows.count(t.substr(i, window))) continue;
+    const size_t from = i > 80 ? i - 80 : 0;
+    out.push_back("part of a secret found: ..." + text.substr(from, i - from + window + 80) +
+                  "...");
+    i += window;
   }
   return out;
 }

@@ -121,6 +121,10 @@ std::vector<std::string> KnownSecrets(const test_harness::SimulatorProcess& sim,
                                       const std::string& sim_state_file = "");
 // Each secret found in `text`, with a little context, for failure messages.
 std::vector<std::string> Leaks(const std::string& text, const std::vector<std::string>& secrets);
+// Each place where `window` consecutive characters of a secret at least `window` long appear
+// in `text`: a secret cut short (a truncated body quoted in an error) still leaks.
+std::vector<std::string> PartialLeaks(const std::string& text,
+                                      const std::vector<std::string>& secrets, size_t window = 12);
 
 // Lines of a JSON-lines log whose "msg" or "error" contains `needle`.
 std::vector<nlohmann::json> LogLines(const std::string& log, const std::string& needle);
