@@ -2,7 +2,7 @@
 # The long set of the reliability suite (issue 9; docs/RELIABILITY.md records its figures):
 # the same tests/reliability binary that ctest runs in CI, with the sizes of the issue: 1,000
 # specs in the rate-limit soak, 300 sharing the budget with 429 bursts, bigger outage, token,
-# journal, hostile and secrets runs. Builds aura-controller, aura-simulator and
+# journal, hostile and secrets runs, 2,000 resync passes of the resources run. Builds aura-controller, aura-simulator and
 # reliability_test in their own build folder, runs every test once and prints each test's
 # "reliability: ..." figures line, also appended to FIGURES_FILE.
 # Usage: scripts/reliability.sh [FIGURES_FILE]        (default reliability-figures.txt)
@@ -28,6 +28,8 @@ export AURA_REL_TOKEN_SPECS="${AURA_REL_TOKEN_SPECS:-100}"
 export AURA_REL_JOURNAL_SPECS="${AURA_REL_JOURNAL_SPECS:-150}"
 export AURA_REL_HOSTILE_SPECS="${AURA_REL_HOSTILE_SPECS:-100}"
 export AURA_REL_SECRETS_SPECS="${AURA_REL_SECRETS_SPECS:-60}"
+export AURA_REL_RESOURCE_PASSES="${AURA_REL_RESOURCE_PASSES:-2000}"
+export AURA_REL_RESOURCE_SPECS="${AURA_REL_RESOURCE_SPECS:-200}"
 export AURA_RELIABILITY_FIGURES="$(realpath -m "$FIGURES")"
 echo "reliability: figures go to $AURA_RELIABILITY_FIGURES"
 start=$SECONDS

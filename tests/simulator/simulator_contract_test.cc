@@ -81,6 +81,18 @@ class ContractTest : public SimulatorHttpTest {
   HttpResult CallRaw(const std::string& method, const std::string& path, int want,
                      const std::string& body, const Headers& headers) {
     auto r = Http(method, prism_url_ + path, body, headers);
+    // Prism's proxy reuses its keep-alive connection to the simulator; when the simulator's
+    // listener closes that connection as Prism writes the next request on it, Prism answers
+    // 500 FetchError "socket hang up" (seen once in about twenty CI runs). That race is
+    // between Prism's connection pool and the listener, not a contract violation, and every
+    // call here can be repeated without changing what the test checks: send it once more.
+    if (r.ok() && r->status == 500 && r->body.find("FetchError") != std::string::npos &&
+        (r->body.find("socket hang up") != std::string::npos ||
+         r->body.find("ECONNRESET") != std::string::npos)) {
+      std::cerr << method << " " << path << ": Prism lost its connection to the simulator ("
+                << r->body << "); sending it again\n";
+      r = Http(method, prism_url_ + path, body, headers);
+    }
     EXPECT_TRUE(r.ok()) << method << " " << path << ": " << r.status();
     if (!r.ok()) return HttpResult{};
     ++checked_;
