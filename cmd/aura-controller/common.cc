@@ -109,4 +109,10 @@ void SignalWaiter::Start(std::function<void(int)> on_signal) {
   });
 }
 
+void SignalWaiter::Stop() {
+  if (!thread_.joinable()) return;
+  thread_.request_stop();
+  thread_.join();
+}
+
 }  // namespace aura::cmd

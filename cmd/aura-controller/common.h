@@ -64,10 +64,29 @@ class SignalWaiter {
   SignalWaiter();
   // Calls `on_signal` on the first signal; a second one exits at once.
   void Start(std::function<void(int)> on_signal);
+  // Stops taking signals: waits for a call of `on_signal` in progress to return (at most
+  // 200 ms more for the waiter to notice). Call it before anything `on_signal` uses goes away
+  // (StopSignalsOnExit does). Idempotent.
+  void Stop();
 
  private:
   sigset_t set_;
   std::jthread thread_;
+};
+
+// Calls SignalWaiter::Stop() when it goes out of scope: declare it right after Start(), after
+// everything the callback uses, so that a signal handled while the command returns never
+// touches what the return destroys (TSan caught `run` deleting the API client's stop state
+// while the signal thread was still inside its request_stop()).
+class StopSignalsOnExit {
+ public:
+  explicit StopSignalsOnExit(SignalWaiter& w) : w_(w) {}
+  StopSignalsOnExit(const StopSignalsOnExit&) = delete;
+  StopSignalsOnExit& operator=(const StopSignalsOnExit&) = delete;
+  ~StopSignalsOnExit() { w_.Stop(); }
+
+ private:
+  SignalWaiter& w_;
 };
 
 // A credential store for read-only commands: refuses every save.

@@ -41,8 +41,12 @@ class EtcdStatusWriter {
  public:
   EtcdStatusWriter(store::EtcdClient& etcd, store::LeaderFence fence, std::string key,
                    std::string writer, base::Clock& clock, base::Logger log)
-      : etcd_(etcd), fence_(std::move(fence)), key_(std::move(key)), writer_(std::move(writer)),
-        clock_(clock), log_(std::move(log)) {}
+      : etcd_(etcd),
+        fence_(std::move(fence)),
+        key_(std::move(key)),
+        writer_(std::move(writer)),
+        clock_(clock),
+        log_(std::move(log)) {}
 
   void MaybeWrite(const std::vector<reconcile::SpecStatus>& statuses, bool force = false) {
     const base::TimePoint now = clock_.Now();
@@ -96,8 +100,14 @@ class TermRunner {
   TermRunner(const Config& c, base::Clock& clock, metrics::Metrics& m, base::Logger log,
              EtcdConnection& conn, std::vector<store::SealingKey> keys, ApiStack& api,
              store::LeaderElection& election)
-      : c_(c), clock_(clock), m_(m), log_(std::move(log)), conn_(conn), keys_(std::move(keys)),
-        api_(api), election_(election) {}
+      : c_(c),
+        clock_(clock),
+        m_(m),
+        log_(std::move(log)),
+        conn_(conn),
+        keys_(std::move(keys)),
+        api_(api),
+        election_(election) {}
 
   // Election callbacks (on the election's thread): quick, never block on a term.
   void Elected(const store::LeaderTerm& t) {
@@ -212,13 +222,13 @@ class TermRunner {
       client->Stop();
     });
     auto entries = journal->List();
-    log.Info("leading: controller started", {{"journal_entries", entries.ok() ? entries->size() : 0}});
-    EtcdStatusWriter status(*conn_.etcd, fence, StatusKey(conn_.target.prefix), c_.identity,
-                            clock_, log);
+    log.Info("leading: controller started",
+             {{"journal_entries", entries.ok() ? entries->size() : 0}});
+    EtcdStatusWriter status(*conn_.etcd, fence, StatusKey(conn_.target.prefix), c_.identity, clock_,
+                            log);
     reconcile::Controller* ctl = controller.get();
     std::jthread snapshots([&](std::stop_token st) {
-      while (clock_.SleepFor(std::min<base::Duration>(c_.spec_poll, std::chrono::seconds(5)),
-                             st)) {
+      while (clock_.SleepFor(std::min<base::Duration>(c_.spec_poll, std::chrono::seconds(5)), st)) {
         status.MaybeWrite(ctl->Statuses());
       }
     });
@@ -247,11 +257,11 @@ class TermRunner {
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  std::optional<store::LeaderTerm> pending_;   // GUARDED_BY(mu_): elected, not yet running
-  std::uint64_t lost_through_ = 0;             // GUARDED_BY(mu_): terms up to this one ended
-  std::uint64_t running_term_ = 0;             // GUARDED_BY(mu_)
-  std::stop_source* term_stop_ = nullptr;      // GUARDED_BY(mu_)
-  api::Client* term_client_ = nullptr;         // GUARDED_BY(mu_)
+  std::optional<store::LeaderTerm> pending_;     // GUARDED_BY(mu_): elected, not yet running
+  std::uint64_t lost_through_ = 0;               // GUARDED_BY(mu_): terms up to this one ended
+  std::uint64_t running_term_ = 0;               // GUARDED_BY(mu_)
+  std::stop_source* term_stop_ = nullptr;        // GUARDED_BY(mu_)
+  api::Client* term_client_ = nullptr;           // GUARDED_BY(mu_)
   reconcile::Controller* controller_ = nullptr;  // GUARDED_BY(mu_)
 };
 
@@ -274,9 +284,10 @@ StatusOr<EtcdConnection> ConnectEtcd(const Config& c) {
   for (const std::string& e : conn.target.endpoints) {
     AURA_RETURN_IF_ERROR(api::CheckUrlAllowed(e, c.insecure_http).WithContext("--state"));
   }
-  for (const auto& [flag, path] : {std::pair<const char*, const std::string&>{"--etcd-ca", c.etcd_ca},
-                                   {"--etcd-cert", c.etcd_cert},
-                                   {"--etcd-key", c.etcd_key}}) {
+  for (const auto& [flag, path] :
+       {std::pair<const char*, const std::string&>{"--etcd-ca", c.etcd_ca},
+        {"--etcd-cert", c.etcd_cert},
+        {"--etcd-key", c.etcd_key}}) {
     if (!path.empty() && !Readable(path)) {
       return base::InvalidArgumentError(std::string(flag) + ": cannot read " + path);
     }
@@ -305,7 +316,8 @@ StatusOr<std::vector<store::SealingKey>> LoadCredentialKeys(const Config& c) {
   std::vector<store::SealingKey> keys;
   for (const std::string& path : c.credentials_key_files) {
     auto k = store::LoadSealingKeyFile(path);
-    if (!k.ok()) return base::InvalidArgumentError("--credentials-key-file: " + k.status().message());
+    if (!k.ok())
+      return base::InvalidArgumentError("--credentials-key-file: " + k.status().message());
     keys.push_back(std::move(k).value());
   }
   return keys;
@@ -383,7 +395,8 @@ int RunHa(const Config& c, SignalWaiter& signals) {
     *ok = contact && clock.Now() - *contact <= quorum_window;
     if (*ok) return "etcd: ok (quorum seen " + Seconds(clock.Now() - *contact) + " ago)\n";
     return std::string("etcd: NO QUORUM or unreachable (") +
-           (contact ? "last answer " + Seconds(clock.Now() - *contact) + " ago" : "never answered") +
+           (contact ? "last answer " + Seconds(clock.Now() - *contact) + " ago"
+                    : "never answered") +
            "; " + c.state + ")\n";
   };
   auto server = metrics::StartHttpServer(
@@ -397,9 +410,9 @@ int RunHa(const Config& c, SignalWaiter& signals) {
           const TermRunner::View v = runner.GetView();
           if (v.health && v.health->heartbeat != base::TimePoint{} &&
               clock.Now() - v.health->heartbeat > alive_window) {
-            return metrics::HttpReply{503, "text/plain", "loop stuck: no heartbeat for " +
-                                                             Seconds(clock.Now() - v.health->heartbeat) +
-                                                             "\n"};
+            return metrics::HttpReply{503, "text/plain",
+                                      "loop stuck: no heartbeat for " +
+                                          Seconds(clock.Now() - v.health->heartbeat) + "\n"};
           }
           return metrics::HttpReply{200, "text/plain", "ok\n"};
         }},
@@ -443,6 +456,7 @@ int RunHa(const Config& c, SignalWaiter& signals) {
              {{"signal", sig == SIGTERM ? "SIGTERM" : "SIGINT"}});
     stop.request_stop();
   });
+  StopSignalsOnExit stop_signals(signals);
   std::stop_source election_stop;
   std::jthread election_thread([&] { election.Run(election_stop.get_token()); });
   runner.Run(stop.get_token());

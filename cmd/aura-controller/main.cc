@@ -208,6 +208,7 @@ int Apply(const Config& c, SignalWaiter& signals) {
     stop.request_stop();
     (*stack)->Stop();
   });
+  StopSignalsOnExit stop_signals(signals);
   Progress progress(clock);
   Status s = controller.Apply(
       c.wait, clock.Now() + c.timeout, [&](const auto& st) { progress.Show(st); },
@@ -283,6 +284,7 @@ int Run(const Config& c, SignalWaiter& signals) {
     stop.request_stop();
     (*stack)->Stop();
   });
+  StopSignalsOnExit stop_signals(signals);
   // The status snapshot `aura-controller status` reads.
   std::jthread snapshots([&](std::stop_token st) {
     while (clock.SleepFor(std::min<base::Duration>(opts.spec_poll, std::chrono::seconds(5)), st)) {
