@@ -129,7 +129,7 @@ StatusOr<json> Data(std::string_view body) {
   if (!j.is_object()) return Malformed("expected an object, got " + TypeName(j));
   auto it = j.find("data");
   if (it == j.end()) return Malformed("data: required field missing");
-  return *it;
+  return std::move(*it);  // not a copy: a LIST of 10,000 is ~5 MiB of DOM
 }
 
 StatusOr<InstanceSummary> ToSummary(const json& j, const std::string& path) {

@@ -50,7 +50,9 @@ std::string Nearest(std::set<std::string> values, const std::string& wanted, boo
 std::optional<Diagnostic> Check(const InstanceSpec& spec, const std::vector<Combination>& all) {
   auto location = [&spec](const std::string& path) {
     const auto it = spec.field_locations.find(path);
-    return it == spec.field_locations.end() ? spec.location : it->second;
+    return it == spec.field_locations.end()
+               ? spec.location
+               : SourceLocation{spec.location.file, it->second.line, it->second.column};
   };
   if (all.empty()) {
     return Diagnostic{location("spec.tenantId"), "spec.tenantId",

@@ -40,7 +40,7 @@ class FieldReader {
   // Errors go to `errors` (beyond kMaxErrorsPerDocument, counted in `suppressed`); the position
   // of every value read successfully goes to `locations` under its field path.
   FieldReader(const std::string& file, std::vector<Diagnostic>* errors, std::size_t* suppressed,
-              std::map<std::string, SourceLocation>* locations)
+              std::map<std::string, LineColumn>* locations)
       : file_(file), errors_(errors), suppressed_(suppressed), locations_(locations) {}
 
   SourceLocation Loc(Position p) const { return SourceLocation{file_, p.line, p.column}; }
@@ -77,12 +77,14 @@ class FieldReader {
   static const Field* Find(const Fields& fields, std::string_view name);
 
  private:
-  void Note(const std::string& path, Position p) { (*locations_)[path] = Loc(p); }
+  void Note(const std::string& path, Position p) {
+    (*locations_)[path] = LineColumn{p.line, p.column};
+  }
 
   const std::string& file_;
   std::vector<Diagnostic>* errors_;
   std::size_t* suppressed_;
-  std::map<std::string, SourceLocation>* locations_;
+  std::map<std::string, LineColumn>* locations_;
 };
 
 }  // namespace aura::spec::detail

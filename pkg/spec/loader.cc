@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
+#include <deque>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -119,7 +120,10 @@ class Loader {
   LoadResult Finish() {
     CheckDuplicateKeys();
     CheckDuplicateClaims();
-    for (DecodedDocument& d : docs_) {
+    result_.specs.reserve(docs_.size());
+    // Each document is freed as its spec moves out, so the specs are never held twice.
+    for (; !docs_.empty(); docs_.pop_front()) {
+      DecodedDocument& d = docs_.front();
       std::stable_sort(d.errors.begin(), d.errors.end(),
                        [](const Diagnostic& a, const Diagnostic& b) {
                          return std::pair(a.location.line, a.location.column) <
@@ -298,8 +302,10 @@ class Loader {
 
   LoadOptions options_;
   LoadResult result_;
-  std::vector<DecodedDocument> docs_;  // AuraInstances and unreadable parts, in load order
-  std::set<std::string> seen_files_;   // canonical paths
+  // AuraInstances and unreadable parts, in load order. A deque: no reallocation (a vector of
+  // 10,000 held up to 16,384 of ~800 bytes), and Finish() frees it from the front.
+  std::deque<DecodedDocument> docs_;
+  std::set<std::string> seen_files_;  // canonical paths
   std::set<std::string> seen_dirs_;
   bool stopped_ = false;  // max_documents reached
 };

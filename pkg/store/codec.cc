@@ -4,7 +4,9 @@
 
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <limits>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
@@ -35,13 +37,36 @@ std::string ToHex(const unsigned char* p, size_t n) {
   return out;
 }
 
-StatusOr<std::string> Sha256Hex(std::string_view data) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(data.data(), data.size(), md, &len, EVP_sha256(), nullptr) != 1) {
-    return base::InternalError("SHA-256 failed in OpenSSL");
+// SHA-256 fed piece by piece, so that a journal's checksum needs no copy of its text.
+class Sha256 {
+ public:
+  Sha256() : ctx_(EVP_MD_CTX_new()) {
+    ok_ = ctx_ != nullptr && EVP_DigestInit_ex(ctx_.get(), EVP_sha256(), nullptr) == 1;
   }
-  return ToHex(md, len);
+  void Update(std::string_view data) {
+    if (ok_) ok_ = EVP_DigestUpdate(ctx_.get(), data.data(), data.size()) == 1;
+  }
+  StatusOr<std::string> HexDigest() {
+    unsigned char md[EVP_MAX_MD_SIZE];
+    unsigned int len = 0;
+    if (!ok_ || EVP_DigestFinal_ex(ctx_.get(), md, &len) != 1) {
+      return base::InternalError("SHA-256 failed in OpenSSL");
+    }
+    return ToHex(md, len);
+  }
+
+ private:
+  struct Free {
+    void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+  };
+  std::unique_ptr<EVP_MD_CTX, Free> ctx_;
+  bool ok_ = false;
+};
+
+StatusOr<std::string> Sha256Hex(std::string_view data) {
+  Sha256 h;
+  h.Update(data);
+  return h.HexDigest();
 }
 
 // Reads typed members of a JSON object, reporting the first problem with where it is.
@@ -216,17 +241,97 @@ StatusOr<std::string> JournalChecksum(const json& doc) {
   }
 }
 
+// The journal is encoded and decoded one entry at a time: a document object model of the whole
+// file cost ~4.5 KiB per entry (49 MiB at 10,000 entries on every write, 41 MiB on open;
+// docs/BENCHMARKS.md). The bytes are exactly those of nlohmann's dump(2) of the whole document,
+// and the checksum is JournalChecksum's; codec_test.cc checks both against the DOM.
+
+namespace {
+
+// `text` (a dump(2) of a value) with every line after the first indented by `indent` spaces
+// more. Dumped strings never hold a raw newline (JSON escapes it), so each '\n' is a line break.
+void AppendIndented(std::string* out, const std::string& text, std::size_t indent) {
+  for (char c : text) {
+    *out += c;
+    if (c == '\n') out->append(indent, ' ');
+  }
+}
+
+// Feeds `h` the compact dump of `doc` without its "checksum" member, where `doc` holds
+// "entries" empty and `entries` feeds the members that belong in it.
+void HashCompact(const json& doc, Sha256* h, const std::function<void(Sha256*)>& entries) {
+  h->Update("{");
+  bool first = true;
+  for (auto it = doc.begin(); it != doc.end(); ++it) {
+    if (it.key() == "checksum") continue;
+    if (!first) h->Update(",");
+    first = false;
+    h->Update(json(it.key()).dump());
+    h->Update(":");
+    if (it.key() == "entries") {
+      h->Update("{");
+      entries(h);
+      h->Update("}");
+    } else {
+      h->Update(it.value().dump());
+    }
+  }
+  h->Update("}");
+}
+
+}  // namespace
+
 StatusOr<std::string> EncodeJournal(const JournalImage& image) {
+  return EncodeJournal(image.entries, image.generation);
+}
+
+StatusOr<std::string> EncodeJournal(const std::map<std::string, JournalEntry>& entries,
+                                    std::uint64_t generation) {
   try {
-    json entries = json::object();
-    for (const auto& [key, e] : image.entries) entries[key] = EncodeEntry(e);
     json doc{{"format", std::string(kJournalFormat)},
              {"schema_version", kJournalSchemaVersion},
-             {"generation", image.generation},
-             {"entries", std::move(entries)}};
-    AURA_ASSIGN_OR_RETURN(std::string sum, JournalChecksum(doc));
-    doc["checksum"] = sum;
-    return doc.dump(2) + "\n";
+             {"generation", generation},
+             {"entries", json::object()}};
+    // The text is the skeleton's dump(2) with the entries spliced into its empty "entries",
+    // and a checksum placeholder of the final length, filled in at the end.
+    static constexpr std::string_view kSum = "sha256:";
+    doc["checksum"] = std::string(kSum) + std::string(64, '0');
+    const std::string skeleton = doc.dump(2) + "\n";
+    // "checksum" sorts first and holds only hex digits, so these are the two members.
+    static constexpr std::string_view kChecksum = "\n  \"checksum\": \"";
+    static constexpr std::string_view kEmpty = "\n  \"entries\": {}";
+    const std::size_t sum_at = skeleton.find(kChecksum);
+    const std::size_t at = skeleton.find(kEmpty);
+    if (sum_at == std::string::npos || at == std::string::npos) {
+      return base::InternalError("journal skeleton without checksum or entries");
+    }
+    const std::size_t open = at + kEmpty.size() - 1;  // the '}' of "{}"
+    std::string out(skeleton, 0, open);
+    Sha256 h;
+    HashCompact(doc, &h, [&](Sha256* hash) {
+      bool first = true;
+      for (const auto& [key, e] : entries) {
+        const json entry = EncodeEntry(e);
+        const std::string quoted_key = json(key).dump();
+        if (!first) {
+          hash->Update(",");
+          out += ",";
+        }
+        first = false;
+        hash->Update(quoted_key);
+        hash->Update(":");
+        hash->Update(entry.dump());
+        out += "\n    ";
+        out += quoted_key;
+        out += ": ";
+        AppendIndented(&out, entry.dump(2), 4);
+      }
+    });
+    if (!entries.empty()) out += "\n  ";
+    out.append(skeleton, open, std::string::npos);
+    AURA_ASSIGN_OR_RETURN(std::string hex, h.HexDigest());
+    out.replace(sum_at + kChecksum.size() + kSum.size(), hex.size(), hex);
+    return out;
   } catch (const json::exception& e) {
     return base::InvalidArgumentError(std::string("cannot serialize the journal: ") + e.what());
   }
@@ -234,9 +339,55 @@ StatusOr<std::string> EncodeJournal(const JournalImage& image) {
 
 StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   if (bytes.empty()) return base::DataLossError("the file is empty (an interrupted copy?)");
+  // The members of the top-level "entries" object are decoded as the parser completes each and
+  // then dropped from the document, so only one entry's tree exists at a time. Their compact
+  // dumps, by key, make the checksum; their decoding errors are reported only once the
+  // document's version, format and checksum are known to be right, the first by key order, as
+  // a whole-document decode would.
+  JournalImage image;
+  std::map<std::string, std::string> compact;  // key -> compact dump of its value
+  std::map<std::string, Status> entry_errors;
+  std::string top_key, entry_key;
+  bool in_entries = false;
+  const auto take_entry = [&](json& value) {
+    compact[entry_key] = value.dump();
+    JournalEntry e;
+    Status s = DecodeEntry(entry_key, value, &e);
+    if (s.ok()) {
+      entry_errors.erase(entry_key);
+      image.entries.insert_or_assign(entry_key, std::move(e));
+    } else {
+      image.entries.erase(entry_key);
+      entry_errors.insert_or_assign(entry_key, std::move(s));
+    }
+  };
+  const json::parser_callback_t callback = [&](int depth, json::parse_event_t event, json& parsed) {
+    using E = json::parse_event_t;
+    if (depth == 1) {
+      if (event == E::key) top_key = parsed.get<std::string>();
+      if (event == E::object_start && top_key == "entries") {
+        in_entries = true;  // a repeated "entries" member replaces the earlier one
+        image.entries.clear();
+        compact.clear();
+        entry_errors.clear();
+      }
+      if (event == E::object_end) in_entries = false;
+      return true;
+    }
+    if (depth != 2 || !in_entries) return true;
+    if (event == E::key) {
+      entry_key = parsed.get<std::string>();
+      return true;
+    }
+    if (event == E::object_end || event == E::array_end || event == E::value) {
+      take_entry(parsed);
+      return false;  // dropped from the document
+    }
+    return true;
+  };
   json doc;
   try {
-    doc = json::parse(bytes);
+    doc = json::parse(bytes, callback);
   } catch (const json::exception& e) {
     return base::DataLossError(std::string("not valid JSON (truncated or damaged): ") + e.what());
   }
@@ -265,27 +416,45 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   if (checksum == doc.end() || !checksum->is_string()) {
     return base::DataLossError("no checksum string: the file was not written by aura-controller");
   }
-  StatusOr<std::string> actual = JournalChecksum(doc);
-  if (!actual.ok()) return base::DataLossError(actual.status().message());
-  if (*actual != checksum->get_ref<const std::string&>()) {
+  auto entries = doc.find("entries");
+  std::string actual;
+  try {
+    if (entries != doc.end() && entries->is_object()) {
+      Sha256 h;
+      HashCompact(doc, &h, [&compact](Sha256* hash) {
+        bool first = true;
+        for (const auto& [key, dump] : compact) {
+          if (!first) hash->Update(",");
+          first = false;
+          hash->Update(json(key).dump());
+          hash->Update(":");
+          hash->Update(dump);
+        }
+      });
+      StatusOr<std::string> hex = h.HexDigest();
+      if (!hex.ok()) return base::DataLossError(hex.status().message());
+      actual = "sha256:" + *hex;
+    } else {
+      StatusOr<std::string> sum = JournalChecksum(doc);
+      if (!sum.ok()) return base::DataLossError(sum.status().message());
+      actual = *sum;
+    }
+  } catch (const json::exception& e) {
+    return base::DataLossError(std::string("cannot hash the journal: ") + e.what());
+  }
+  if (actual != checksum->get_ref<const std::string&>()) {
     return base::DataLossError("checksum mismatch: the file says " + checksum->dump() +
-                               " but its content hashes to \"" + *actual +
+                               " but its content hashes to \"" + actual +
                                "\" (edited by hand or damaged)");
   }
-  JournalImage image;
   ObjectReader r(doc, "journal");
   r.Require("generation");
   r.Get("generation", &image.generation);
   AURA_RETURN_IF_ERROR(r.status());
-  auto entries = doc.find("entries");
   if (entries == doc.end() || !entries->is_object()) {
     return base::DataLossError("entries: expected an object");
   }
-  for (auto it = entries->begin(); it != entries->end(); ++it) {
-    JournalEntry e;
-    AURA_RETURN_IF_ERROR(DecodeEntry(it.key(), it.value(), &e));
-    image.entries.emplace(it.key(), std::move(e));
-  }
+  if (!entry_errors.empty()) return entry_errors.begin()->second;
   return image;
 }
 
@@ -310,8 +479,7 @@ StatusOr<JournalEntry> DecodeJournalEntry(std::string_view bytes) {
     return base::DataLossError("format: expected \"" + std::string(kJournalEntryFormat) + "\"");
   }
   auto version = doc.find("schema_version");
-  if (version == doc.end() || !version->is_number_integer() ||
-      *version != kJournalSchemaVersion) {
+  if (version == doc.end() || !version->is_number_integer() || *version != kJournalSchemaVersion) {
     return base::DataLossError("schema_version is not " + std::to_string(kJournalSchemaVersion) +
                                " (written by a newer release?)");
   }

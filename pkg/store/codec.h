@@ -28,6 +28,8 @@ struct JournalImage {
 
 // The bytes of a journal file. kInvalidArgument when a string is not valid UTF-8.
 [[nodiscard]] base::StatusOr<std::string> EncodeJournal(const JournalImage& image);
+[[nodiscard]] base::StatusOr<std::string> EncodeJournal(
+    const std::map<std::string, JournalEntry>& entries, std::uint64_t generation);
 // Parses and verifies a journal file. kDataLoss naming what is wrong (never the content).
 [[nodiscard]] base::StatusOr<JournalImage> DecodeJournal(std::string_view bytes);
 // "sha256:<hex>" over the compact dump of `doc` without its "checksum" member.

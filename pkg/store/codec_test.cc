@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <vector>
 
 #include "pkg/store/test_util.h"
 
@@ -170,6 +171,89 @@ TEST(JournalCodecTest, MissingMembersTakeDefaultsAndUnknownOnesAreIgnored) {
   expected.key = "a/b";
   expected.instance_id = "x";
   EXPECT_TRUE(SameEntry(r->entries["a/b"], expected));
+}
+
+// The encoder writes entry by entry; its bytes must stay those of the whole document's
+// dump(2), and its checksum JournalChecksum's, so that files of either encoder read alike.
+TEST(JournalCodecTest, EncodesExactlyTheWholeDocumentsPrettyDump) {
+  std::vector<JournalImage> images(4);
+  images[1].entries["a/b"] = FullEntry("a/b");
+  images[2].generation = 42;
+  images[2].entries["shop/orders"] = FullEntry("shop/orders", "id1");
+  JournalEntry bare;
+  bare.key = "shop/bare";
+  images[2].entries["shop/bare"] = bare;
+  JournalEntry odd = FullEntry("q\"uote/\xc3\xa4\\n", "id\n2");
+  odd.duplicate_ids.clear();
+  images[2].entries[odd.key] = odd;
+  for (int i = 0; i < 300; ++i) {
+    const std::string key = "ns" + std::to_string(i % 7) + "/k" + std::to_string(i);
+    images[3].entries[key] = i % 2 ? FullEntry(key, "id" + std::to_string(i)) : bare;
+    images[3].entries[key].key = key;
+  }
+  for (const JournalImage& image : images) {
+    auto bytes = EncodeJournal(image);
+    ASSERT_TRUE(bytes.ok()) << bytes.status();
+    const json doc = json::parse(*bytes);
+    EXPECT_EQ(*bytes, doc.dump(2) + "\n");
+    EXPECT_EQ(doc["checksum"], *JournalChecksum(doc));
+    EXPECT_EQ(doc["entries"].size(), image.entries.size());
+    auto back = DecodeJournal(*bytes);
+    ASSERT_TRUE(back.ok()) << back.status();
+    ASSERT_EQ(back->entries.size(), image.entries.size());
+    for (const auto& [key, e] : image.entries) EXPECT_TRUE(SameEntry(back->entries[key], e)) << key;
+  }
+}
+
+// The decoder reads entry by entry; what it accepts and what it reports first must not depend
+// on that: the order of members in the file, repeated keys, and the order of the checks.
+TEST(JournalCodecTest, DecodesAsTheWholeDocumentReadsIt) {
+  // Members in reverse order (the checksum is over the sorted dump): accepted.
+  json doc = ValidDoc();
+  doc["entries"]["c/d"] = doc["entries"]["a/b"];
+  doc["entries"]["c/d"]["instance_id"] = "second";
+  doc["checksum"] = *JournalChecksum(doc);
+  std::string reversed =
+      "{\"schema_version\":1,\"generation\":0,\"format\":" + doc["format"].dump() +
+      ",\"entries\":{\"c/d\":" + doc["entries"]["c/d"].dump() +
+      ",\"a/b\":" + doc["entries"]["a/b"].dump() + "},\"checksum\":" + doc["checksum"].dump() + "}";
+  auto r = DecodeJournal(reversed);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->entries["c/d"].instance_id, "second");
+  EXPECT_EQ(r->entries["a/b"].instance_id, "abcd1234");
+
+  // A repeated key: the last one counts, as in the document model the checksum is made of.
+  std::string repeated = reversed;
+  repeated.replace(repeated.find("\"c/d\""), 5, "\"a/b\"");
+  json last = json::parse(repeated);
+  EXPECT_EQ(last["entries"].size(), 1u);
+  last["checksum"] = *JournalChecksum(last);
+  repeated.replace(repeated.find(doc["checksum"].dump()), doc["checksum"].dump().size(),
+                   last["checksum"].dump());
+  r = DecodeJournal(repeated);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_EQ(r->entries.size(), 1u);
+  EXPECT_EQ(r->entries["a/b"].instance_id, "abcd1234");
+
+  // Two bad entries: the first by key is named, whatever the file order.
+  doc = ValidDoc();
+  doc["entries"]["z/z"] = json{{"origin", "stolen"}};
+  doc["entries"]["m/m"] = json{{"instance_id", 5}};
+  ExpectDataLoss(Seal(doc), "entries[\"m/m\"].instance_id");
+  // A bad entry in a file whose checksum or version is wrong: those are reported.
+  doc["checksum"] = "sha256:0000";
+  ExpectDataLoss(doc.dump(), "checksum mismatch");
+  doc["schema_version"] = 2;
+  ExpectDataLoss(Seal(doc), "schema_version 2 is not supported");
+  // Values of any type under "entries" and elsewhere keep their place in the checksum.
+  doc = ValidDoc();
+  doc["entries"]["n/n"] = "a string";
+  doc["future"] = json{{"entries", json::object()}, {"x", json::array({1, "a/b"})}};
+  ExpectDataLoss(Seal(doc), "entries[\"n/n\"]: expected an object, found string");
+  doc["entries"].erase("n/n");
+  r = DecodeJournal(Seal(doc));
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->entries.size(), 1u);
 }
 
 TEST(CredentialsCodecTest, RoundTrip) {

@@ -1,5 +1,6 @@
 #include "pkg/store/file_journal.h"
 
+#include <optional>
 #include <utility>
 
 #include "pkg/store/codec.h"
@@ -94,6 +95,12 @@ StatusOr<std::map<std::string, JournalEntry>> FileJournal::List() const {
   return entries_;
 }
 
+Status FileJournal::ForEach(const std::function<void(const JournalEntry&)>& visit) const {
+  std::lock_guard<std::mutex> g(mu_);
+  for (const auto& [_, e] : entries_) visit(e);
+  return Status::Ok();
+}
+
 StatusOr<JournalEntry> FileJournal::Get(const std::string& key) const {
   std::lock_guard<std::mutex> g(mu_);
   auto it = entries_.find(key);
@@ -104,18 +111,31 @@ StatusOr<JournalEntry> FileJournal::Get(const std::string& key) const {
 Status FileJournal::Put(const JournalEntry& e) {
   if (e.key.empty()) return base::InvalidArgumentError("journal entry without a key");
   std::lock_guard<std::mutex> g(mu_);
-  std::map<std::string, JournalEntry> next = entries_;
-  JournalEntry& stored = next[e.key] = e;
+  // Changed in place and put back if the write fails: no copy of the whole journal per write.
+  std::optional<JournalEntry> before;
+  if (auto it = entries_.find(e.key); it != entries_.end()) before = it->second;
+  JournalEntry& stored = entries_[e.key] = e;
   stored.updated = clock_->SystemNow();
-  return Commit(std::move(next), "recording " + e.key);
+  Status s = Commit("recording " + e.key);
+  if (!s.ok()) {
+    if (before) {
+      entries_[e.key] = std::move(*before);
+    } else {
+      entries_.erase(e.key);
+    }
+  }
+  return s;
 }
 
 Status FileJournal::Remove(const std::string& key) {
   std::lock_guard<std::mutex> g(mu_);
-  if (entries_.find(key) == entries_.end()) return Status::Ok();
-  std::map<std::string, JournalEntry> next = entries_;
-  next.erase(key);
-  return Commit(std::move(next), "removing " + key);
+  auto it = entries_.find(key);
+  if (it == entries_.end()) return Status::Ok();
+  JournalEntry before = std::move(it->second);
+  entries_.erase(it);
+  Status s = Commit("removing " + key);
+  if (!s.ok()) entries_.emplace(key, std::move(before));
+  return s;
 }
 
 std::uint64_t FileJournal::generation() const {
@@ -123,20 +143,18 @@ std::uint64_t FileJournal::generation() const {
   return generation_;
 }
 
-Status FileJournal::Commit(std::map<std::string, JournalEntry> entries, const std::string& what) {
+Status FileJournal::Commit(const std::string& what) {
   const std::string context = what + " in the journal " + path_ + " failed";
   if (options_.read_only) {
     return base::FailedPreconditionError(context + ": the journal was opened read-only");
   }
-  detail::JournalImage image{std::move(entries), generation_ + 1};
-  StatusOr<std::string> bytes = detail::EncodeJournal(image);
+  StatusOr<std::string> bytes = detail::EncodeJournal(entries_, generation_ + 1);
   if (!bytes.ok()) return bytes.status().WithContext(context);
   // Advanced even on failure: a failed final folder fsync may have left this generation on
   // disk, and another content must not reuse its number.
-  generation_ = image.generation;
+  ++generation_;
   Status s = WriteFileAtomic(fs(), path_, *bytes, 0600);
   if (!s.ok()) return s.WithContext(context);
-  entries_ = std::move(image.entries);
   return Status::Ok();
 }
 

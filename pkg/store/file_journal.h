@@ -81,6 +81,7 @@ class FileJournal final : public Journal {
   FileJournal& operator=(const FileJournal&) = delete;
 
   base::StatusOr<std::map<std::string, JournalEntry>> List() const override;
+  base::Status ForEach(const std::function<void(const JournalEntry&)>& visit) const override;
   base::StatusOr<JournalEntry> Get(const std::string& key) const override;
   // Sets e.updated to the clock's SystemNow() in what it stores. kInvalidArgument for an empty
   // key or strings that are not UTF-8; file-system errors as in file_system.h, with context.
@@ -95,7 +96,9 @@ class FileJournal final : public Journal {
   FileJournal(std::string path, const base::Clock* clock, FileJournalOptions options,
               std::unique_ptr<FileLock> lock);
   // Writes `entries` as the next generation; on success makes them the in-memory view.
-  base::Status Commit(std::map<std::string, JournalEntry> entries, const std::string& what);
+  // Writes entries_ as the next generation. On failure entries_ is what the caller must restore
+  // (the file holds the previous content, or, after a failed folder fsync, maybe this one).
+  base::Status Commit(const std::string& what);
   FileSystem& fs() const { return *options_.fs; }
 
   const std::string path_;

@@ -275,6 +275,13 @@ TEST_F(FileJournalTest, FailedWritesLeaveThePreviousContent) {
       EXPECT_FALSE(j->Remove("shop/old").ok());
       EXPECT_EQ(ReadRaw(path_), before);
       EXPECT_TRUE(j->Get("shop/old").ok());
+      fs.Reset();
+      fs.FailStep(step, err);
+      const std::string old_id = j->Get("shop/old")->instance_id;
+      EXPECT_FALSE(j->Put(FullEntry("shop/old", "changed")).ok());
+      EXPECT_EQ(ReadRaw(path_), before);
+      EXPECT_EQ(j->Get("shop/old")->instance_id, old_id);
+      EXPECT_NE(old_id, "changed");
     }
   }
   auto j = MustOpen();

@@ -8,6 +8,7 @@
 // Thread-safety: implementations are safe for concurrent use; writes are serialized.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -31,20 +32,20 @@ struct CreateIntent {
 enum class Origin { kCreated, kAdopted };
 
 struct JournalEntry {
-  std::string key;                       // namespace/name
-  std::optional<CreateIntent> intent;    // a create in progress or of unknown outcome
-  std::string instance_id;               // set once the instance is known (Created / Adopted)
+  std::string key;                     // namespace/name
+  std::optional<CreateIntent> intent;  // a create in progress or of unknown outcome
+  std::string instance_id;             // set once the instance is known (Created / Adopted)
   Origin origin = Origin::kCreated;
-  std::string aura_name;                 // the name it was created or adopted under
+  std::string aura_name;  // the name it was created or adopted under
   std::string tenant_id;
-  bool credentials_saved = false;        // the one-time password is in the credentials store
+  bool credentials_saved = false;          // the one-time password is in the credentials store
   std::vector<std::string> duplicate_ids;  // extra same-named instances: alarmed, never deleted
   // From the spec, remembered because the spec may be gone when they matter:
-  bool delete_on_removal = false;        // deletionPolicy: Delete when the spec was last seen
-  std::string cloud_provider;            // immutable parameters the instance was created with
+  bool delete_on_removal = false;  // deletionPolicy: Delete when the spec was last seen
+  std::string cloud_provider;      // immutable parameters the instance was created with
   std::string region;
   std::string type;
-  std::string version;                   // "" when adopted (Aura does not report it)
+  std::string version;  // "" when adopted (Aura does not report it)
   base::SystemTime updated{};
 };
 
@@ -54,6 +55,15 @@ class Journal {
 
   // Every entry, by key.
   virtual base::StatusOr<std::map<std::string, JournalEntry>> List() const = 0;
+  // Calls `visit` with every entry, by key, without a copy of the journal where the
+  // implementation can (FileJournal: under its lock, so `visit` must not use the journal or
+  // take a lock that is held while calling it). This default visits a List().
+  virtual base::Status ForEach(const std::function<void(const JournalEntry&)>& visit) const {
+    base::StatusOr<std::map<std::string, JournalEntry>> entries = List();
+    if (!entries.ok()) return entries.status();
+    for (const auto& [_, e] : *entries) visit(e);
+    return base::Status::Ok();
+  }
   // kNotFound when absent.
   virtual base::StatusOr<JournalEntry> Get(const std::string& key) const = 0;
   // Inserts or replaces the entry for e.key, durably.
