@@ -89,6 +89,14 @@ done
 
 echo; echo "demo: converged in $(( $(date +%s) - start )) s. aura-controller status:"; echo
 "$CTL" status --state "$WORK/state/journal.json"
+# The instance gauges are refreshed every --spec-poll (5 s) and at each pass, so they can trail
+# `status` by a few seconds: wait (at most 15 s) until they count every spec in sync.
+want=$(printf '%s' "$json" | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["specs"]))')
+for _ in $(seq 1 30); do
+  curl -s "http://127.0.0.1:$METRICS_PORT/metrics" |
+    grep -qx "aura_instances{state=\"in_sync\"} $want" && break
+  sleep 0.5
+done
 echo; echo "demo: a few metrics (curl http://127.0.0.1:$METRICS_PORT/metrics):"; echo
 curl -s "http://127.0.0.1:$METRICS_PORT/metrics" | grep -E \
   '^aura_(instances|creates_total|api_requests_total\{code="20[02]",method="(POST|GET)",route="/instances"|ratelimit_requests_in_window|token_refreshes_total|duplicate_instances)' || true

@@ -401,6 +401,7 @@ void Controller::ReconcileKey(const std::string& key) {
   }
 
   bool wrote = false;
+  std::optional<ActionType> write_kind;
   bool journal_only = false;
   if (result.ok()) {
     for (const Action& a : plan.actions) {
@@ -427,6 +428,7 @@ void Controller::ReconcileKey(const std::string& key) {
       }
       if (a.IsApiWrite()) {
         wrote = true;
+        write_kind = a.type;
       } else {
         journal_only = true;
       }
@@ -468,15 +470,21 @@ void Controller::ReconcileKey(const std::string& key) {
     {
       std::lock_guard<std::mutex> g(state_mu_);
       KeyState& ks = keys_[key];
-      const bool in_flight = wrote || (plan.need_detail && plan.actions.empty());
-      if (in_flight) {
+      const bool repeated = wrote && write_kind == ks.last_write;
+      if (wrote && !repeated) {
+        // A new operation: its polls start again from the shortest interval, whatever the
+        // previous operation's polls had grown to.
+        ks.poll_delay = options_.poll_initial;
+        ks.last_write = write_kind;
+      } else if (repeated || (plan.need_detail && plan.actions.empty())) {
         ks.poll_delay = ks.poll_delay == base::Duration::zero()
                             ? options_.poll_initial
                             : std::min(ks.poll_delay * 2, options_.poll_max);
-        poll = ks.poll_delay;
       } else {
         ks.poll_delay = base::Duration::zero();
+        ks.last_write.reset();
       }
+      poll = ks.poll_delay;
     }
     if (plan.requeue_after) {
       queue_.AddAfter(

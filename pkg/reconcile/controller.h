@@ -110,6 +110,10 @@ class Controller {
     bool terminal = false;
     bool drift_due = false;
     base::Duration poll_delay{};
+    // The kind of the last API write while the key has been busy (reset once it is settled):
+    // the same write again (a PATCH Aura took but did not apply) keeps doubling the poll
+    // interval; a different one (the pause after a create) starts from poll_initial.
+    std::optional<ActionType> last_write;
     bool has_status = false;
   };
 

@@ -200,6 +200,53 @@ TEST_F(ControllerTest, SpecChangesArePatchedPausedAndResumed) {
   EXPECT_EQ(api_.instance(id)->status, "running");
 }
 
+// Polls of an operation double up to poll_max; the next operation starts again at
+// poll_initial (it used to inherit the grown interval: a pause right after a slow create was
+// first polled 20 s later instead of 5 s), unless it is the same write again.
+TEST_F(ControllerTest, EachOperationIsPolledFromTheShortestInterval) {
+  spec::InstanceSpec s = MakeSpec("orders");
+  s.paused = true;
+  specs_.Set({s});
+  Make();
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  ASSERT_EQ(api_.calls()["create"], 1);
+  // The create is slow: polls at +5, +10 (doubled), +20 see it creating.
+  int gets = api_.calls()["get"];
+  for (int wait : {5, 10, 20}) {
+    clock_.Advance(seconds(wait - 1));
+    controller_->ProcessReady();
+    EXPECT_EQ(api_.calls()["get"], gets) << "polled before +" << wait << " s";
+    clock_.Advance(seconds(1));
+    controller_->ProcessReady();
+    EXPECT_EQ(api_.calls()["get"], ++gets) << "not polled at +" << wait << " s";
+  }
+  // Running at the next poll (+20, poll_max), which pauses it as the spec says.
+  api_.SettleAll();
+  clock_.Advance(seconds(20));
+  controller_->ProcessReady();
+  ASSERT_EQ(api_.calls()["pause"], 1) << Dump();
+  gets = api_.calls()["get"];
+  // The pause is polled 5 s later, not 20 or 40.
+  clock_.Advance(seconds(5));
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"], gets + 1) << Dump();
+  // If it does not stick (running again), the same write again keeps the interval growing:
+  // polled at +5 and +10 while pausing, the second pause is polled after 20 s, not 5.
+  const std::string id = api_.instances().at(0).id;
+  api_.SetStatus(id, "running");
+  clock_.Advance(seconds(10));  // the poll of the pausing instance, doubled
+  controller_->ProcessReady();
+  ASSERT_EQ(api_.calls()["pause"], 2) << Dump();
+  gets = api_.calls()["get"];
+  clock_.Advance(seconds(19));
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"], gets) << Dump();
+  clock_.Advance(seconds(1));
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"], gets + 1) << Dump();
+}
+
 TEST_F(ControllerTest, SameNamedInstanceAppearingLaterIsAlarmedAndKept) {
   specs_.Set({MakeSpec("orders")});
   Make();

@@ -36,6 +36,23 @@ TEST(SubprocessTest, ReadsLinesWithABoundedWaitAndExitCodes) {
   EXPECT_EQ(p->Output(), "first\nsecond\n");
 }
 
+// Once Wait() returns, Output() holds all the child wrote, its last bytes too (the e2e tests
+// read a CLI's whole answer that way; they used to see "" now and then, when the child was
+// reaped before the pipe was drained). Here the last bytes come 200 ms after the child exits,
+// from a background process that still holds the pipe.
+TEST(SubprocessTest, OutputIsCompleteOnceWaitReturns) {
+  SubprocessOptions o;
+  o.stdout_mode = OutputMode::kPipe;
+  o.stderr_mode = OutputMode::kPipe;
+  auto p = Shell("printf first; (sleep 0.2; printf ' last'; printf done >&2) & exit 0", o);
+  ASSERT_NE(p, nullptr);
+  auto st = p->Wait(seconds(10));
+  ASSERT_TRUE(st.ok()) << st.status();
+  EXPECT_EQ(st->code, 0);
+  EXPECT_EQ(p->Output(), "first last");
+  EXPECT_EQ(p->ErrorOutput(), "done");
+}
+
 TEST(SubprocessTest, ReadLineAndWaitTimeOut) {
   auto p = Shell("exec sleep 30");
   ASSERT_NE(p, nullptr);

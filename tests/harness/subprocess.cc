@@ -8,6 +8,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <optional>
+#include <utility>
 
 extern char** environ;
 
@@ -207,9 +209,22 @@ bool Subprocess::Reap(int options) {
 base::StatusOr<ExitStatus> Subprocess::Wait(std::chrono::milliseconds timeout) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   for (;;) {
+    std::optional<ExitStatus> done;
     {
       std::lock_guard<std::mutex> lock(wait_mu_);
-      if (Reap(WNOHANG)) return status_;
+      if (Reap(WNOHANG)) done = status_;
+    }
+    if (done) {
+      // What the child wrote just before exiting may still be in the pipes: wait until the
+      // drain threads reach end of file, so that Output() after Wait() is complete (bounded:
+      // a grandchild may hold a pipe open).
+      for (auto [captured, thread] : {std::pair{&out_, &out_thread_}, {&err_, &err_thread_}}) {
+        if (!thread->joinable()) continue;
+        std::unique_lock<std::mutex> lock(captured->mu);
+        captured->cv.wait_for(lock, std::chrono::seconds(5),
+                              [captured] { return captured->closed; });
+      }
+      return *done;
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       return base::DeadlineExceededError("process " + std::to_string(pid_) +

@@ -75,8 +75,9 @@ class Subprocess {
   base::Status Pause();      // SIGSTOP
   base::Status Resume();     // SIGCONT
 
-  // Waits up to `timeout` for the child to exit and reaps it. kDeadlineExceeded if it is still
-  // running. Once reaped, every call returns the same status.
+  // Waits up to `timeout` for the child to exit and reaps it, then (up to 5 s more) until its
+  // piped output has been read to the end. kDeadlineExceeded if it is still running. Once
+  // reaped, every call returns the same status.
   [[nodiscard]] base::StatusOr<ExitStatus> Wait(std::chrono::milliseconds timeout);
   // SIGTERM, wait up to `grace`, then SIGKILL and reap.
   ExitStatus Stop(std::chrono::milliseconds grace = std::chrono::seconds(10));
