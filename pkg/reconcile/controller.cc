@@ -560,12 +560,11 @@ void Controller::UpdateGauges() {
   std::size_t duplicates = 0;
   std::optional<base::SystemTime> oldest;
   std::vector<std::string> ids;  // not the whole journal: this runs every --spec-poll
-  if (journal_
-          .ForEach([&](const store::JournalEntry& e) {
-            duplicates += e.duplicate_ids.size();
-            if (!e.instance_id.empty()) ids.push_back(e.instance_id);
-          })
-          .ok()) {
+  Status read = journal_.ForEach([&](const store::JournalEntry& e) {
+    duplicates += e.duplicate_ids.size();
+    if (!e.instance_id.empty()) ids.push_back(e.instance_id);
+  });
+  if (read.ok()) {
     std::shared_lock<std::shared_mutex> o(obs_mu_);
     for (const std::string& id : ids) {
       auto it = observed_.instances.find(id);

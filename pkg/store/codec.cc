@@ -279,6 +279,16 @@ void HashCompact(const json& doc, Sha256* h, const std::function<void(Sha256*)>&
   h->Update("}");
 }
 
+// Feeds `h` one member of "entries" in the compact dump: `"key":{...}`, after a ',' unless it is
+// the first.
+void HashEntry(Sha256* h, bool* first, std::string_view quoted_key, std::string_view compact) {
+  if (!*first) h->Update(",");
+  *first = false;
+  h->Update(quoted_key);
+  h->Update(":");
+  h->Update(compact);
+}
+
 }  // namespace
 
 StatusOr<std::string> EncodeJournal(const JournalImage& image) {
@@ -313,14 +323,8 @@ StatusOr<std::string> EncodeJournal(const std::map<std::string, JournalEntry>& e
       for (const auto& [key, e] : entries) {
         const json entry = EncodeEntry(e);
         const std::string quoted_key = json(key).dump();
-        if (!first) {
-          hash->Update(",");
-          out += ",";
-        }
-        first = false;
-        hash->Update(quoted_key);
-        hash->Update(":");
-        hash->Update(entry.dump());
+        if (!first) out += ",";
+        HashEntry(hash, &first, quoted_key, entry.dump());
         out += "\n    ";
         out += quoted_key;
         out += ": ";
@@ -423,13 +427,7 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
       Sha256 h;
       HashCompact(doc, &h, [&compact](Sha256* hash) {
         bool first = true;
-        for (const auto& [key, dump] : compact) {
-          if (!first) hash->Update(",");
-          first = false;
-          hash->Update(json(key).dump());
-          hash->Update(":");
-          hash->Update(dump);
-        }
+        for (const auto& [key, dump] : compact) HashEntry(hash, &first, json(key).dump(), dump);
       });
       StatusOr<std::string> hex = h.HexDigest();
       if (!hex.ok()) return base::DataLossError(hex.status().message());

@@ -95,7 +95,6 @@ class FileJournal final : public Journal {
  private:
   FileJournal(std::string path, const base::Clock* clock, FileJournalOptions options,
               std::unique_ptr<FileLock> lock);
-  // Writes `entries` as the next generation; on success makes them the in-memory view.
   // Writes entries_ as the next generation. On failure entries_ is what the caller must restore
   // (the file holds the previous content, or, after a failed folder fsync, maybe this one).
   base::Status Commit(const std::string& what);

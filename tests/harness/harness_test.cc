@@ -38,13 +38,18 @@ TEST(SubprocessTest, ReadsLinesWithABoundedWaitAndExitCodes) {
 
 // Once Wait() returns, Output() holds all the child wrote, its last bytes too (the e2e tests
 // read a CLI's whole answer that way; they used to see "" now and then, when the child was
-// reaped before the pipe was drained). Here the last bytes come 200 ms after the child exits,
-// from a background process that still holds the pipe.
+// reaped before the pipe was drained). Here the last bytes come from a background process that
+// still holds the pipes and writes only once the child is gone (reaped: `kill -0` still
+// succeeds on a zombie), so they always arrive after Wait() has reaped it.
 TEST(SubprocessTest, OutputIsCompleteOnceWaitReturns) {
   SubprocessOptions o;
   o.stdout_mode = OutputMode::kPipe;
   o.stderr_mode = OutputMode::kPipe;
-  auto p = Shell("printf first; (sleep 0.2; printf ' last'; printf done >&2) & exit 0", o);
+  auto p = Shell(
+      "printf first; parent=$$;"
+      " (while kill -0 $parent 2>/dev/null; do :; done; printf ' last'; printf done >&2) &"
+      " exit 0",
+      o);
   ASSERT_NE(p, nullptr);
   auto st = p->Wait(seconds(10));
   ASSERT_TRUE(st.ok()) << st.status();
