@@ -22,9 +22,9 @@
 
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
-#include "pkg/aura/transport.h"
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
+#include "pkg/http/transport.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/ratelimit/limiter.h"
 #ifdef AURA_BENCH_HAS_HARNESS
@@ -39,10 +39,10 @@ using std::chrono::milliseconds;
 
 // Measures how long each HTTP exchange takes (the spread of send-to-arrival delays is what the
 // client's window margin must cover).
-class TimingTransport final : public api::Transport {
+class TimingTransport final : public http::Transport {
  public:
-  explicit TimingTransport(api::Transport* inner) : inner_(inner) {}
-  base::StatusOr<api::HttpResponse> Send(const api::HttpRequest& r) override {
+  explicit TimingTransport(http::Transport* inner) : inner_(inner) {}
+  base::StatusOr<http::HttpResponse> Send(const http::HttpRequest& r) override {
     const auto start = base::RealClock().Now();
     auto resp = inner_->Send(r);
     const double ms = base::ToSeconds(base::RealClock().Now() - start) * 1000;
@@ -59,7 +59,7 @@ class TimingTransport final : public api::Transport {
   }
 
  private:
-  api::Transport* inner_;
+  http::Transport* inner_;
   std::mutex mu_;
   std::vector<double> ms_;
 };
@@ -137,9 +137,9 @@ int main(int argc, char** argv) {
 
   base::Clock& clock = base::RealClock();
   metrics::Metrics metrics;
-  std::unique_ptr<api::Transport> cpprest = api::NewCpprestTransport();
+  std::unique_ptr<http::Transport> cpprest = http::NewCpprestTransport();
   TimingTransport timing(cpprest.get());
-  api::Transport* http = &timing;
+  http::Transport* http = &timing;
   ratelimit::Options lo;
   lo.limit = f.limit;
   lo.window = milliseconds(f.window_ms);

@@ -6,6 +6,9 @@
 #include <cstdio>
 #include <iostream>
 
+#include "pkg/etcd/etcd_client.h"
+#include "pkg/http/url.h"
+
 namespace aura::cmd {
 
 int Fail(const base::Status& s) {
@@ -27,6 +30,23 @@ base::Logger MakeLogger(const Config& c) {
                       });
 }
 
+void WarnPlainHttpEndpoints(const Config& c, const base::Logger& log) {
+  std::vector<std::pair<std::string, std::string>> endpoints = {{"--api-url", c.api_url},
+                                                                {"--token-url", c.token_url}};
+  if (IsEtcdState(c)) {
+    if (auto target = etcd::ParseEtcdUrl(c.state); target.ok()) {
+      for (const std::string& e : target->endpoints) endpoints.emplace_back("--state", e);
+    }
+  }
+  for (const auto& [flag, url] : endpoints) {
+    auto u = http::ParseUrl(url);
+    if (!u.ok() || u->https()) continue;
+    log.Warn(
+        "plain http endpoint: requests and credentials travel unencrypted",
+        {{"flag", flag}, {"endpoint", u->Origin()}, {"loopback", http::IsLoopbackHost(u->host)}});
+  }
+}
+
 base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock* clock,
                                                    metrics::Metrics* m, const base::Logger& log,
                                                    bool with_client) {
@@ -36,13 +56,17 @@ base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock*
         "--credentials-file FILE");
   }
   base::RegisterSecret(c.client_secret);
-  AURA_RETURN_IF_ERROR(api::CheckUrlAllowed(c.api_url, c.insecure_http).WithContext("--api-url"));
   AURA_RETURN_IF_ERROR(
-      api::CheckUrlAllowed(c.token_url, c.insecure_http).WithContext("--token-url"));
+      http::CheckUrlAllowed(c.api_url, c.insecure_http_aura, "--insecure-http-aura")
+          .WithContext("--api-url"));
+  AURA_RETURN_IF_ERROR(
+      http::CheckUrlAllowed(c.token_url, c.insecure_http_aura, "--insecure-http-aura")
+          .WithContext("--token-url"));
+  WarnPlainHttpEndpoints(c, log);
   auto stack = std::make_unique<ApiStack>();
-  api::CpprestTransportOptions topts;
-  topts.allow_insecure_http = c.insecure_http;
-  stack->transport = api::NewCpprestTransport(topts);
+  http::TransportOptions topts;
+  topts.allow_plain_http = c.insecure_http_aura;
+  stack->transport = http::NewCpprestTransport(topts);
   ratelimit::Options lopts;
   lopts.limit = c.rate_limit;
   lopts.window = c.rate_window;

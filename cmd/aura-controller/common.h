@@ -15,9 +15,9 @@
 #include "cmd/aura-controller/config.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
-#include "pkg/aura/transport.h"
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
+#include "pkg/http/transport.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/ratelimit/limiter.h"
 #include "pkg/reconcile/controller.h"
@@ -36,7 +36,7 @@ base::Logger MakeLogger(const Config& c);
 
 // Everything that talks to Aura, built from the configuration.
 struct ApiStack {
-  std::unique_ptr<api::Transport> transport;
+  std::unique_ptr<http::Transport> transport;
   std::unique_ptr<ratelimit::Limiter> limiter;
   std::unique_ptr<api::TokenSource> tokens;
   std::unique_ptr<api::Client> client;  // null when built with with_client = false
@@ -46,8 +46,12 @@ struct ApiStack {
   }
 };
 
-// Checks the credentials and URLs and builds the stack; `with_client` false leaves the client
-// to NewClient (HA mode builds one per leadership term).
+// Logs a warning naming each plain-http endpoint in use (Aura API, token, etcd), once per
+// command start.
+void WarnPlainHttpEndpoints(const Config& c, const base::Logger& log);
+
+// Checks the credentials and URLs and builds the stack (warning about plain-http endpoints);
+// `with_client` false leaves the client to NewClient (HA mode builds one per leadership term).
 base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock* clock,
                                                    metrics::Metrics* m, const base::Logger& log,
                                                    bool with_client = true);

@@ -9,7 +9,7 @@
 #include <functional>
 #include <map>
 
-#include "pkg/store/etcd_client.h"
+#include "pkg/etcd/etcd_client.h"
 
 namespace aura::cmd {
 namespace {
@@ -122,7 +122,16 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"token-url", {false, str(&c->token_url), "AURA_TOKEN_URL"}},
       {"client-id", {false, str(&c->client_id), "AURA_CLIENT_ID"}},
       {"credentials-file", {false, str(&c->credentials_file), "AURA_CREDENTIALS_FILE"}},
-      {"insecure-http", {true, on(&c->insecure_http), nullptr}},
+      {"insecure-http-aura", {true, on(&c->insecure_http_aura), nullptr}},
+      {"insecure-http-etcd", {true, on(&c->insecure_http_etcd), nullptr}},
+      {"insecure-http",
+       {true,
+        [](const std::string&) {
+          return InvalidArgumentError(
+              "was split per endpoint: use --insecure-http-aura (the Aura API and token URLs) "
+              "and/or --insecure-http-etcd (the etcd endpoints of --state)");
+        },
+        nullptr}},
       {"request-timeout", {false, dur("--request-timeout", &c->request_timeout), nullptr}},
       {"specs",
        {false,
@@ -208,7 +217,7 @@ const std::map<std::string, Command>& Commands() {
 // The etcd backend's flags, checked together; fills the identity default.
 Status CheckHa(Config* c) {
   if (!IsEtcdState(*c)) return Status();
-  auto target = store::ParseEtcdUrl(c->state);
+  auto target = etcd::ParseEtcdUrl(c->state);
   if (!target.ok()) return target.status();
   const bool tls = c->state.rfind("etcds://", 0) == 0;
   if (!tls && (!c->etcd_ca.empty() || !c->etcd_cert.empty() || !c->etcd_key.empty())) {
@@ -216,8 +225,9 @@ Status CheckHa(Config* c) {
         "--etcd-ca, --etcd-cert and --etcd-key need TLS: write the --state as etcds://...");
   }
   if (c->etcd_cert.empty() != c->etcd_key.empty()) {
-    return InvalidArgumentError("--etcd-cert and --etcd-key go together (a client certificate "
-                                "and its private key)");
+    return InvalidArgumentError(
+        "--etcd-cert and --etcd-key go together (a client certificate "
+        "and its private key)");
   }
   if (c->lease_ttl < std::chrono::seconds(1) || c->lease_ttl > std::chrono::hours(1)) {
     return InvalidArgumentError("--lease-ttl: allowed: 1s to 1h (etcd leases are whole seconds)");
@@ -237,7 +247,7 @@ Status CheckHa(Config* c) {
 
 }  // namespace
 
-bool IsEtcdState(const Config& c) { return store::IsEtcdUrl(c.state); }
+bool IsEtcdState(const Config& c) { return etcd::IsEtcdUrl(c.state); }
 
 base::StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text) {
   std::string t = Trim(text);
@@ -445,7 +455,8 @@ Aura API:
   --client-id ID           (env AURA_CLIENT_ID); the secret: env AURA_CLIENT_SECRET or
   --credentials-file FILE  (env AURA_CREDENTIALS_FILE) client_id=/client_secret= lines, or
                            the Aura console's "Client ID:"/"Client Secret:" download
-  --insecure-http          allow plain http:// to a non-loopback host (never in production)
+  --insecure-http-aura     allow plain http:// to a non-loopback Aura API or token URL (never
+                           in production; every plain-http endpoint is named in a warning)
   --request-timeout D      per-request timeout (default 30s)
   --rate-limit N           requests per window, all requests included (env AURA_RATE_LIMIT;
                            default 125)
@@ -463,7 +474,7 @@ State:
 High availability (an etcd --state; see README "High availability (etcd)"):
   --state etcd://HOST:PORT[,HOST:PORT...]/PREFIX   the journal, credentials and leader election
                            in etcd (etcds:// for TLS); plain http only to loopback unless
-                           --insecure-http
+                           --insecure-http-etcd
   --etcd-ca FILE           CA bundle for etcds:// (env AURA_ETCD_CA)
   --etcd-cert FILE         client certificate for etcds:// (env AURA_ETCD_CERT)
   --etcd-key FILE          its private key (env AURA_ETCD_KEY)

@@ -22,7 +22,9 @@ struct Config {
   std::string client_id;
   std::string client_secret;  // never printed
   std::string credentials_file;
-  bool insecure_http = false;
+  // Plain http:// to a non-loopback host, per endpoint family (never for anything else).
+  bool insecure_http_aura = false;
+  bool insecure_http_etcd = false;
   std::chrono::milliseconds request_timeout{30000};
   // Where things live
   std::vector<std::string> specs;

@@ -8,9 +8,10 @@
 #include <optional>
 #include <thread>
 
-#include "pkg/metrics/http_server.h"
+#include "pkg/etcd/leader_election.h"
+#include "pkg/http/server.h"
+#include "pkg/http/url.h"
 #include "pkg/reconcile/spec_source.h"
-#include "pkg/store/leader_election.h"
 
 namespace aura::cmd {
 namespace {
@@ -39,7 +40,7 @@ std::string SnapshotFingerprint(const std::vector<reconcile::SpecStatus>& status
 // every revision until it is compacted, so it is not rewritten when nothing changed.
 class EtcdStatusWriter {
  public:
-  EtcdStatusWriter(store::EtcdClient& etcd, store::LeaderFence fence, std::string key,
+  EtcdStatusWriter(etcd::EtcdClient& etcd, etcd::LeaderFence fence, std::string key,
                    std::string writer, base::Clock& clock, base::Logger log)
       : etcd_(etcd),
         fence_(std::move(fence)),
@@ -68,8 +69,8 @@ class EtcdStatusWriter {
       }
       return;
     }
-    Status s = store::FencedWrite(etcd_, fence_, {store::EtcdOp::Put(key_, value)},
-                                  "writing the status snapshot");
+    Status s = etcd::FencedWrite(etcd_, fence_, {etcd::EtcdOp::Put(key_, value)},
+                                 "writing the status snapshot");
     last_write_ = now;
     if (s.ok()) {
       last_fingerprint_ = fp;
@@ -83,8 +84,8 @@ class EtcdStatusWriter {
   static constexpr base::Duration kMaxInterval = std::chrono::minutes(10);
   static constexpr size_t kMaxBytes = 1024 * 1024;  // etcd's default request limit is 1.5 MiB
 
-  store::EtcdClient& etcd_;
-  const store::LeaderFence fence_;
+  etcd::EtcdClient& etcd_;
+  const etcd::LeaderFence fence_;
   const std::string key_;
   const std::string writer_;
   base::Clock& clock_;
@@ -99,7 +100,7 @@ class TermRunner {
  public:
   TermRunner(const Config& c, base::Clock& clock, metrics::Metrics& m, base::Logger log,
              EtcdConnection& conn, std::vector<store::SealingKey> keys, ApiStack& api,
-             store::LeaderElection& election)
+             etcd::LeaderElection& election)
       : c_(c),
         clock_(clock),
         m_(m),
@@ -110,13 +111,13 @@ class TermRunner {
         election_(election) {}
 
   // Election callbacks (on the election's thread): quick, never block on a term.
-  void Elected(const store::LeaderTerm& t) {
+  void Elected(const etcd::LeaderTerm& t) {
     std::lock_guard<std::mutex> g(mu_);
     pending_ = t;
     m_.leader.Set(1);
     cv_.notify_all();
   }
-  void Lost(const store::LeaderTerm& t, const std::string& reason) {
+  void Lost(const etcd::LeaderTerm& t, const std::string& reason) {
     std::lock_guard<std::mutex> g(mu_);
     lost_through_ = std::max(lost_through_, t.term);
     if (pending_ && pending_->term <= t.term) pending_.reset();
@@ -133,7 +134,7 @@ class TermRunner {
   // Runs terms as they come until `stop`.
   void Run(std::stop_token stop) {
     while (true) {
-      store::LeaderTerm t;
+      etcd::LeaderTerm t;
       {
         std::unique_lock<std::mutex> l(mu_);
         cv_.wait(l, stop, [&] { return pending_.has_value(); });
@@ -163,19 +164,19 @@ class TermRunner {
   }
 
  private:
-  void RunTerm(const store::LeaderTerm& t, std::stop_token stop) {
+  void RunTerm(const etcd::LeaderTerm& t, std::stop_token stop) {
     const base::Logger log = log_.With({{"term", t.term}});
-    const store::LeaderFence fence = election_.FenceFor(t);
+    const etcd::LeaderFence fence = election_.FenceFor(t);
     // The journal of this term: everything the previous leader wrote is in etcd.
-    std::unique_ptr<store::EtcdJournal> journal;
+    std::unique_ptr<etcd::EtcdJournal> journal;
     while (!journal) {
-      store::EtcdJournalOptions jo;
+      etcd::EtcdJournalOptions jo;
       jo.etcd = conn_.etcd.get();
       jo.clock = &clock_;
       jo.prefix = conn_.target.prefix;
       jo.fence = fence;
       jo.logger = &log_;
-      auto j = store::EtcdJournal::Open(jo);
+      auto j = etcd::EtcdJournal::Open(jo);
       if (j.ok()) {
         journal = std::move(j).value();
         break;
@@ -185,20 +186,20 @@ class TermRunner {
       if (!election_.CheckLeader(t.term).ok()) return;
       if (!clock_.SleepFor(std::chrono::seconds(1), stop)) return;
     }
-    store::EtcdCredentialStoreOptions co;
+    etcd::EtcdCredentialStoreOptions co;
     co.etcd = conn_.etcd.get();
     co.clock = &clock_;
     co.prefix = conn_.target.prefix;
     co.keys = keys_;
     co.fence = fence;
     co.logger = &log_;
-    auto creds = store::EtcdCredentialStore::Open(co);
+    auto creds = etcd::EtcdCredentialStore::Open(co);
     if (!creds.ok()) {
       log.Error("cannot open the credential store", base::StatusFields(creds.status()));
       return;
     }
     const std::uint64_t term = t.term;
-    store::LeaderElection* election = &election_;
+    etcd::LeaderElection* election = &election_;
     std::unique_ptr<api::Client> client = NewClient(
         c_, api_, &clock_, &m_, log, [election, term] { return election->CheckLeader(term); });
     reconcile::FileSpecSource specs(c_.specs);
@@ -253,11 +254,11 @@ class TermRunner {
   EtcdConnection& conn_;
   const std::vector<store::SealingKey> keys_;
   ApiStack& api_;
-  store::LeaderElection& election_;
+  etcd::LeaderElection& election_;
 
   mutable std::mutex mu_;
   std::condition_variable_any cv_;
-  std::optional<store::LeaderTerm> pending_;     // GUARDED_BY(mu_): elected, not yet running
+  std::optional<etcd::LeaderTerm> pending_;      // GUARDED_BY(mu_): elected, not yet running
   std::uint64_t lost_through_ = 0;               // GUARDED_BY(mu_): terms up to this one ended
   std::uint64_t running_term_ = 0;               // GUARDED_BY(mu_)
   std::stop_source* term_stop_ = nullptr;        // GUARDED_BY(mu_)
@@ -280,9 +281,10 @@ std::chrono::milliseconds EtcdRequestTimeout(const Config& c) {
 
 StatusOr<EtcdConnection> ConnectEtcd(const Config& c) {
   EtcdConnection conn;
-  AURA_ASSIGN_OR_RETURN(conn.target, store::ParseEtcdUrl(c.state));
+  AURA_ASSIGN_OR_RETURN(conn.target, etcd::ParseEtcdUrl(c.state));
   for (const std::string& e : conn.target.endpoints) {
-    AURA_RETURN_IF_ERROR(api::CheckUrlAllowed(e, c.insecure_http).WithContext("--state"));
+    AURA_RETURN_IF_ERROR(http::CheckUrlAllowed(e, c.insecure_http_etcd, "--insecure-http-etcd")
+                             .WithContext("--state"));
   }
   for (const auto& [flag, path] :
        {std::pair<const char*, const std::string&>{"--etcd-ca", c.etcd_ca},
@@ -292,17 +294,17 @@ StatusOr<EtcdConnection> ConnectEtcd(const Config& c) {
       return base::InvalidArgumentError(std::string(flag) + ": cannot read " + path);
     }
   }
-  api::CpprestTransportOptions topts;
-  topts.allow_insecure_http = c.insecure_http;
+  http::TransportOptions topts;
+  topts.allow_plain_http = c.insecure_http_etcd;
   topts.ca_file = c.etcd_ca;
   topts.cert_file = c.etcd_cert;
   topts.key_file = c.etcd_key;
   topts.connect_timeout = EtcdRequestTimeout(c);
-  conn.transport = api::NewCpprestTransport(topts);
-  store::GatewayEtcdClientOptions eo;
+  conn.transport = http::NewCpprestTransport(topts);
+  etcd::GatewayEtcdClientOptions eo;
   eo.endpoints = conn.target.endpoints;
   eo.request_timeout = EtcdRequestTimeout(c);
-  conn.etcd = store::NewGatewayEtcdClient(conn.transport.get(), eo);
+  conn.etcd = etcd::NewGatewayEtcdClient(conn.transport.get(), eo);
   return conn;
 }
 
@@ -323,29 +325,29 @@ StatusOr<std::vector<store::SealingKey>> LoadCredentialKeys(const Config& c) {
   return keys;
 }
 
-StatusOr<std::unique_ptr<store::EtcdJournal>> OpenEtcdJournalReadOnly(EtcdConnection& conn,
-                                                                      const base::Clock* clock) {
-  store::EtcdJournalOptions o;
+StatusOr<std::unique_ptr<etcd::EtcdJournal>> OpenEtcdJournalReadOnly(EtcdConnection& conn,
+                                                                     const base::Clock* clock) {
+  etcd::EtcdJournalOptions o;
   o.etcd = conn.etcd.get();
   o.clock = clock;
   o.prefix = conn.target.prefix;
-  return store::EtcdJournal::Open(o);
+  return etcd::EtcdJournal::Open(o);
 }
 
-StatusOr<std::unique_ptr<store::EtcdCredentialStore>> OpenEtcdCredentialsReadOnly(
+StatusOr<std::unique_ptr<etcd::EtcdCredentialStore>> OpenEtcdCredentialsReadOnly(
     const Config& c, EtcdConnection& conn, const base::Clock* clock) {
   AURA_ASSIGN_OR_RETURN(std::vector<store::SealingKey> keys, LoadCredentialKeys(c));
-  store::EtcdCredentialStoreOptions o;
+  etcd::EtcdCredentialStoreOptions o;
   o.etcd = conn.etcd.get();
   o.clock = clock;
   o.prefix = conn.target.prefix;
   o.keys = std::move(keys);
-  return store::EtcdCredentialStore::Open(o);
+  return etcd::EtcdCredentialStore::Open(o);
 }
 
 StatusOr<reconcile::StatusFile> LoadEtcdStatus(EtcdConnection& conn) {
   const std::string key = StatusKey(conn.target.prefix);
-  AURA_ASSIGN_OR_RETURN(store::EtcdRangeResult r, conn.etcd->Range(key));
+  AURA_ASSIGN_OR_RETURN(etcd::EtcdRangeResult r, conn.etcd->Range(key));
   if (r.kvs.empty()) return base::NotFoundError("no status snapshot at " + key);
   json j = json::parse(r.kvs[0].value, nullptr, false);
   if (!j.is_object()) return base::DataLossError("the status snapshot " + key + " is not JSON");
@@ -373,14 +375,14 @@ int RunHa(const Config& c, SignalWaiter& signals) {
   auto api = BuildApi(c, &clock, &m, log, /*with_client=*/false);
   if (!api.ok()) return Fail(api.status());
 
-  store::LeaderElectionOptions eo;
+  etcd::LeaderElectionOptions eo;
   eo.key = conn->target.prefix + "/leader";
   eo.identity = c.identity;
   eo.ttl = c.lease_ttl;
-  store::LeaderElection election(conn->etcd.get(), &clock, eo, log);
+  etcd::LeaderElection election(conn->etcd.get(), &clock, eo, log);
   TermRunner runner(c, clock, m, log, *conn, *keys, **api, election);
-  election.OnElected([&](const store::LeaderTerm& t) { runner.Elected(t); });
-  election.OnLost([&](const store::LeaderTerm& t, const std::string& why) { runner.Lost(t, why); });
+  election.OnElected([&](const etcd::LeaderTerm& t) { runner.Elected(t); });
+  election.OnLost([&](const etcd::LeaderTerm& t, const std::string& why) { runner.Lost(t, why); });
 
   const reconcile::ControllerOptions opts = ControllerOptionsFrom(c);
   const base::Duration ready_window =
@@ -399,22 +401,24 @@ int RunHa(const Config& c, SignalWaiter& signals) {
                     : "never answered") +
            "; " + c.state + ")\n";
   };
-  auto server = metrics::StartHttpServer(
+  auto server = http::StartServer(
       c.metrics_addr,
       {{"/metrics",
         [&] {
-          return metrics::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", m.Serialize()};
+          return http::Reply{200, "text/plain; version=0.0.4; charset=utf-8", m.Serialize(), {}};
         }},
        {"/healthz",
         [&] {
           const TermRunner::View v = runner.GetView();
           if (v.health && v.health->heartbeat != base::TimePoint{} &&
               clock.Now() - v.health->heartbeat > alive_window) {
-            return metrics::HttpReply{503, "text/plain",
-                                      "loop stuck: no heartbeat for " +
-                                          Seconds(clock.Now() - v.health->heartbeat) + "\n"};
+            return http::Reply{
+                503,
+                "text/plain",
+                "loop stuck: no heartbeat for " + Seconds(clock.Now() - v.health->heartbeat) + "\n",
+                {}};
           }
-          return metrics::HttpReply{200, "text/plain", "ok\n"};
+          return http::Reply{200, "text/plain", "ok\n", {}};
         }},
        {"/readyz", [&] {
           const TermRunner::View v = runner.GetView();
@@ -436,7 +440,7 @@ int RunHa(const Config& c, SignalWaiter& signals) {
             if (!h.last_error.empty()) body += "last error: " + h.last_error + "\n";
             ready = ready && h.specs_loaded && list_ok;
           }
-          return metrics::HttpReply{ready ? 200 : 503, "text/plain", body};
+          return http::Reply{ready ? 200 : 503, "text/plain", body, {}};
         }}});
   if (!server.ok()) return Fail(server.status().WithContext("--metrics-addr"));
   log.Info("aura-controller running (high availability)",

@@ -1,6 +1,6 @@
 // High availability: aura-controller with an etcd --state (README "High availability (etcd)").
 //
-// `run` campaigns for `<prefix>/leader` (store::LeaderElection). Only the leader reconciles: each
+// `run` campaigns for `<prefix>/leader` (etcd::LeaderElection). Only the leader reconciles: each
 // time it is elected it builds a fresh Controller over an EtcdJournal and EtcdCredentialStore
 // fenced by that term, and an Aura client whose write guard is the term's local-clock check;
 // when the term ends (lease not renewed in time, expired, key replaced) that controller is
@@ -19,20 +19,20 @@
 
 #include "cmd/aura-controller/common.h"
 #include "cmd/aura-controller/config.h"
-#include "pkg/aura/transport.h"
+#include "pkg/etcd/etcd_client.h"
+#include "pkg/etcd/etcd_credential_store.h"
+#include "pkg/etcd/etcd_journal.h"
+#include "pkg/http/transport.h"
 #include "pkg/reconcile/report.h"
-#include "pkg/store/etcd_client.h"
-#include "pkg/store/etcd_credential_store.h"
-#include "pkg/store/etcd_journal.h"
 #include "pkg/store/sealing.h"
 
 namespace aura::cmd {
 
-// An etcd client for the --state URL, with its own transport (TLS material, insecure-http).
+// An etcd client for the --state URL, with its own transport (TLS material, --insecure-http-etcd).
 struct EtcdConnection {
-  store::EtcdTarget target;
-  std::unique_ptr<api::Transport> transport;
-  std::unique_ptr<store::EtcdClient> etcd;
+  etcd::EtcdTarget target;
+  std::unique_ptr<http::Transport> transport;
+  std::unique_ptr<etcd::EtcdClient> etcd;
 };
 
 // The per-request timeout of etcd calls: a third of the lease, between 500ms and 5s, so a
@@ -40,16 +40,16 @@ struct EtcdConnection {
 std::chrono::milliseconds EtcdRequestTimeout(const Config& c);
 
 // REQUIRES: IsEtcdState(c). kInvalidArgument for a plain-http endpoint that is not loopback
-// (without --insecure-http) or unreadable TLS files.
+// (without --insecure-http-etcd) or unreadable TLS files.
 [[nodiscard]] base::StatusOr<EtcdConnection> ConnectEtcd(const Config& c);
 
 // The --credentials-key-file keys; kInvalidArgument when none is given.
 [[nodiscard]] base::StatusOr<std::vector<store::SealingKey>> LoadCredentialKeys(const Config& c);
 
 // Read-only views (no campaign, no fence) for status, plan and credentials get.
-[[nodiscard]] base::StatusOr<std::unique_ptr<store::EtcdJournal>> OpenEtcdJournalReadOnly(
+[[nodiscard]] base::StatusOr<std::unique_ptr<etcd::EtcdJournal>> OpenEtcdJournalReadOnly(
     EtcdConnection& conn, const base::Clock* clock);
-[[nodiscard]] base::StatusOr<std::unique_ptr<store::EtcdCredentialStore>>
+[[nodiscard]] base::StatusOr<std::unique_ptr<etcd::EtcdCredentialStore>>
 OpenEtcdCredentialsReadOnly(const Config& c, EtcdConnection& conn, const base::Clock* clock);
 // The status snapshot the leader keeps at `<prefix>/status`; kNotFound when none yet.
 [[nodiscard]] base::StatusOr<reconcile::StatusFile> LoadEtcdStatus(EtcdConnection& conn);

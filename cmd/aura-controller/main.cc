@@ -16,10 +16,10 @@
 #include "cmd/aura-controller/ha.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
-#include "pkg/aura/transport.h"
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
-#include "pkg/metrics/http_server.h"
+#include "pkg/http/server.h"
+#include "pkg/http/transport.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/ratelimit/limiter.h"
 #include "pkg/reconcile/controller.h"
@@ -243,22 +243,24 @@ int Run(const Config& c, SignalWaiter& signals) {
       std::max<base::Duration>(3 * opts.resync, std::chrono::seconds(3));
   const base::Duration alive_window =
       std::max<base::Duration>(3 * opts.resync + std::chrono::minutes(2), 5 * opts.spec_poll);
-  auto server = metrics::StartHttpServer(
+  auto server = http::StartServer(
       c.metrics_addr,
       {{"/metrics",
         [&] {
-          return metrics::HttpReply{200, "text/plain; version=0.0.4; charset=utf-8", m.Serialize()};
+          return http::Reply{200, "text/plain; version=0.0.4; charset=utf-8", m.Serialize(), {}};
         }},
        {"/healthz",
         [&] {
           const reconcile::Health h = controller.GetHealth();
           const auto age = clock.Now() - h.heartbeat;
           if (h.heartbeat != base::TimePoint{} && age > alive_window) {
-            return metrics::HttpReply{
-                503, "text/plain",
-                "loop stuck: no heartbeat for " + std::to_string(base::ToSeconds(age)) + "s\n"};
+            return http::Reply{
+                503,
+                "text/plain",
+                "loop stuck: no heartbeat for " + std::to_string(base::ToSeconds(age)) + "s\n",
+                {}};
           }
-          return metrics::HttpReply{200, "text/plain", "ok\n"};
+          return http::Reply{200, "text/plain", "ok\n", {}};
         }},
        {"/readyz", [&] {
           const reconcile::Health h = controller.GetHealth();
@@ -268,7 +270,7 @@ int Run(const Config& c, SignalWaiter& signals) {
           body += std::string("recent successful LIST: ") + (list_ok ? "yes" : "no") + "\n";
           if (!h.last_error.empty()) body += "last error: " + h.last_error + "\n";
           const bool ready = h.specs_loaded && list_ok;
-          return metrics::HttpReply{ready ? 200 : 503, "text/plain", body};
+          return http::Reply{ready ? 200 : 503, "text/plain", body, {}};
         }}});
   if (!server.ok()) return Fail(server.status().WithContext("--metrics-addr"));
   log.Info("aura-controller running", {{"version", AURA_VERSION},

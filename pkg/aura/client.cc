@@ -6,6 +6,7 @@
 #include "pkg/aura/internal.h"
 #include "pkg/aura/model_json.h"
 #include "pkg/backoff/retry_after.h"
+#include "pkg/http/url.h"
 
 namespace aura::api {
 namespace {
@@ -17,7 +18,7 @@ Status RequireId(std::string_view what, std::string_view id) {
   return Status();
 }
 
-std::string Segment(std::string_view s) { return internal::UrlEncode(s); }
+std::string Segment(std::string_view s) { return http::PercentEncode(s); }
 
 bool IsSuccess(int code) { return code >= 200 && code < 300; }
 
@@ -29,7 +30,7 @@ bool HasData(std::string_view body) {
 
 }  // namespace
 
-Client::Client(ClientOptions options, Transport* transport, TokenSource* tokens,
+Client::Client(ClientOptions options, http::Transport* transport, TokenSource* tokens,
                ratelimit::Limiter* limiter, base::Clock* clock, metrics::Metrics* metrics,
                base::Logger logger, backoff::Random random)
     : options_(std::move(options)),
@@ -53,10 +54,10 @@ Status Client::Sleep(base::Duration d, std::stop_token stop) const {
   return Status();
 }
 
-base::StatusOr<HttpResponse> Client::Execute(const Call& call) {
+base::StatusOr<http::HttpResponse> Client::Execute(const Call& call) {
   const std::string route(metrics::RouteTemplate(call.path));
   const std::stop_token stop = stop_.get_token();
-  HttpRequest req;
+  http::HttpRequest req;
   req.method = call.method;
   req.url = api_url_ + call.path;
   req.body = call.has_body ? call.body : std::string();
@@ -84,7 +85,7 @@ base::StatusOr<HttpResponse> Client::Execute(const Call& call) {
     }
 
     const base::TimePoint sent_at = clock_->Now();
-    base::StatusOr<HttpResponse> resp = transport_->Send(req);
+    base::StatusOr<http::HttpResponse> resp = transport_->Send(req);
     const base::Duration took = clock_->Now() - sent_at;
     // The request reached the server at most `took` after its grant: the limiter widens its
     // window by that much (a shared, bounded margin).
@@ -183,7 +184,7 @@ Status Client::TransportError(const Call& call, const Status& e) const {
   return out;
 }
 
-Status Client::ErrorFor(const Call& call, const HttpResponse& resp) const {
+Status Client::ErrorFor(const Call& call, const http::HttpResponse& resp) const {
   const int code = resp.status;
   const ApiErrorBody body = ParseErrorBody(resp.body);
   std::string message = call.method + " " + call.path + ": HTTP " + std::to_string(code);
@@ -234,7 +235,7 @@ Status Client::ErrorFor(const Call& call, const HttpResponse& resp) const {
   return s;
 }
 
-Status Client::UnreadableBody(const Call& call, const HttpResponse& resp,
+Status Client::UnreadableBody(const Call& call, const http::HttpResponse& resp,
                               const Status& parse_error) const {
   const std::string what = call.method + " " + call.path + ": HTTP " + std::to_string(resp.status);
   Status s = call.idempotent()
@@ -248,7 +249,7 @@ Status Client::UnreadableBody(const Call& call, const HttpResponse& resp,
 
 template <typename T, typename Parse>
 StatusOr<Reply<T>> Client::Fetch(const Call& call, Parse parse) {
-  AURA_ASSIGN_OR_RETURN(HttpResponse resp, Execute(call));
+  AURA_ASSIGN_OR_RETURN(http::HttpResponse resp, Execute(call));
   if (!IsSuccess(resp.status)) return ErrorFor(call, resp);
   StatusOr<T> parsed = parse(resp.body);
   if (!parsed.ok()) return UnreadableBody(call, resp, parsed.status());
@@ -258,7 +259,7 @@ StatusOr<Reply<T>> Client::Fetch(const Call& call, Parse parse) {
 StatusOr<Reply<std::vector<InstanceSummary>>> Client::ListInstances(std::string_view tenant_id,
                                                                     Priority priority) {
   Call c{"GET", "/instances", "", false, priority};
-  if (!tenant_id.empty()) c.path += "?tenantId=" + internal::UrlEncode(tenant_id);
+  if (!tenant_id.empty()) c.path += "?tenantId=" + http::PercentEncode(tenant_id);
   return Fetch<std::vector<InstanceSummary>>(c, ParseInstanceList);
 }
 
@@ -270,7 +271,7 @@ StatusOr<Reply<Instance>> Client::GetInstance(std::string_view id, Priority prio
 
 StatusOr<Reply<CreatedInstance>> Client::CreateInstance(const CreateInstanceRequest& req) {
   Call c{"POST", "/instances", ToJson(req), true, Priority::kWrite};
-  AURA_ASSIGN_OR_RETURN(HttpResponse resp, Execute(c));
+  AURA_ASSIGN_OR_RETURN(http::HttpResponse resp, Execute(c));
   if (!IsSuccess(resp.status)) return ErrorFor(c, resp);
   StatusOr<CreatedInstance> created = ParseCreatedInstance(resp.body);
   if (!created.ok()) return UnreadableBody(c, resp, created.status());
@@ -286,7 +287,7 @@ StatusOr<Reply<Instance>> Client::UpdateInstance(std::string_view id,
   AURA_RETURN_IF_ERROR(RequireId("instance id", id));
   if (req.empty()) return base::InvalidArgumentError("PATCH without any field to change");
   Call c{"PATCH", "/instances/" + Segment(id), ToJson(req), true, Priority::kWrite};
-  AURA_ASSIGN_OR_RETURN(HttpResponse resp, Execute(c));
+  AURA_ASSIGN_OR_RETURN(http::HttpResponse resp, Execute(c));
   if (!IsSuccess(resp.status)) return ErrorFor(c, resp);
   if (resp.status == 202 && !HasData(resp.body)) {
     Instance partial;
@@ -302,7 +303,7 @@ StatusOr<Reply<Instance>> Client::UpdateInstance(std::string_view id,
 StatusOr<Reply<DeleteResult>> Client::DeleteInstance(std::string_view id) {
   AURA_RETURN_IF_ERROR(RequireId("instance id", id));
   Call c{"DELETE", "/instances/" + Segment(id), "", false, Priority::kWrite};
-  AURA_ASSIGN_OR_RETURN(HttpResponse resp, Execute(c));
+  AURA_ASSIGN_OR_RETURN(http::HttpResponse resp, Execute(c));
   // 202 (destroying) and 404 (already gone) both mean done; the body is not needed.
   if (IsSuccess(resp.status)) return Reply<DeleteResult>{{false}, resp.Header("X-Request-Id")};
   if (resp.status == 404) return Reply<DeleteResult>{{true}, resp.Header("X-Request-Id")};

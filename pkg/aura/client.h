@@ -41,10 +41,10 @@
 
 #include "pkg/aura/api.h"
 #include "pkg/aura/token_source.h"
-#include "pkg/aura/transport.h"
 #include "pkg/backoff/backoff.h"
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
+#include "pkg/http/transport.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/ratelimit/limiter.h"
 
@@ -66,7 +66,7 @@ struct ClientOptions {
 class Client final : public AuraApi {
  public:
   // The pointers are not owned and must outlive the client; `metrics` may be null.
-  Client(ClientOptions options, Transport* transport, TokenSource* tokens,
+  Client(ClientOptions options, http::Transport* transport, TokenSource* tokens,
          ratelimit::Limiter* limiter, base::Clock* clock, metrics::Metrics* metrics,
          base::Logger logger = base::DefaultLogger(),
          backoff::Random random = backoff::NewRandom());
@@ -111,13 +111,13 @@ class Client final : public AuraApi {
 
   // Sends `call` with rate limiting, authentication and the retries allowed for its method.
   // Returns the final response whatever its status; errors are failures to get one.
-  base::StatusOr<HttpResponse> Execute(const Call& call);
+  base::StatusOr<http::HttpResponse> Execute(const Call& call);
   // The Status for a non-success response.
-  base::Status ErrorFor(const Call& call, const HttpResponse& resp) const;
+  base::Status ErrorFor(const Call& call, const http::HttpResponse& resp) const;
   // The Status for a transport failure of the last try.
   base::Status TransportError(const Call& call, const base::Status& error) const;
   // A 2xx body that did not parse.
-  base::Status UnreadableBody(const Call& call, const HttpResponse& resp,
+  base::Status UnreadableBody(const Call& call, const http::HttpResponse& resp,
                               const base::Status& parse_error) const;
   base::Status Sleep(base::Duration d, std::stop_token stop) const;
 
@@ -126,7 +126,7 @@ class Client final : public AuraApi {
 
   const ClientOptions options_;
   std::string api_url_;  // without a trailing slash
-  Transport* const transport_;
+  http::Transport* const transport_;
   TokenSource* const tokens_;
   ratelimit::Limiter* const limiter_;
   base::Clock* const clock_;

@@ -8,10 +8,17 @@
 #include <nlohmann/json.hpp>
 #include <thread>
 
-#include "pkg/aura/fake_transport.h"
+#include "pkg/base/base64.h"
+#include "pkg/http/fake_transport.h"
 
 namespace aura::api {
 namespace {
+
+using http::FakeTransport;
+using http::HeaderOf;
+using http::Headers;
+using http::HttpRequest;
+using http::HttpResponse;
 
 using base::StatusCode;
 using std::chrono::milliseconds;
@@ -143,7 +150,7 @@ TEST_F(ClientTest, TokenRequestUsesBasicAuthAndAForm) {
   EXPECT_EQ(reqs[0].method, "POST");
   EXPECT_EQ(reqs[0].url, "http://127.0.0.1:9/oauth/token");
   EXPECT_EQ(HeaderOf(reqs[0], "Authorization"),
-            "Basic " + Base64(std::string("my-client:") + kSecret));
+            "Basic " + base::Base64Encode(std::string("my-client:") + kSecret));
   EXPECT_EQ(HeaderOf(reqs[0], "Content-Type"), "application/x-www-form-urlencoded");
   EXPECT_EQ(reqs[0].body, "grant_type=client_credentials");
   EXPECT_EQ(metrics_.token_refreshes.Value(), 1);
@@ -469,7 +476,7 @@ TEST_F(ClientTest, SecretsNeverAppearInLogsOrErrors) {
   const std::string all = Log() + e.status().ToString();
   for (const std::string& secret :
        {std::string(kSecret), std::string(kPassword), std::string("tok-1"),
-        Base64(std::string("my-client:") + kSecret)}) {
+        base::Base64Encode(std::string("my-client:") + kSecret)}) {
     EXPECT_EQ(all.find(secret), std::string::npos) << secret;
   }
   EXPECT_NE(Log().find("rid-c"), std::string::npos);

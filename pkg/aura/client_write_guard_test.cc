@@ -6,10 +6,13 @@
 #include <future>
 
 #include "pkg/aura/client.h"
-#include "pkg/aura/fake_transport.h"
+#include "pkg/http/fake_transport.h"
 
 namespace aura::api {
 namespace {
+
+using http::FakeTransport;
+using http::HttpRequest;
 
 using base::StatusCode;
 using std::chrono::seconds;
@@ -44,17 +47,15 @@ class WriteGuardTest : public ::testing::Test {
  protected:
   WriteGuardTest()
       : limiter_(LimiterOptions(), &clock_, nullptr),
-        logger_(base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_),
+        logger_(
+            base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_),
         tokens_(TokenOptions(), &transport_, &limiter_, &clock_, nullptr, logger_,
                 [] { return 0.5; }) {
     transport_.OnApi([](const HttpRequest& r) {
-      return FakeTransport::Response(r.method == "POST" && r.url.ends_with("/instances")
-                                         ? 202
-                                         : 200,
-                                     r.method == "POST" && r.url.ends_with("/instances")
-                                         ? CreatedBody()
-                                         : InstanceBody(),
-                                     {{"X-Request-Id", "rid"}});
+      return FakeTransport::Response(
+          r.method == "POST" && r.url.ends_with("/instances") ? 202 : 200,
+          r.method == "POST" && r.url.ends_with("/instances") ? CreatedBody() : InstanceBody(),
+          {{"X-Request-Id", "rid"}});
     });
   }
 
@@ -75,8 +76,8 @@ class WriteGuardTest : public ::testing::Test {
     ClientOptions o;
     o.api_url = "http://127.0.0.1:9/v1";
     o.write_guard = std::move(guard);
-    return std::make_unique<Client>(o, &transport_, &tokens_, &limiter_, &clock_, nullptr,
-                                    logger_, [] { return 0.5; });
+    return std::make_unique<Client>(o, &transport_, &tokens_, &limiter_, &clock_, nullptr, logger_,
+                                    [] { return 0.5; });
   }
 
   base::FakeClock clock_;

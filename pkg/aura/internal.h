@@ -27,9 +27,4 @@ class StopLink {
   std::stop_callback<Fire> on_b_;
 };
 
-bool IEquals(std::string_view a, std::string_view b);
-
-// Percent-encodes everything but RFC 3986 unreserved characters.
-std::string UrlEncode(std::string_view s);
-
 }  // namespace aura::api::internal

@@ -7,67 +7,11 @@
 #include "pkg/aura/internal.h"
 #include "pkg/aura/model_json.h"
 #include "pkg/backoff/retry_after.h"
+#include "pkg/base/base64.h"
 
 namespace aura::api {
 
-namespace internal {
-
-bool IEquals(std::string_view a, std::string_view b) {
-  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
-           return std::tolower(static_cast<unsigned char>(x)) ==
-                  std::tolower(static_cast<unsigned char>(y));
-         });
-}
-
-std::string UrlEncode(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if (std::isalnum(u) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
-}  // namespace internal
-
-std::string Base64(std::string_view data) {
-  static constexpr char kAlphabet[] =
-      "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  size_t i = 0;
-  for (; i + 2 < data.size(); i += 3) {
-    const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
-                       (static_cast<unsigned char>(data[i + 1]) << 8) |
-                       static_cast<unsigned char>(data[i + 2]);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += kAlphabet[n & 63];
-  }
-  if (i + 1 == data.size()) {
-    const unsigned n = static_cast<unsigned char>(data[i]) << 16;
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == data.size()) {
-    const unsigned n = (static_cast<unsigned char>(data[i]) << 16) |
-                       (static_cast<unsigned char>(data[i + 1]) << 8);
-    out += kAlphabet[(n >> 18) & 63];
-    out += kAlphabet[(n >> 12) & 63];
-    out += kAlphabet[(n >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
-
-TokenSource::TokenSource(TokenSourceOptions options, Transport* transport,
+TokenSource::TokenSource(TokenSourceOptions options, http::Transport* transport,
                          ratelimit::Limiter* limiter, base::Clock* clock, metrics::Metrics* metrics,
                          base::Logger logger, backoff::Random random)
     : options_(std::move(options)),
@@ -77,7 +21,7 @@ TokenSource::TokenSource(TokenSourceOptions options, Transport* transport,
       metrics_(metrics),
       logger_(logger.With({{"component", "token"}})),
       backoff_(options_.retry, std::move(random)) {
-  basic_auth_ = "Basic " + Base64(options_.client_id + ":" + options_.client_secret);
+  basic_auth_ = "Basic " + base::Base64Encode(options_.client_id + ":" + options_.client_secret);
   base::RegisterSecret(options_.client_secret);
   base::RegisterSecret(basic_auth_.substr(6));
 }
@@ -163,7 +107,7 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
   internal::StopLink link(std::move(caller_stop), stop_all_.get_token());
   const std::stop_token stop = link.token();
 
-  HttpRequest req;
+  http::HttpRequest req;
   req.method = "POST";
   req.url = options_.token_url;
   req.headers = {{"Authorization", basic_auth_},
@@ -185,7 +129,7 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
       ++fetches_;
     }
     if (metrics_ != nullptr) metrics_->token_refreshes.Increment();
-    base::StatusOr<HttpResponse> resp = transport_->Send(req);
+    base::StatusOr<http::HttpResponse> resp = transport_->Send(req);
     const base::Duration took = clock_->Now() - *sent_at;
     if (resp.ok()) limiter_->ObserveLatency(took);
     if (metrics_ != nullptr)
@@ -215,7 +159,7 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
             .SetRequestId(request_id);
       }
       base::RegisterSecret(t->access_token);
-      if (!internal::IEquals(t->token_type, "bearer")) {
+      if (!http::EqualsIgnoreCase(t->token_type, "bearer")) {
         return base::DataLossError("token endpoint returned token_type '" + t->token_type +
                                    "', expected bearer")
             .SetHttpStatus(code)

@@ -29,11 +29,11 @@
 #include <string>
 #include <string_view>
 
-#include "pkg/aura/transport.h"
 #include "pkg/backoff/backoff.h"
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
 #include "pkg/base/status.h"
+#include "pkg/http/transport.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/ratelimit/limiter.h"
 
@@ -59,7 +59,7 @@ struct TokenSourceOptions {
 class TokenSource {
  public:
   // The pointers are not owned and must outlive this object; `metrics` may be null.
-  TokenSource(TokenSourceOptions options, Transport* transport, ratelimit::Limiter* limiter,
+  TokenSource(TokenSourceOptions options, http::Transport* transport, ratelimit::Limiter* limiter,
               base::Clock* clock, metrics::Metrics* metrics,
               base::Logger logger = base::DefaultLogger(),
               backoff::Random random = backoff::NewRandom());
@@ -86,7 +86,7 @@ class TokenSource {
   base::Status SleepBackoff(int attempt, std::optional<base::Duration> floor, std::stop_token stop);
 
   const TokenSourceOptions options_;
-  Transport* const transport_;
+  http::Transport* const transport_;
   ratelimit::Limiter* const limiter_;
   base::Clock* const clock_;
   metrics::Metrics* const metrics_;
@@ -107,8 +107,5 @@ class TokenSource {
   bool stopped_ = false;          // GUARDED_BY(mu_)
   std::int64_t fetches_ = 0;      // GUARDED_BY(mu_)
 };
-
-// RFC 4648 base64 (with padding), for the Basic auth header.
-std::string Base64(std::string_view data);
 
 }  // namespace aura::api

@@ -4,10 +4,14 @@
 
 #include <future>
 
-#include "pkg/aura/fake_transport.h"
+#include "pkg/http/fake_transport.h"
 
 namespace aura::api {
 namespace {
+
+using http::FakeTransport;
+using http::HttpRequest;
+using http::HttpResponse;
 
 using base::StatusCode;
 using std::chrono::seconds;
@@ -153,16 +157,6 @@ TEST_F(TokenSourceTest, StopCancelsAFetchWaitingForTheLimiter) {
   ts.Stop();
   EXPECT_EQ(fut.get().status().code(), StatusCode::kCancelled);
   EXPECT_EQ(ts.fetches(), 0);
-}
-
-TEST(Base64Test, Rfc4648Vectors) {
-  EXPECT_EQ(Base64(""), "");
-  EXPECT_EQ(Base64("f"), "Zg==");
-  EXPECT_EQ(Base64("fo"), "Zm8=");
-  EXPECT_EQ(Base64("foo"), "Zm9v");
-  EXPECT_EQ(Base64("foob"), "Zm9vYg==");
-  EXPECT_EQ(Base64("fooba"), "Zm9vYmE=");
-  EXPECT_EQ(Base64("foobar"), "Zm9vYmFy");
 }
 
 }  // namespace

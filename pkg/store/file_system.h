@@ -1,6 +1,6 @@
 // FileSystem: the only way pkg/store touches the disk (the leveldb `Env` idea), so tests can
-// inject ENOSPC/EIO on any step or kill the process between two steps (FaultInjectingFileSystem
-// in fault_file_system.h).
+// wrap it to inject ENOSPC/EIO on any step or kill the process between two steps (the testing
+// target aura::store_testing has such a wrapper).
 //
 // WriteFileAtomic() is the one atomic-replace protocol every durable write here uses:
 //   1. create  <dir>/.<base>.tmp.<pid>.<seq>  with O_CREAT|O_EXCL and the final mode

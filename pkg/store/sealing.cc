@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
-#include "pkg/store/base64.h"
+#include "pkg/base/base64.h"
 
 namespace aura::store {
 namespace {
@@ -62,7 +62,7 @@ StatusOr<SealingKey> ParseSealingKey(std::string_view content) {
   std::string bytes;
   if (content.size() == kKeyBytes) {
     bytes = std::string(content);
-  } else if (std::optional<std::string> d = detail::Base64Decode(Trim(content));
+  } else if (std::optional<std::string> d = base::Base64Decode(Trim(content));
              d && d->size() == kKeyBytes) {
     bytes = std::move(*d);
   } else {
@@ -86,7 +86,8 @@ StatusOr<SealingKey> LoadSealingKeyFile(const std::string& path) {
 
 StatusOr<std::string> Seal(const SealingKey& key, std::string_view plaintext,
                            std::string_view aad) {
-  if (key.bytes.size() != kKeyBytes) return base::InvalidArgumentError("sealing key is not 32 bytes");
+  if (key.bytes.size() != kKeyBytes)
+    return base::InvalidArgumentError("sealing key is not 32 bytes");
   std::string nonce(kNonceBytes, '\0');
   if (RAND_bytes(U(nonce), static_cast<int>(nonce.size())) != 1) {
     return base::InternalError("OpenSSL RAND_bytes failed");
@@ -115,9 +116,9 @@ StatusOr<std::string> Seal(const SealingKey& key, std::string_view plaintext,
            {"version", kVersion},
            {"alg", kAlg},
            {"key_id", key.id},
-           {"nonce", detail::Base64Encode(nonce)},
-           {"ciphertext", detail::Base64Encode(out)},
-           {"tag", detail::Base64Encode(tag)}};
+           {"nonce", base::Base64Encode(nonce)},
+           {"ciphertext", base::Base64Encode(out)},
+           {"tag", base::Base64Encode(tag)}};
   return env.dump();
 }
 
@@ -142,14 +143,13 @@ StatusOr<std::string> Unseal(const std::vector<SealingKey>& keys, std::string_vi
     known += (known.empty() ? "" : ", ") + k.id;
   }
   if (key == nullptr) {
-    return base::DataLossError("sealed with key id " + key_id +
-                               ", but the credentials key file(s) given have key id(s) " +
-                               (known.empty() ? "none" : known) +
-                               ": give the key it was sealed with");
+    return base::DataLossError(
+        "sealed with key id " + key_id + ", but the credentials key file(s) given have key id(s) " +
+        (known.empty() ? "none" : known) + ": give the key it was sealed with");
   }
-  std::optional<std::string> nonce = detail::Base64Decode(str("nonce"));
-  std::optional<std::string> ct = detail::Base64Decode(str("ciphertext"));
-  std::optional<std::string> tag = detail::Base64Decode(str("tag"));
+  std::optional<std::string> nonce = base::Base64Decode(str("nonce"));
+  std::optional<std::string> ct = base::Base64Decode(str("ciphertext"));
+  std::optional<std::string> tag = base::Base64Decode(str("tag"));
   if (!nonce || nonce->size() != kNonceBytes || !ct || !tag || tag->size() != kTagBytes) {
     return base::DataLossError("sealed value is damaged (nonce, ciphertext or tag)");
   }

@@ -7,7 +7,7 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
-#include "pkg/store/base64.h"
+#include "pkg/base/base64.h"
 #include "pkg/store/test_util.h"
 
 namespace aura::store {
@@ -29,8 +29,8 @@ TEST(SealingTest, RoundTrip) {
   EXPECT_EQ(j["version"], 1);
   EXPECT_EQ(j["alg"], "AES-256-GCM");
   EXPECT_EQ(j["key_id"], k.id);
-  EXPECT_EQ(detail::Base64Decode(j["nonce"].get<std::string>())->size(), 12u);
-  EXPECT_EQ(detail::Base64Decode(j["tag"].get<std::string>())->size(), 16u);
+  EXPECT_EQ(base::Base64Decode(j["nonce"].get<std::string>())->size(), 12u);
+  EXPECT_EQ(base::Base64Decode(j["tag"].get<std::string>())->size(), 16u);
   auto back = Unseal({k}, *env, "/aura/credentials/shop/orders");
   ASSERT_TRUE(back.ok()) << back.status();
   EXPECT_EQ(*back, secret);
@@ -60,9 +60,9 @@ TEST(SealingTest, TamperingIsDetected) {
   const std::string env = *Seal(k, "the password", "aad");
   for (const char* part : {"ciphertext", "tag", "nonce"}) {
     json j = json::parse(env);
-    std::string raw = *detail::Base64Decode(j[part].get<std::string>());
+    std::string raw = *base::Base64Decode(j[part].get<std::string>());
     raw[0] = static_cast<char>(raw[0] ^ 0x01);
-    j[part] = detail::Base64Encode(raw);
+    j[part] = base::Base64Encode(raw);
     auto r = Unseal({k}, j.dump(), "aad");
     EXPECT_EQ(r.status().code(), StatusCode::kDataLoss) << part;
     EXPECT_NE(r.status().message().find("authentication"), std::string::npos) << part;
@@ -70,12 +70,12 @@ TEST(SealingTest, TamperingIsDetected) {
   // Moved to another place (other associated data).
   EXPECT_EQ(Unseal({k}, env, "other").status().code(), StatusCode::kDataLoss);
   // Truncated or not an envelope at all.
-  for (const std::string& bad : {env.substr(0, env.size() / 2), std::string("{}"),
-                                 std::string("plain text")}) {
+  for (const std::string& bad :
+       {env.substr(0, env.size() / 2), std::string("{}"), std::string("plain text")}) {
     EXPECT_EQ(Unseal({k}, bad, "aad").status().code(), StatusCode::kDataLoss);
   }
   json short_tag = json::parse(env);
-  short_tag["tag"] = detail::Base64Encode("short");
+  short_tag["tag"] = base::Base64Encode("short");
   EXPECT_EQ(Unseal({k}, short_tag.dump(), "aad").status().code(), StatusCode::kDataLoss);
 }
 
@@ -95,19 +95,19 @@ TEST(SealingTest, KeyFilesRawOrBase64) {
   const std::string raw(32, '\x07');
   auto a = ParseSealingKey(raw);
   ASSERT_TRUE(a.ok());
-  auto b = ParseSealingKey(detail::Base64Encode(raw) + "\n");
+  auto b = ParseSealingKey(base::Base64Encode(raw) + "\n");
   ASSERT_TRUE(b.ok()) << b.status();
   EXPECT_EQ(a->bytes, b->bytes);
   EXPECT_EQ(a->id, b->id);
   EXPECT_EQ(a->id.size(), 16u);
   for (const std::string& bad : {std::string(31, 'x'), std::string(33, 'x'), std::string(""),
-                                 detail::Base64Encode(std::string(16, 'x'))}) {
+                                 base::Base64Encode(std::string(16, 'x'))}) {
     auto r = ParseSealingKey(bad);
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
     EXPECT_NE(r.status().message().find("32 random bytes"), std::string::npos);
   }
   testutil::ScratchDir dir;
-  testutil::WriteRaw(dir / "key", detail::Base64Encode(raw));
+  testutil::WriteRaw(dir / "key", base::Base64Encode(raw));
   auto f = LoadSealingKeyFile(dir / "key");
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->bytes, raw);

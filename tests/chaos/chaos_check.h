@@ -59,7 +59,7 @@ struct Evidence {
   std::set<std::string> saved_ids;     // union of LogFacts::saved_ids
   std::set<std::string> received_ids;  // union of LogFacts::received_ids
   int64_t request_timeout_ms = 0;      // the controller's --request-timeout
-  // The client's response body limit (api::Transport): a bigger 202 is unreadable.
+  // The client's response body limit (http::Transport): a bigger 202 is unreadable.
   int64_t max_body_bytes = int64_t{16} << 20;
   // A kill interrupts a create from `kill_grace_ms` before its commit (the request still on
   // its way) to `kill_grace_ms` after its response was sent (reading it, saving the password).

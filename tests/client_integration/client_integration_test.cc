@@ -11,8 +11,8 @@
 
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
-#include "pkg/aura/transport.h"
 #include "pkg/base/clock.h"
+#include "pkg/http/transport.h"
 #include "pkg/metrics/metrics.h"
 #include "pkg/ratelimit/limiter.h"
 #include "tests/harness/http.h"
@@ -20,6 +20,10 @@
 
 namespace aura::api {
 namespace {
+
+using http::HttpRequest;
+using http::HttpResponse;
+using http::Transport;
 
 using base::StatusCode;
 using std::chrono::milliseconds;
@@ -82,7 +86,7 @@ CreateInstanceRequest CreateReq(const std::string& name) {
 struct Stack {
   explicit Stack(const SimulatorProcess& sim, ratelimit::Options limits = {},
                  std::chrono::milliseconds timeout = seconds(10))
-      : http(NewCpprestTransport()),
+      : http(http::NewCpprestTransport()),
         recorder(http.get()),
         limiter(limits, &base::RealClock(), &metrics),
         tokens(TokenOptions(sim, timeout), &recorder, &limiter, &base::RealClock(), &metrics),
@@ -337,7 +341,7 @@ TEST_F(ClientIntegrationTest, NothingListeningIsUnavailableNotAmbiguous) {
   auto port = test_harness::PickFreePort();
   ASSERT_TRUE(port.ok()) << port.status();
   const std::string dead = "http://127.0.0.1:" + std::to_string(*port);
-  auto http = NewCpprestTransport();
+  auto http = http::NewCpprestTransport();
   ratelimit::Limiter limiter(ratelimit::Options{}, &base::RealClock());
   TokenSourceOptions to = Stack::TokenOptions(*sim_, seconds(5));
   TokenSource tokens(to, http.get(), &limiter, &base::RealClock(), nullptr);

@@ -9,16 +9,18 @@
 #include <atomic>
 
 #include "pkg/aura/client.h"
-#include "pkg/aura/fake_transport.h"
+#include "pkg/etcd/etcd_credential_store.h"
+#include "pkg/etcd/etcd_journal.h"
+#include "pkg/etcd/fake_etcd.h"
+#include "pkg/http/fake_transport.h"
 #include "pkg/reconcile/executor.h"
 #include "pkg/reconcile/planner.h"
 #include "pkg/reconcile/testing/fakes.h"
-#include "pkg/store/etcd_credential_store.h"
-#include "pkg/store/etcd_journal.h"
-#include "pkg/store/fake_etcd.h"
 
 namespace aura::ha_test {
 namespace {
+
+using http::FakeTransport;
 
 using base::StatusCode;
 using std::chrono::seconds;
@@ -43,13 +45,13 @@ class FencingPathTest : public ::testing::Test {
             base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_),
         tokens_(TokenOptions(), &transport_, &limiter_, &clock_, nullptr, log_,
                 [] { return 0.5; }) {
-    transport_.OnApi([this](const api::HttpRequest& r) {
+    transport_.OnApi([this](const http::HttpRequest& r) {
       ++api_calls_;
       if (r.method == "POST") {
         ++posts_;
-        return api::FakeTransport::Response(202, CreatedBody("orders"), {{"X-Request-Id", "r"}});
+        return http::FakeTransport::Response(202, CreatedBody("orders"), {{"X-Request-Id", "r"}});
       }
-      return api::FakeTransport::Response(200, R"({"data":[]})", {{"X-Request-Id", "r"}});
+      return http::FakeTransport::Response(200, R"({"data":[]})", {{"X-Request-Id", "r"}});
     });
   }
 
@@ -68,12 +70,12 @@ class FencingPathTest : public ::testing::Test {
   }
 
   // A term as LeaderElection makes one, and its local check (`leader_`).
-  store::LeaderFence Lead(const std::string& who) {
+  etcd::LeaderFence Lead(const std::string& who) {
     auto lease = etcd_.LeaseGrant(seconds(600));  // the tests end terms explicitly
-    auto txn = etcd_.Txn({store::EtcdCompare::CreateRevision(kLeader, 0)},
-                         {store::EtcdOp::Put(kLeader, who, lease->id)}, {});
+    auto txn = etcd_.Txn({etcd::EtcdCompare::CreateRevision(kLeader, 0)},
+                         {etcd::EtcdOp::Put(kLeader, who, lease->id)}, {});
     EXPECT_TRUE(txn.ok() && txn->succeeded);
-    store::LeaderFence f{kLeader, txn->revision, lease->id, nullptr};
+    etcd::LeaderFence f{kLeader, txn->revision, lease->id, nullptr};
     f.local_check = [this] {
       return leader_ ? base::Status() : base::FailedPreconditionError("lease expired");
     };
@@ -81,26 +83,26 @@ class FencingPathTest : public ::testing::Test {
   }
 
   struct Term {
-    std::unique_ptr<store::EtcdJournal> journal;
-    std::unique_ptr<store::EtcdCredentialStore> creds;
+    std::unique_ptr<etcd::EtcdJournal> journal;
+    std::unique_ptr<etcd::EtcdCredentialStore> creds;
     std::unique_ptr<api::Client> client;
     std::unique_ptr<reconcile::Executor> executor;
   };
-  Term Open(const store::LeaderFence& fence) {
+  Term Open(const etcd::LeaderFence& fence) {
     Term t;
-    store::EtcdJournalOptions jo;
+    etcd::EtcdJournalOptions jo;
     jo.etcd = &etcd_;
     jo.clock = &clock_;
     jo.prefix = "/aura";
     jo.fence = fence;
-    t.journal = std::move(store::EtcdJournal::Open(jo)).value();
-    store::EtcdCredentialStoreOptions co;
+    t.journal = std::move(etcd::EtcdJournal::Open(jo)).value();
+    etcd::EtcdCredentialStoreOptions co;
     co.etcd = &etcd_;
     co.clock = &clock_;
     co.prefix = "/aura";
     co.keys = {*store::ParseSealingKey(std::string(32, 'k'))};
     co.fence = fence;
-    t.creds = std::move(store::EtcdCredentialStore::Open(co)).value();
+    t.creds = std::move(etcd::EtcdCredentialStore::Open(co)).value();
     api::ClientOptions o;
     o.api_url = "http://127.0.0.1:9/v1";
     o.write_guard = fence.local_check;
@@ -127,10 +129,10 @@ class FencingPathTest : public ::testing::Test {
   }
 
   base::FakeClock clock_;
-  store::FakeEtcd etcd_;
+  etcd::FakeEtcd etcd_;
   metrics::Metrics metrics_;
   ratelimit::Limiter limiter_;
-  api::FakeTransport transport_;
+  http::FakeTransport transport_;
   base::Logger log_;
   api::TokenSource tokens_;
   std::atomic<bool> leader_{true};
@@ -152,16 +154,16 @@ TEST_F(FencingPathTest, TheLeaderCreatesAndRecords) {
 }
 
 TEST_F(FencingPathTest, LostBetweenIntentAndPostNothingIsSentAndTheIntentIsResolvedLater) {
-  const store::LeaderFence first = Lead("a");
+  const etcd::LeaderFence first = Lead("a");
   Term a = Open(first);
   // Leadership ends after the intent is committed and before the POST goes out (the client
   // fetches its first token in between): the lease runs out (a pause, a partition) and etcd
   // deletes the key with it.
-  transport_.OnToken([&](const api::HttpRequest&) {
+  transport_.OnToken([&](const http::HttpRequest&) {
     EXPECT_EQ(etcd_.Dump("/aura/journal/").size(), 1u);  // the intent is durable
     leader_ = false;
     etcd_.ExpireLease(first.lease);
-    return api::FakeTransport::Response(
+    return http::FakeTransport::Response(
         200, R"({"access_token":"tok","expires_in":3600,"token_type":"bearer"})");
   });
   reconcile::ActionResult r = a.executor->Execute(CreateAction());
@@ -171,7 +173,7 @@ TEST_F(FencingPathTest, LostBetweenIntentAndPostNothingIsSentAndTheIntentIsResol
   // The intent is in etcd: the deposed term could not clear it. The successor's executor marks
   // it ambiguous when it starts (its POST may have left before the old leader stopped), so the
   // settle window counts from the takeover.
-  const store::LeaderFence second = [&] {
+  const etcd::LeaderFence second = [&] {
     leader_ = true;  // the successor's own local check
     return Lead("b");
   }();
@@ -212,7 +214,7 @@ TEST_F(FencingPathTest, LostBetweenIntentAndPostNothingIsSentAndTheIntentIsResol
 }
 
 TEST_F(FencingPathTest, ADeposedLeaderCannotWriteAnIntentSoSendsNothing) {
-  const store::LeaderFence first = Lead("a");
+  const etcd::LeaderFence first = Lead("a");
   Term a = Open(first);
   etcd_.ExpireLease(first.lease);  // etcd ended the term; the local clock has not noticed yet
   Lead("b");

@@ -83,7 +83,7 @@ def labels_select(selector, labels):
 
 # ---- command lines -------------------------------------------------------------------------
 
-AURA_BOOLEAN_FLAGS = {"allow-delete", "insecure-http", "wait", "help"}
+AURA_BOOLEAN_FLAGS = {"allow-delete", "insecure-http-aura", "insecure-http-etcd", "wait", "help"}
 
 
 def parse_flags(args, boolean=frozenset(AURA_BOOLEAN_FLAGS)):

@@ -2,7 +2,7 @@
 // simulator: a body trickled at one byte per second ends at the request timeout, not when the
 // body does, and the error carries the response's X-Request-Id; a body over the 16 MiB limit is
 // an error naming the limit and the request id.
-#include "pkg/aura/transport.h"
+#include "pkg/http/transport.h"
 
 #include <gtest/gtest.h>
 
@@ -25,8 +25,8 @@ class TransportTest : public ::testing::Test {
     ASSERT_TRUE(token.ok()) << token.status();
     token_ = *token;
   }
-  api::HttpRequest Get(const std::string& path, milliseconds timeout) const {
-    api::HttpRequest r;
+  http::HttpRequest Get(const std::string& path, milliseconds timeout) const {
+    http::HttpRequest r;
     r.method = "GET";
     r.url = sim_->api_url() + path;
     r.headers = {{"Authorization", "Bearer " + token_}};
@@ -44,7 +44,7 @@ TEST_F(TransportTest, TrickledBodyEndsAtTheTimeoutWithTheRequestId) {
                                   {"interval_ms", 250},
                                   {"count", 1}}}}})
                   .ok());
-  auto transport = api::NewCpprestTransport();
+  auto transport = http::NewCpprestTransport();
   const auto start = std::chrono::steady_clock::now();
   // The tenant's body is a few KB: at 4 bytes per second it would take more than ten minutes.
   auto r = transport->Send(Get(std::string("/tenants/") + test_harness::kSimTenantId, seconds(2)));
@@ -69,7 +69,7 @@ TEST_F(TransportTest, BodyOverTheLimitIsAnErrorWithTheRequestId) {
                                   {"bytes", 17 << 20},
                                   {"count", 1}}}}})
                   .ok());
-  auto transport = api::NewCpprestTransport();
+  auto transport = http::NewCpprestTransport();
   auto r = transport->Send(Get("/tenants", seconds(30)));
   ASSERT_FALSE(r.ok());
   EXPECT_NE(r.status().message().find("exceeds the limit"), std::string::npos) << r.status();

@@ -19,9 +19,9 @@
 #include <vector>
 
 #include "pkg/base/clock.h"
-#include "pkg/store/etcd_client.h"
+#include "pkg/etcd/etcd_client.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 class FakeEtcd final : public EtcdClient {
  public:
@@ -94,4 +94,4 @@ class FakeEtcd final : public EtcdClient {
   std::function<void(Op)> hook_;                     // GUARDED_BY(mu_)
 };
 
-}  // namespace aura::store
+}  // namespace aura::etcd

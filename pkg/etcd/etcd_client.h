@@ -2,7 +2,7 @@
 // with compares, leases), as a small typed interface. GatewayEtcdClient implements it over
 // etcd's v3 JSON gateway (POST /v3/kv/range, /v3/kv/put, /v3/kv/txn, /v3/kv/deleterange,
 // /v3/lease/grant, /v3/lease/keepalive, /v3/lease/revoke; keys and values base64, 64-bit
-// integers as decimal strings) through an api::Transport, so cpprestsdk stays behind that one
+// integers as decimal strings) through an http::Transport, so cpprestsdk stays behind that one
 // interface and tests use fakes.
 //
 // Endpoints: the members of one cluster, tried in turn. A request that certainly did not reach
@@ -27,10 +27,10 @@
 #include <string_view>
 #include <vector>
 
-#include "pkg/aura/transport.h"
 #include "pkg/base/status.h"
+#include "pkg/http/transport.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 struct EtcdKeyValue {
   std::string key;
@@ -90,8 +90,8 @@ struct EtcdRangeResult {
 };
 
 struct EtcdTxnResult {
-  bool succeeded = false;      // every compare held: the success branch ran
-  std::int64_t revision = 0;   // the store's revision after the transaction
+  bool succeeded = false;     // every compare held: the success branch ran
+  std::int64_t revision = 0;  // the store's revision after the transaction
   // The results of the range ops of the branch that ran, in order.
   std::vector<EtcdRangeResult> ranges;
 };
@@ -145,7 +145,7 @@ struct GatewayEtcdClientOptions {
 
 // REQUIRES: `transport` outlives the client. The Transport's own URL policy applies (plain
 // http only to loopback unless it allows insecure http).
-std::unique_ptr<EtcdClient> NewGatewayEtcdClient(api::Transport* transport,
+std::unique_ptr<EtcdClient> NewGatewayEtcdClient(http::Transport* transport,
                                                  GatewayEtcdClientOptions options);
 
-}  // namespace aura::store
+}  // namespace aura::etcd

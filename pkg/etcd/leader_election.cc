@@ -1,9 +1,9 @@
-#include "pkg/store/leader_election.h"
+#include "pkg/etcd/leader_election.h"
 
 #include <algorithm>
 #include <utility>
 
-namespace aura::store {
+namespace aura::etcd {
 
 using base::Duration;
 using base::Status;
@@ -18,9 +18,11 @@ std::chrono::seconds WholeSeconds(Duration d) {
 
 }  // namespace
 
-LeaderElection::LeaderElection(EtcdClient* etcd, base::Clock* clock,
-                               LeaderElectionOptions options, base::Logger log)
-    : etcd_(etcd), clock_(clock), options_(std::move(options)),
+LeaderElection::LeaderElection(EtcdClient* etcd, base::Clock* clock, LeaderElectionOptions options,
+                               base::Logger log)
+    : etcd_(etcd),
+      clock_(clock),
+      options_(std::move(options)),
       log_(log.With({{"component", "leader-election"}})) {
   options_.ttl = WholeSeconds(options_.ttl);
   if (options_.renew_interval <= Duration::zero()) options_.renew_interval = options_.ttl / 3;
@@ -118,10 +120,9 @@ bool LeaderElection::Campaign() {
     log_.Warn("cannot grant a lease", base::StatusFields(lease.status()));
     return false;
   }
-  base::StatusOr<EtcdTxnResult> txn =
-      etcd_->Txn({EtcdCompare::CreateRevision(options_.key, 0)},
-                 {EtcdOp::Put(options_.key, options_.identity, lease->id)},
-                 {EtcdOp::Get(options_.key)});
+  base::StatusOr<EtcdTxnResult> txn = etcd_->Txn(
+      {EtcdCompare::CreateRevision(options_.key, 0)},
+      {EtcdOp::Put(options_.key, options_.identity, lease->id)}, {EtcdOp::Get(options_.key)});
   std::int64_t created = 0;
   if (txn.ok() && txn->succeeded) {
     created = txn->revision;
@@ -160,9 +161,9 @@ bool LeaderElection::Campaign() {
     deadline_ = deadline;
     holder_ = options_.identity;
   }
-  log_.Info("elected leader", {{"term", term.term},
-                               {"lease", term.lease},
-                               {"create_revision", term.create_revision}});
+  log_.Info(
+      "elected leader",
+      {{"term", term.term}, {"lease", term.lease}, {"create_revision", term.create_revision}});
   if (on_elected_) on_elected_(term);
   return true;
 }
@@ -203,8 +204,8 @@ bool LeaderElection::Lead(std::stop_token stop) {
       std::lock_guard<std::mutex> g(mu_);
       if (!term_ || term_->term != term.term) return false;
       // Only ever moves forward.
-      deadline_ = std::max(deadline_, sent + std::min<Duration>(*ttl, options_.ttl) -
-                                          options_.clock_margin);
+      deadline_ = std::max(deadline_,
+                           sent + std::min<Duration>(*ttl, options_.ttl) - options_.clock_margin);
     }
     base::StatusOr<EtcdRangeResult> key = etcd_->Range(options_.key);
     if (key.ok()) {
@@ -243,4 +244,4 @@ void LeaderElection::EndTerm(const std::string& reason, bool revoke) {
   }
 }
 
-}  // namespace aura::store
+}  // namespace aura::etcd

@@ -1,12 +1,12 @@
-#include "pkg/metrics/http_server.h"
+#include "pkg/http/server.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 
-#include "pkg/aura/transport.h"
+#include "pkg/http/transport.h"
 
-namespace aura::metrics {
+namespace aura::http {
 namespace {
 
 TEST(ListenAddressTest, Parses) {
@@ -25,19 +25,19 @@ TEST(ListenAddressTest, Parses) {
 
 TEST(HttpServerTest, ServesRoutesOverLoopback) {
   std::atomic<int> ready_status{503};
-  auto server = StartHttpServer("127.0.0.1:0",
-                                {{"/healthz",
-                                  [] {
-                                    return HttpReply{200, "text/plain", "ok\n"};
-                                  }},
-                                 {"/readyz", [&] {
-                                    return HttpReply{ready_status.load(), "text/plain", "state\n"};
-                                  }}});
+  auto server =
+      StartServer("127.0.0.1:0", {{"/healthz",
+                                   [] {
+                                     return Reply{200, "text/plain", "ok\n", {}};
+                                   }},
+                                  {"/readyz", [&] {
+                                     return Reply{ready_status.load(), "text/plain", "state\n", {}};
+                                   }}});
   ASSERT_TRUE(server.ok()) << server.status();
   const std::string base = "http://127.0.0.1:" + std::to_string((*server)->port());
-  auto transport = api::NewCpprestTransport();
+  auto transport = http::NewCpprestTransport();
   auto get = [&](const std::string& path) {
-    api::HttpRequest req;
+    http::HttpRequest req;
     req.method = "GET";
     req.url = base + path;
     req.timeout = std::chrono::seconds(5);
@@ -59,4 +59,4 @@ TEST(HttpServerTest, ServesRoutesOverLoopback) {
 }
 
 }  // namespace
-}  // namespace aura::metrics
+}  // namespace aura::http

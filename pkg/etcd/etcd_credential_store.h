@@ -25,29 +25,29 @@
 
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
-#include "pkg/store/etcd_client.h"
-#include "pkg/store/etcd_fence.h"
+#include "pkg/etcd/etcd_client.h"
+#include "pkg/etcd/etcd_fence.h"
 #include "pkg/store/journal.h"
 #include "pkg/store/sealing.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 struct EtcdCredentialStoreOptions {
   EtcdClient* etcd = nullptr;            // required; outlives the store
   const base::Clock* clock = nullptr;    // required (saved_at)
   std::string prefix;                    // "/aura"
-  std::vector<SealingKey> keys;          // at least one; the first seals
+  std::vector<store::SealingKey> keys;   // at least one; the first seals
   std::optional<LeaderFence> fence;      // nullopt: read-only (Save fails)
   const base::Logger* logger = nullptr;  // nullptr: base::DefaultLogger()
 };
 
-class EtcdCredentialStore final : public CredentialStore {
+class EtcdCredentialStore final : public store::CredentialStore {
  public:
   [[nodiscard]] static base::StatusOr<std::unique_ptr<EtcdCredentialStore>> Open(
       EtcdCredentialStoreOptions options);
 
-  [[nodiscard]] base::Status Save(const std::string& key, const Credentials& c) override;
-  base::StatusOr<Credentials> Load(const std::string& key) const override;
+  [[nodiscard]] base::Status Save(const std::string& key, const store::Credentials& c) override;
+  base::StatusOr<store::Credentials> Load(const std::string& key) const override;
 
   static std::string KeyPrefix(const std::string& prefix) { return prefix + "/credentials/"; }
 
@@ -58,4 +58,4 @@ class EtcdCredentialStore final : public CredentialStore {
   const EtcdCredentialStoreOptions options_;
 };
 
-}  // namespace aura::store
+}  // namespace aura::etcd

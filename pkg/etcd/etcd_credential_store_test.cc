@@ -1,12 +1,12 @@
 // EtcdCredentialStore on a FakeEtcd: sealed at rest, fenced saves, the deposed leader's
 // fill-an-empty-slot-only exception, wrong keys, read-only mode.
-#include "pkg/store/etcd_credential_store.h"
+#include "pkg/etcd/etcd_credential_store.h"
 
 #include <gtest/gtest.h>
 
-#include "pkg/store/fake_etcd.h"
+#include "pkg/etcd/fake_etcd.h"
 
-namespace aura::store {
+namespace aura::etcd {
 namespace {
 
 using base::StatusCode;
@@ -26,25 +26,25 @@ class EtcdCredentialStoreTest : public ::testing::Test {
   }
 
   std::unique_ptr<EtcdCredentialStore> Open(std::optional<LeaderFence> fence,
-                                            std::vector<SealingKey> keys = {}) {
+                                            std::vector<store::SealingKey> keys = {}) {
     EtcdCredentialStoreOptions o;
     o.etcd = &etcd_;
     o.clock = &clock_;
     o.prefix = "/aura";
-    o.keys = keys.empty() ? std::vector<SealingKey>{key_} : keys;
+    o.keys = keys.empty() ? std::vector<store::SealingKey>{key_} : keys;
     o.fence = std::move(fence);
     auto s = EtcdCredentialStore::Open(o);
     EXPECT_TRUE(s.ok()) << s.status();
     return std::move(s).value();
   }
 
-  static Credentials Creds(const std::string& id, const std::string& password) {
-    return Credentials{id, "neo4j+s://" + id + ".databases.neo4j.io", "neo4j", password};
+  static store::Credentials Creds(const std::string& id, const std::string& password) {
+    return store::Credentials{id, "neo4j+s://" + id + ".databases.neo4j.io", "neo4j", password};
   }
 
   base::FakeClock clock_;
   FakeEtcd etcd_;
-  SealingKey key_ = *ParseSealingKey(std::string(32, 'k'));
+  store::SealingKey key_ = *store::ParseSealingKey(std::string(32, 'k'));
 };
 
 TEST_F(EtcdCredentialStoreTest, SavedSealedAndLoadedBack) {
@@ -67,13 +67,15 @@ TEST_F(EtcdCredentialStoreTest, SavedSealedAndLoadedBack) {
 TEST_F(EtcdCredentialStoreTest, WrongKeyAndMovedValuesDoNotOpen) {
   auto s = Open(Lead("a"));
   ASSERT_TRUE(s->Save("shop/orders", Creds("id1", "pw-1")).ok());
-  const SealingKey other = *ParseSealingKey(std::string(32, 'o'));
+  const store::SealingKey other = *store::ParseSealingKey(std::string(32, 'o'));
   auto r = Open(std::nullopt, {other})->Load("shop/orders");
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find(key_.id), std::string::npos);
   // A value copied to another spec's key fails authentication.
-  ASSERT_TRUE(etcd_.Put("/aura/credentials/shop/other",
-                        etcd_.Peek("/aura/credentials/shop/orders")->value, 0).ok());
+  ASSERT_TRUE(etcd_
+                  .Put("/aura/credentials/shop/other",
+                       etcd_.Peek("/aura/credentials/shop/orders")->value, 0)
+                  .ok());
   EXPECT_EQ(s->Load("shop/other").status().code(), StatusCode::kDataLoss);
 }
 
@@ -108,4 +110,4 @@ TEST_F(EtcdCredentialStoreTest, ReadOnlyAndKeylessStoresRefuse) {
 }
 
 }  // namespace
-}  // namespace aura::store
+}  // namespace aura::etcd

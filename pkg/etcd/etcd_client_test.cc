@@ -1,7 +1,7 @@
 // GatewayEtcdClient against a scripted Transport: the JSON it sends, how it reads etcd's
 // answers (64-bit integers as strings, members left out when zero or false), errors, and the
 // failover between members.
-#include "pkg/store/etcd_client.h"
+#include "pkg/etcd/etcd_client.h"
 
 #include <gtest/gtest.h>
 
@@ -9,26 +9,28 @@
 #include <mutex>
 #include <nlohmann/json.hpp>
 
-#include "pkg/store/base64.h"
+#include "pkg/base/base64.h"
 
-namespace aura::store {
+namespace aura::etcd {
 namespace {
+
+using http::Transport;
 
 using base::StatusCode;
 using nlohmann::json;
 
-class ScriptedTransport final : public api::Transport {
+class ScriptedTransport final : public http::Transport {
  public:
-  using Handler = std::function<base::StatusOr<api::HttpResponse>(const api::HttpRequest&)>;
+  using Handler = std::function<base::StatusOr<http::HttpResponse>(const http::HttpRequest&)>;
   void On(Handler h) { handler_ = std::move(h); }
-  base::StatusOr<api::HttpResponse> Send(const api::HttpRequest& r) override {
+  base::StatusOr<http::HttpResponse> Send(const http::HttpRequest& r) override {
     {
       std::lock_guard<std::mutex> g(mu_);
       requests_.push_back(r);
     }
     return handler_(r);
   }
-  std::vector<api::HttpRequest> requests() {
+  std::vector<http::HttpRequest> requests() {
     std::lock_guard<std::mutex> g(mu_);
     return requests_;
   }
@@ -36,27 +38,29 @@ class ScriptedTransport final : public api::Transport {
  private:
   std::mutex mu_;
   Handler handler_;
-  std::vector<api::HttpRequest> requests_;
+  std::vector<http::HttpRequest> requests_;
 };
 
-api::HttpResponse Ok(const json& body) {
-  api::HttpResponse r;
+http::HttpResponse Ok(const json& body) {
+  http::HttpResponse r;
   r.status = 200;
   r.body = body.dump();
   return r;
 }
 
-api::HttpResponse Err(int http, int code, const std::string& msg) {
-  api::HttpResponse r;
+http::HttpResponse Err(int http, int code, const std::string& msg) {
+  http::HttpResponse r;
   r.status = http;
   r.body = json{{"error", msg}, {"code", code}, {"message", msg}}.dump();
   return r;
 }
 
-std::string B64(const std::string& s) { return detail::Base64Encode(s); }
+std::string B64(const std::string& s) { return base::Base64Encode(s); }
 
 json Header(int rev) {
-  return {{"cluster_id", "1"}, {"member_id", "2"}, {"revision", std::to_string(rev)},
+  return {{"cluster_id", "1"},
+          {"member_id", "2"},
+          {"revision", std::to_string(rev)},
           {"raft_term", "2"}};
 }
 
@@ -69,12 +73,12 @@ class GatewayTest : public ::testing::Test {
     o.request_timeout = std::chrono::milliseconds(1500);
     return NewGatewayEtcdClient(&transport_, o);
   }
-  static json Body(const api::HttpRequest& r) { return json::parse(r.body); }
+  static json Body(const http::HttpRequest& r) { return json::parse(r.body); }
   ScriptedTransport transport_;
 };
 
 TEST_F(GatewayTest, RangeSendsBase64AndParsesStringIntegers) {
-  transport_.On([](const api::HttpRequest&) {
+  transport_.On([](const http::HttpRequest&) {
     return Ok({{"header", Header(7)},
                {"kvs",
                 {{{"key", B64("/aura/journal/a/b")},
@@ -106,7 +110,7 @@ TEST_F(GatewayTest, RangeSendsBase64AndParsesStringIntegers) {
 }
 
 TEST_F(GatewayTest, EmptyRangeHasNoKvs) {
-  transport_.On([](const api::HttpRequest&) { return Ok({{"header", Header(2)}}); });
+  transport_.On([](const http::HttpRequest&) { return Ok({{"header", Header(2)}}); });
   auto r = Client()->Range("/nope");
   ASSERT_TRUE(r.ok());
   EXPECT_TRUE(r->kvs.empty());
@@ -114,7 +118,7 @@ TEST_F(GatewayTest, EmptyRangeHasNoKvs) {
 }
 
 TEST_F(GatewayTest, TxnEncodesComparesAndOpsAndReadsTheOutcome) {
-  transport_.On([](const api::HttpRequest&) {
+  transport_.On([](const http::HttpRequest&) {
     // A failed txn: "succeeded" is left out (false), the failure branch's range is returned.
     return Ok({{"header", Header(9)},
                {"responses",
@@ -129,12 +133,12 @@ TEST_F(GatewayTest, TxnEncodesComparesAndOpsAndReadsTheOutcome) {
                        {"lease", "77"}}}},
                     {"count", "1"}}}}}}});
   });
-  auto r = Client()->Txn({EtcdCompare::CreateRevision("/aura/leader", 4),
-                          EtcdCompare::Lease("/aura/leader", 42),
-                          EtcdCompare::Version("/aura/c/x", 0),
-                          EtcdCompare::Value("/aura/v", "x", EtcdCompare::Result::kNotEqual)},
-                         {EtcdOp::Put("/aura/journal/a/b", "data", 42), EtcdOp::Delete("/aura/d")},
-                         {EtcdOp::Get("/aura/leader")});
+  auto r =
+      Client()->Txn({EtcdCompare::CreateRevision("/aura/leader", 4),
+                     EtcdCompare::Lease("/aura/leader", 42), EtcdCompare::Version("/aura/c/x", 0),
+                     EtcdCompare::Value("/aura/v", "x", EtcdCompare::Result::kNotEqual)},
+                    {EtcdOp::Put("/aura/journal/a/b", "data", 42), EtcdOp::Delete("/aura/d")},
+                    {EtcdOp::Get("/aura/leader")});
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_FALSE(r->succeeded);
   EXPECT_EQ(r->revision, 9);
@@ -145,9 +149,10 @@ TEST_F(GatewayTest, TxnEncodesComparesAndOpsAndReadsTheOutcome) {
   json body = Body(transport_.requests()[0]);
   EXPECT_EQ(transport_.requests()[0].url, "http://127.0.0.1:2379/v3/kv/txn");
   ASSERT_EQ(body["compare"].size(), 4u);
-  EXPECT_EQ(body["compare"][0],
-            (json{{"key", B64("/aura/leader")}, {"target", "CREATE"}, {"result", "EQUAL"},
-                  {"create_revision", "4"}}));
+  EXPECT_EQ(body["compare"][0], (json{{"key", B64("/aura/leader")},
+                                      {"target", "CREATE"},
+                                      {"result", "EQUAL"},
+                                      {"create_revision", "4"}}));
   EXPECT_EQ(body["compare"][1]["target"], "LEASE");
   EXPECT_EQ(body["compare"][1]["lease"], "42");
   EXPECT_EQ(body["compare"][2]["target"], "VERSION");
@@ -162,7 +167,7 @@ TEST_F(GatewayTest, TxnEncodesComparesAndOpsAndReadsTheOutcome) {
 }
 
 TEST_F(GatewayTest, TxnSucceeded) {
-  transport_.On([](const api::HttpRequest&) {
+  transport_.On([](const http::HttpRequest&) {
     return Ok({{"header", Header(12)},
                {"succeeded", true},
                {"responses", {{{"response_put", {{"header", {{"revision", "12"}}}}}}}}});
@@ -175,14 +180,14 @@ TEST_F(GatewayTest, TxnSucceeded) {
 }
 
 TEST_F(GatewayTest, Leases) {
-  transport_.On([](const api::HttpRequest& r) -> base::StatusOr<api::HttpResponse> {
+  transport_.On([](const http::HttpRequest& r) -> base::StatusOr<http::HttpResponse> {
     if (r.url.ends_with("/v3/lease/grant")) {
       return Ok({{"header", Header(3)}, {"ID", "2324035632693437962"}, {"TTL", "5"}});
     }
     if (r.url.ends_with("/v3/lease/keepalive")) {
       // A stream: one object per line.
-      api::HttpResponse resp = Ok(
-          {{"result", {{"header", Header(3)}, {"ID", "2324035632693437962"}, {"TTL", "5"}}}});
+      http::HttpResponse resp =
+          Ok({{"result", {{"header", Header(3)}, {"ID", "2324035632693437962"}, {"TTL", "5"}}}});
       resp.body += "\n";
       return resp;
     }
@@ -203,7 +208,7 @@ TEST_F(GatewayTest, Leases) {
 }
 
 TEST_F(GatewayTest, KeepAliveOfAnExpiredLeaseIsNotFound) {
-  transport_.On([](const api::HttpRequest& r) -> base::StatusOr<api::HttpResponse> {
+  transport_.On([](const http::HttpRequest& r) -> base::StatusOr<http::HttpResponse> {
     if (r.url.ends_with("/v3/lease/revoke")) {
       return Err(404, 5, "etcdserver: requested lease not found");
     }
@@ -216,7 +221,7 @@ TEST_F(GatewayTest, KeepAliveOfAnExpiredLeaseIsNotFound) {
 }
 
 TEST_F(GatewayTest, ConnectFailureMovesToTheNextMemberAndRemembersIt) {
-  transport_.On([](const api::HttpRequest& r) -> base::StatusOr<api::HttpResponse> {
+  transport_.On([](const http::HttpRequest& r) -> base::StatusOr<http::HttpResponse> {
     if (r.url.starts_with("http://127.0.0.1:1")) {
       return base::UnavailableError("connection refused").SetReason("connect");
     }
@@ -233,7 +238,7 @@ TEST_F(GatewayTest, ConnectFailureMovesToTheNextMemberAndRemembersIt) {
 }
 
 TEST_F(GatewayTest, AWriteThatTimedOutIsNotSentAgain) {
-  transport_.On([](const api::HttpRequest&) -> base::StatusOr<api::HttpResponse> {
+  transport_.On([](const http::HttpRequest&) -> base::StatusOr<http::HttpResponse> {
     return base::DeadlineExceededError("timed out").SetReason("timeout");
   });
   auto c = Client({"http://127.0.0.1:1", "http://127.0.0.1:2"});
@@ -246,9 +251,7 @@ TEST_F(GatewayTest, AWriteThatTimedOutIsNotSentAgain) {
 }
 
 TEST_F(GatewayTest, NoLeaderTriesTheOthersThenIsUnavailable) {
-  transport_.On([](const api::HttpRequest&) {
-    return Err(503, 14, "etcdserver: no leader");
-  });
+  transport_.On([](const http::HttpRequest&) { return Err(503, 14, "etcdserver: no leader"); });
   auto c = Client({"http://127.0.0.1:1", "http://127.0.0.1:2", "http://127.0.0.1:3"});
   auto r = c->Txn({}, {EtcdOp::Put("k", "v")}, {});
   EXPECT_EQ(r.status().code(), StatusCode::kUnavailable);
@@ -257,7 +260,7 @@ TEST_F(GatewayTest, NoLeaderTriesTheOthersThenIsUnavailable) {
 }
 
 TEST_F(GatewayTest, ErrorsMapToCodes) {
-  transport_.On([](const api::HttpRequest& r) {
+  transport_.On([](const http::HttpRequest& r) {
     if (r.url.ends_with("/v3/kv/put")) return Err(400, 3, "etcdserver: key is not provided");
     return Err(401, 16, "etcdserver: invalid auth token");
   });
@@ -267,8 +270,8 @@ TEST_F(GatewayTest, ErrorsMapToCodes) {
 }
 
 TEST_F(GatewayTest, UnreadableAnswerIsDataLoss) {
-  transport_.On([](const api::HttpRequest&) {
-    api::HttpResponse r;
+  transport_.On([](const http::HttpRequest&) {
+    http::HttpResponse r;
     r.status = 200;
     r.body = R"({"header":{},"kvs":[{"key":"!!not base64"}]})";
     return r;
@@ -279,8 +282,8 @@ TEST_F(GatewayTest, UnreadableAnswerIsDataLoss) {
 TEST(EtcdUrlTest, Parses) {
   auto t = ParseEtcdUrl("etcd://127.0.0.1:2379,10.0.0.2:2379,[::1]:2379/aura/prod");
   ASSERT_TRUE(t.ok()) << t.status();
-  EXPECT_EQ(t->endpoints, (std::vector<std::string>{"http://127.0.0.1:2379",
-                                                    "http://10.0.0.2:2379", "http://[::1]:2379"}));
+  EXPECT_EQ(t->endpoints, (std::vector<std::string>{"http://127.0.0.1:2379", "http://10.0.0.2:2379",
+                                                    "http://[::1]:2379"}));
   EXPECT_EQ(t->prefix, "/aura/prod");
   auto s = ParseEtcdUrl("etcds://etcd.db.svc:2379/aura/");
   ASSERT_TRUE(s.ok()) << s.status();
@@ -292,29 +295,15 @@ TEST(EtcdUrlTest, Parses) {
 }
 
 TEST(EtcdUrlTest, RejectsBadShapes) {
-  for (const char* bad : {"etcd://127.0.0.1:2379", "etcd://127.0.0.1:2379/", "etcd:///aura",
-                          "etcd://host/aura", "etcd://host:0/aura", "etcd://host:99999/aura",
-                          "etcd://a:1,,b:2/aura", "etcd://a:1//aura", "http://a:1/aura",
-                          "etcd://user@a:1/aura"}) {
+  for (const char* bad :
+       {"etcd://127.0.0.1:2379", "etcd://127.0.0.1:2379/", "etcd:///aura", "etcd://host/aura",
+        "etcd://host:0/aura", "etcd://host:99999/aura", "etcd://a:1,,b:2/aura", "etcd://a:1//aura",
+        "http://a:1/aura", "etcd://user@a:1/aura"}) {
     auto t = ParseEtcdUrl(bad);
     EXPECT_EQ(t.status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(t.status().message().find("etcd://HOST:PORT"), std::string::npos) << bad;
   }
 }
 
-TEST(Base64Test, RoundTripsAndRejectsNonCanonical) {
-  for (std::string s : {std::string(""), std::string("f"), std::string("fo"), std::string("foo"),
-                        std::string("foob"), std::string("\0\xff\x10", 3)}) {
-    auto d = detail::Base64Decode(detail::Base64Encode(s));
-    ASSERT_TRUE(d.has_value()) << s;
-    EXPECT_EQ(*d, s);
-  }
-  EXPECT_EQ(detail::Base64Encode("foobar"), "Zm9vYmFy");
-  EXPECT_FALSE(detail::Base64Decode("Zm9").has_value());
-  EXPECT_FALSE(detail::Base64Decode("Zm=v").has_value());
-  EXPECT_FALSE(detail::Base64Decode("Zm9=").has_value());  // non-zero dropped bits
-  EXPECT_FALSE(detail::Base64Decode("Zm 9").has_value());
-}
-
 }  // namespace
-}  // namespace aura::store
+}  // namespace aura::etcd

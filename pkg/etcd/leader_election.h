@@ -36,23 +36,23 @@
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
 #include "pkg/base/status.h"
-#include "pkg/store/etcd_client.h"
-#include "pkg/store/etcd_fence.h"
+#include "pkg/etcd/etcd_client.h"
+#include "pkg/etcd/etcd_fence.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 struct LeaderElectionOptions {
   std::string key;       // "<prefix>/leader"
   std::string identity;  // stored as the key's value: who leads ("host pid N")
   base::Duration ttl = std::chrono::seconds(15);  // whole seconds, at least 1 (etcd leases)
-  base::Duration renew_interval{};  // 0: ttl/3
-  base::Duration retry_interval{};  // campaign polling and retries; 0: min(ttl/3, 1s)
-  base::Duration clock_margin{};    // 0: 50ms + 1% of ttl
+  base::Duration renew_interval{};                // 0: ttl/3
+  base::Duration retry_interval{};                // campaign polling and retries; 0: min(ttl/3, 1s)
+  base::Duration clock_margin{};                  // 0: 50ms + 1% of ttl
 };
 
 // One period of leadership of this process.
 struct LeaderTerm {
-  std::uint64_t term = 0;            // 1, 2, ... within this process
+  std::uint64_t term = 0;  // 1, 2, ... within this process
   std::int64_t lease = 0;
   std::int64_t create_revision = 0;  // of the leader key
   std::string key;
@@ -107,12 +107,12 @@ class LeaderElection {
   LostFn on_lost_;
 
   mutable std::mutex mu_;
-  std::optional<LeaderTerm> term_;            // GUARDED_BY(mu_)
-  base::TimePoint deadline_{};                // GUARDED_BY(mu_)
-  std::uint64_t terms_ = 0;                   // GUARDED_BY(mu_)
-  std::optional<base::TimePoint> contact_;    // GUARDED_BY(mu_)
-  std::string holder_;                        // GUARDED_BY(mu_)
-  std::int64_t unrevoked_lease_ = 0;          // Run's thread only: an ended term's lease
+  std::optional<LeaderTerm> term_;          // GUARDED_BY(mu_)
+  base::TimePoint deadline_{};              // GUARDED_BY(mu_)
+  std::uint64_t terms_ = 0;                 // GUARDED_BY(mu_)
+  std::optional<base::TimePoint> contact_;  // GUARDED_BY(mu_)
+  std::string holder_;                      // GUARDED_BY(mu_)
+  std::int64_t unrevoked_lease_ = 0;        // Run's thread only: an ended term's lease
 };
 
-}  // namespace aura::store
+}  // namespace aura::etcd

@@ -1,7 +1,7 @@
 // EtcdJournal: the Journal in etcd, for high availability (`--state etcd://.../prefix`).
 //
 // Layout: one key per spec, `<prefix>/journal/<namespace>/<name>`, holding
-// detail::EncodeJournalEntry (JSON, schema_version 1). Beside it: `<prefix>/leader` (the
+// store::detail::EncodeJournalEntry (JSON, schema_version 1). Beside it: `<prefix>/leader` (the
 // election, leader_election.h) and `<prefix>/credentials/...` (etcd_credential_store.h).
 //
 // Writes: every Put/Remove is one fenced transaction (etcd_fence.h): it is applied only while
@@ -29,21 +29,21 @@
 
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
-#include "pkg/store/etcd_client.h"
-#include "pkg/store/etcd_fence.h"
+#include "pkg/etcd/etcd_client.h"
+#include "pkg/etcd/etcd_fence.h"
 #include "pkg/store/journal.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 struct EtcdJournalOptions {
-  EtcdClient* etcd = nullptr;             // required; outlives the journal
-  const base::Clock* clock = nullptr;     // required (for `updated`)
-  std::string prefix;                     // "/aura"
-  std::optional<LeaderFence> fence;       // nullopt: read-only
-  const base::Logger* logger = nullptr;   // nullptr: base::DefaultLogger()
+  EtcdClient* etcd = nullptr;            // required; outlives the journal
+  const base::Clock* clock = nullptr;    // required (for `updated`)
+  std::string prefix;                    // "/aura"
+  std::optional<LeaderFence> fence;      // nullopt: read-only
+  const base::Logger* logger = nullptr;  // nullptr: base::DefaultLogger()
 };
 
-class EtcdJournal final : public Journal {
+class EtcdJournal final : public store::Journal {
  public:
   // Loads every entry. kUnavailable/kDeadlineExceeded when etcd cannot be read; kDataLoss when
   // an entry does not decode (the message names its etcd key; nothing is modified).
@@ -53,10 +53,10 @@ class EtcdJournal final : public Journal {
   EtcdJournal(const EtcdJournal&) = delete;
   EtcdJournal& operator=(const EtcdJournal&) = delete;
 
-  base::StatusOr<std::map<std::string, JournalEntry>> List() const override;
-  base::StatusOr<JournalEntry> Get(const std::string& key) const override;
+  base::StatusOr<std::map<std::string, store::JournalEntry>> List() const override;
+  base::StatusOr<store::JournalEntry> Get(const std::string& key) const override;
   // Sets e.updated to the clock's SystemNow() in what it stores.
-  [[nodiscard]] base::Status Put(const JournalEntry& e) override;
+  [[nodiscard]] base::Status Put(const store::JournalEntry& e) override;
   [[nodiscard]] base::Status Remove(const std::string& key) override;
 
   // "<prefix>/journal/" and the etcd key of a spec key.
@@ -73,8 +73,8 @@ class EtcdJournal final : public Journal {
 
   const EtcdJournalOptions options_;
   mutable std::mutex mu_;
-  mutable std::map<std::string, JournalEntry> entries_;  // GUARDED_BY(mu_)
+  mutable std::map<std::string, store::JournalEntry> entries_;  // GUARDED_BY(mu_)
   mutable bool stale_ = false;  // GUARDED_BY(mu_): a write's outcome is unknown: reload
 };
 
-}  // namespace aura::store
+}  // namespace aura::etcd

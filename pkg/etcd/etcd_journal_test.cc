@@ -1,14 +1,14 @@
 // EtcdJournal on a FakeEtcd: the layout, the fenced transaction every write is, what a deposed
 // leader's write does (nothing), reloading after a write of unknown outcome, read-only mode.
-#include "pkg/store/etcd_journal.h"
+#include "pkg/etcd/etcd_journal.h"
 
 #include <gtest/gtest.h>
 
+#include "pkg/etcd/fake_etcd.h"
 #include "pkg/store/codec.h"
-#include "pkg/store/fake_etcd.h"
 #include "pkg/store/test_util.h"
 
-namespace aura::store {
+namespace aura::etcd {
 namespace {
 
 using base::StatusCode;
@@ -50,19 +50,19 @@ class EtcdJournalTest : public ::testing::Test {
 
 TEST_F(EtcdJournalTest, PutStoresOneKeyPerSpecAndReadsBack) {
   auto j = Open(Lead("a"));
-  const JournalEntry e = testutil::FullEntry("shop/orders");
+  const store::JournalEntry e = store::testutil::FullEntry("shop/orders");
   ASSERT_TRUE(j->Put(e).ok());
   auto kv = etcd_.Peek("/aura/journal/shop/orders");
   ASSERT_TRUE(kv.has_value());
-  auto decoded = detail::DecodeJournalEntry(kv->value);
+  auto decoded = store::detail::DecodeJournalEntry(kv->value);
   ASSERT_TRUE(decoded.ok()) << decoded.status();
-  EXPECT_TRUE(testutil::SameEntry(*decoded, e, /*compare_updated=*/false));
+  EXPECT_TRUE(store::testutil::SameEntry(*decoded, e, /*compare_updated=*/false));
   EXPECT_EQ(decoded->updated, clock_.SystemNow());
   EXPECT_EQ(kv->lease, 0);  // journal entries outlive the leader's lease
 
   auto got = j->Get("shop/orders");
   ASSERT_TRUE(got.ok());
-  EXPECT_TRUE(testutil::SameEntry(*got, e, false));
+  EXPECT_TRUE(store::testutil::SameEntry(*got, e, false));
   EXPECT_EQ(j->Get("shop/none").status().code(), StatusCode::kNotFound);
 
   // A new term (or another process) loads what is in etcd.
@@ -70,13 +70,13 @@ TEST_F(EtcdJournalTest, PutStoresOneKeyPerSpecAndReadsBack) {
   auto all = reopened->List();
   ASSERT_TRUE(all.ok());
   ASSERT_EQ(all->size(), 1u);
-  EXPECT_TRUE(testutil::SameEntry(all->at("shop/orders"), e, false));
+  EXPECT_TRUE(store::testutil::SameEntry(all->at("shop/orders"), e, false));
 }
 
 TEST_F(EtcdJournalTest, EveryWriteIsOneTransactionComparingTheLeaderKey) {
   auto j = Open(Lead("a"));
   const int before = etcd_.calls(FakeEtcd::Op::kTxn);
-  ASSERT_TRUE(j->Put(testutil::FullEntry("a/b")).ok());
+  ASSERT_TRUE(j->Put(store::testutil::FullEntry("a/b")).ok());
   ASSERT_TRUE(j->Remove("a/b").ok());
   EXPECT_EQ(etcd_.calls(FakeEtcd::Op::kTxn) - before, 2);
   EXPECT_EQ(etcd_.calls(FakeEtcd::Op::kPut), 0);
@@ -88,21 +88,21 @@ TEST_F(EtcdJournalTest, EveryWriteIsOneTransactionComparingTheLeaderKey) {
 TEST_F(EtcdJournalTest, ADeposedLeaderWritesNothing) {
   const LeaderFence old_term = Lead("a");
   auto j = Open(old_term);
-  ASSERT_TRUE(j->Put(testutil::FullEntry("k/one", "id1")).ok());
+  ASSERT_TRUE(j->Put(store::testutil::FullEntry("k/one", "id1")).ok());
   // a's lease expires (paused, partitioned) and b takes over.
   etcd_.ExpireLease(old_term.lease);
   const LeaderFence new_term = Lead("b");
   auto b = Open(new_term);
-  ASSERT_TRUE(b->Put(testutil::FullEntry("k/two", "id2")).ok());
+  ASSERT_TRUE(b->Put(store::testutil::FullEntry("k/two", "id2")).ok());
   const auto before = etcd_.Dump("/aura/journal/");
 
-  base::Status put = j->Put(testutil::FullEntry("k/one", "other"));
+  base::Status put = j->Put(store::testutil::FullEntry("k/one", "other"));
   EXPECT_EQ(put.code(), StatusCode::kFailedPrecondition);
   EXPECT_TRUE(IsNotLeader(put)) << put;
   EXPECT_NE(put.message().find("not the leader"), std::string::npos);
   EXPECT_NE(put.message().find("\"b\""), std::string::npos) << put;
   EXPECT_TRUE(IsNotLeader(j->Remove("k/one")));
-  EXPECT_TRUE(IsNotLeader(j->Put(testutil::FullEntry("k/three"))));
+  EXPECT_TRUE(IsNotLeader(j->Put(store::testutil::FullEntry("k/three"))));
 
   const auto after = etcd_.Dump("/aura/journal/");
   ASSERT_EQ(after.size(), before.size());
@@ -115,7 +115,7 @@ TEST_F(EtcdJournalTest, SameRevisionButAnotherLeaseIsRefused) {
   LeaderFence f = Lead("a");
   f.lease += 1;  // not our lease
   auto j = Open(f);
-  EXPECT_TRUE(IsNotLeader(j->Put(testutil::FullEntry("a/b"))));
+  EXPECT_TRUE(IsNotLeader(j->Put(store::testutil::FullEntry("a/b"))));
 }
 
 TEST_F(EtcdJournalTest, TheLocalCheckIsAskedFirst) {
@@ -126,29 +126,29 @@ TEST_F(EtcdJournalTest, TheLocalCheckIsAskedFirst) {
   };
   auto j = Open(f);
   const int txns = etcd_.calls(FakeEtcd::Op::kTxn);
-  base::Status s = j->Put(testutil::FullEntry("a/b"));
+  base::Status s = j->Put(store::testutil::FullEntry("a/b"));
   EXPECT_TRUE(IsNotLeader(s));
   EXPECT_NE(s.message().find("local clock"), std::string::npos);
   EXPECT_EQ(etcd_.calls(FakeEtcd::Op::kTxn), txns);  // not even sent
   leader = true;
-  EXPECT_TRUE(j->Put(testutil::FullEntry("a/b")).ok());
+  EXPECT_TRUE(j->Put(store::testutil::FullEntry("a/b")).ok());
 }
 
 TEST_F(EtcdJournalTest, AWriteOfUnknownOutcomeReloadsBeforeTheNextRead) {
   auto j = Open(Lead("a"));
   // Applied, but the answer is lost.
   etcd_.FailNext(FakeEtcd::Op::kTxn, base::DeadlineExceededError("timed out"), 1, true);
-  EXPECT_EQ(j->Put(testutil::FullEntry("a/b", "id9")).code(), StatusCode::kDeadlineExceeded);
+  EXPECT_EQ(j->Put(store::testutil::FullEntry("a/b", "id9")).code(), StatusCode::kDeadlineExceeded);
   auto got = j->Get("a/b");
   ASSERT_TRUE(got.ok()) << got.status();  // read back from etcd
   EXPECT_EQ(got->instance_id, "id9");
   // Not applied, answer lost: the reload shows nothing.
   etcd_.FailNext(FakeEtcd::Op::kTxn, base::DeadlineExceededError("timed out"), 1, false);
-  EXPECT_FALSE(j->Put(testutil::FullEntry("c/d")).ok());
+  EXPECT_FALSE(j->Put(store::testutil::FullEntry("c/d")).ok());
   EXPECT_EQ(j->Get("c/d").status().code(), StatusCode::kNotFound);
   // When etcd cannot be read, reads fail rather than guess.
   etcd_.FailNext(FakeEtcd::Op::kTxn, base::DeadlineExceededError("timed out"), 1, false);
-  EXPECT_FALSE(j->Put(testutil::FullEntry("e/f")).ok());
+  EXPECT_FALSE(j->Put(store::testutil::FullEntry("e/f")).ok());
   etcd_.SetReachable(false);
   EXPECT_EQ(j->List().status().code(), StatusCode::kUnavailable);
   etcd_.SetReachable(true);
@@ -158,7 +158,7 @@ TEST_F(EtcdJournalTest, AWriteOfUnknownOutcomeReloadsBeforeTheNextRead) {
 TEST_F(EtcdJournalTest, ReadOnlyRefusesWrites) {
   Lead("a");
   auto j = Open(std::nullopt);
-  base::Status s = j->Put(testutil::FullEntry("a/b"));
+  base::Status s = j->Put(store::testutil::FullEntry("a/b"));
   EXPECT_EQ(s.code(), StatusCode::kFailedPrecondition);
   EXPECT_NE(s.message().find("read-only"), std::string::npos);
 }
@@ -176,31 +176,32 @@ TEST_F(EtcdJournalTest, OpenFailsWithoutQuorumAndOnDamagedEntries) {
   EXPECT_EQ(bad.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(bad.status().message().find("/aura/journal/x/y"), std::string::npos);
   // An entry moved to another key by hand.
-  auto bytes = detail::EncodeJournalEntry(testutil::FullEntry("x/z"));
+  auto bytes = store::detail::EncodeJournalEntry(store::testutil::FullEntry("x/z"));
   ASSERT_TRUE(etcd_.Put("/aura/journal/x/y", *bytes, 0).ok());
   EXPECT_EQ(EtcdJournal::Open(o).status().code(), StatusCode::kDataLoss);
 }
 
 TEST(JournalEntryCodecTest, RoundTripAndRejections) {
-  const JournalEntry e = testutil::FullEntry("shop/orders");
-  auto bytes = detail::EncodeJournalEntry(e);
+  const store::JournalEntry e = store::testutil::FullEntry("shop/orders");
+  auto bytes = store::detail::EncodeJournalEntry(e);
   ASSERT_TRUE(bytes.ok());
-  auto back = detail::DecodeJournalEntry(*bytes);
+  auto back = store::detail::DecodeJournalEntry(*bytes);
   ASSERT_TRUE(back.ok()) << back.status();
-  EXPECT_TRUE(testutil::SameEntry(*back, e, true));
-  JournalEntry no_intent = e;
+  EXPECT_TRUE(store::testutil::SameEntry(*back, e, true));
+  store::JournalEntry no_intent = e;
   no_intent.intent.reset();
-  auto b2 = detail::DecodeJournalEntry(*detail::EncodeJournalEntry(no_intent));
+  auto b2 = store::detail::DecodeJournalEntry(*store::detail::EncodeJournalEntry(no_intent));
   ASSERT_TRUE(b2.ok());
   EXPECT_FALSE(b2->intent.has_value());
-  for (const char* bad :
-       {"", "[]", R"({"format":"x"})",
-        R"({"format":"aura-controller journal entry","schema_version":2,"key":"a/b","entry":{}})",
-        R"({"format":"aura-controller journal entry","schema_version":1,"entry":{}})",
-        R"({"format":"aura-controller journal entry","schema_version":1,"key":"a/b","entry":{"attempt":"x","instance_id":5}})"}) {
-    EXPECT_EQ(detail::DecodeJournalEntry(bad).status().code(), StatusCode::kDataLoss) << bad;
+  for (
+      const char* bad :
+      {"", "[]", R"({"format":"x"})",
+       R"({"format":"aura-controller journal entry","schema_version":2,"key":"a/b","entry":{}})",
+       R"({"format":"aura-controller journal entry","schema_version":1,"entry":{}})",
+       R"({"format":"aura-controller journal entry","schema_version":1,"key":"a/b","entry":{"attempt":"x","instance_id":5}})"}) {
+    EXPECT_EQ(store::detail::DecodeJournalEntry(bad).status().code(), StatusCode::kDataLoss) << bad;
   }
 }
 
 }  // namespace
-}  // namespace aura::store
+}  // namespace aura::etcd

@@ -18,14 +18,14 @@
 #include <vector>
 
 #include "pkg/base/status.h"
-#include "pkg/store/etcd_client.h"
+#include "pkg/etcd/etcd_client.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 struct LeaderFence {
-  std::string leader_key;            // "<prefix>/leader"
-  std::int64_t create_revision = 0;  // of the leader key, for this term
-  std::int64_t lease = 0;            // this term's lease
+  std::string leader_key;                     // "<prefix>/leader"
+  std::int64_t create_revision = 0;           // of the leader key, for this term
+  std::int64_t lease = 0;                     // this term's lease
   std::function<base::Status()> local_check;  // optional; non-OK: not leader, write nothing
 };
 
@@ -38,4 +38,4 @@ struct LeaderFence {
 // True for FencedWrite's "not the leader" answer.
 bool IsNotLeader(const base::Status& s);
 
-}  // namespace aura::store
+}  // namespace aura::etcd

@@ -1,11 +1,11 @@
-#include "pkg/store/etcd_credential_store.h"
+#include "pkg/etcd/etcd_credential_store.h"
 
 #include <utility>
 
 #include "pkg/store/codec.h"
 #include "pkg/store/file_credential_store.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 using base::Status;
 using base::StatusOr;
@@ -28,23 +28,24 @@ StatusOr<std::unique_ptr<EtcdCredentialStore>> EtcdCredentialStore::Open(
   return std::unique_ptr<EtcdCredentialStore>(new EtcdCredentialStore(std::move(options)));
 }
 
-Status EtcdCredentialStore::Save(const std::string& key, const Credentials& c) {
-  AURA_RETURN_IF_ERROR(FileCredentialStore::SplitKey(key).status());
+Status EtcdCredentialStore::Save(const std::string& key, const store::Credentials& c) {
+  AURA_RETURN_IF_ERROR(store::FileCredentialStore::SplitKey(key).status());
   base::RegisterSecret(c.password);
   const std::string etcd_key = KeyPrefix(options_.prefix) + key;
   const std::string what = "saving the credentials of " + key + " in etcd";
   if (!options_.fence) {
     return base::FailedPreconditionError(what + " failed: the store was opened read-only");
   }
-  StatusOr<std::string> plain = detail::EncodeCredentials(key, c, options_.clock->SystemNow());
+  StatusOr<std::string> plain =
+      store::detail::EncodeCredentials(key, c, options_.clock->SystemNow());
   if (!plain.ok()) return plain.status();
-  StatusOr<std::string> sealed = Seal(options_.keys.front(), *plain, etcd_key);
+  StatusOr<std::string> sealed = store::Seal(options_.keys.front(), *plain, etcd_key);
   if (!sealed.ok()) return sealed.status().WithContext(what);
   Status s = FencedWrite(*options_.etcd, *options_.fence, {EtcdOp::Put(etcd_key, *sealed)}, what);
   if (!IsNotLeader(s)) return s;
   // Deposed while the create was in flight: fill an empty slot only (see the header).
-  StatusOr<EtcdTxnResult> r = options_.etcd->Txn({EtcdCompare::Version(etcd_key, 0)},
-                                                 {EtcdOp::Put(etcd_key, *sealed)}, {});
+  StatusOr<EtcdTxnResult> r =
+      options_.etcd->Txn({EtcdCompare::Version(etcd_key, 0)}, {EtcdOp::Put(etcd_key, *sealed)}, {});
   if (!r.ok()) return r.status().WithContext(what + " (not the leader; only if absent)");
   if (!r->succeeded) {
     return s.WithContext("credentials already saved for " + key + "; not replaced");
@@ -56,22 +57,21 @@ Status EtcdCredentialStore::Save(const std::string& key, const Credentials& c) {
   return Status();
 }
 
-StatusOr<Credentials> EtcdCredentialStore::Load(const std::string& key) const {
-  AURA_RETURN_IF_ERROR(FileCredentialStore::SplitKey(key).status());
+StatusOr<store::Credentials> EtcdCredentialStore::Load(const std::string& key) const {
+  AURA_RETURN_IF_ERROR(store::FileCredentialStore::SplitKey(key).status());
   const std::string etcd_key = KeyPrefix(options_.prefix) + key;
   StatusOr<EtcdRangeResult> r = options_.etcd->Range(etcd_key);
   if (!r.ok()) return r.status().WithContext("reading the credentials of " + key);
   if (r->kvs.empty()) return base::NotFoundError("no credentials saved for " + key);
-  StatusOr<std::string> plain = Unseal(options_.keys, r->kvs[0].value, etcd_key);
+  StatusOr<std::string> plain = store::Unseal(options_.keys, r->kvs[0].value, etcd_key);
   if (!plain.ok()) return plain.status().WithContext("the credentials of " + key + " in etcd");
-  StatusOr<detail::DecodedCredentials> d = detail::DecodeCredentials(*plain);
+  StatusOr<store::detail::DecodedCredentials> d = store::detail::DecodeCredentials(*plain);
   if (!d.ok()) return d.status().WithContext("the credentials of " + key + " in etcd");
   if (d->key != key) {
-    return base::DataLossError("the credentials stored for " + key + " say they are for " +
-                               d->key);
+    return base::DataLossError("the credentials stored for " + key + " say they are for " + d->key);
   }
   base::RegisterSecret(d->credentials.password);
   return d->credentials;
 }
 
-}  // namespace aura::store
+}  // namespace aura::etcd

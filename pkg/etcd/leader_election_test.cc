@@ -2,16 +2,16 @@
 // by the local clock when renewals fail, lose on an expired lease or a replaced key, fencing
 // after the loss, resign. Time only moves when the test steps it: from one waiter's deadline
 // to the next, after every election thread has gone back to sleep.
-#include "pkg/store/leader_election.h"
+#include "pkg/etcd/leader_election.h"
 
 #include <gtest/gtest.h>
 
 #include <atomic>
 #include <thread>
 
-#include "pkg/store/fake_etcd.h"
+#include "pkg/etcd/fake_etcd.h"
 
-namespace aura::store {
+namespace aura::etcd {
 namespace {
 
 using base::StatusCode;
@@ -39,8 +39,7 @@ class ProcessLink final : public EtcdClient {
     AURA_RETURN_IF_ERROR(Check());
     return cluster_->Delete(k, p);
   }
-  base::StatusOr<EtcdTxnResult> Txn(const std::vector<EtcdCompare>& c,
-                                    const std::vector<EtcdOp>& s,
+  base::StatusOr<EtcdTxnResult> Txn(const std::vector<EtcdCompare>& c, const std::vector<EtcdOp>& s,
                                     const std::vector<EtcdOp>& f) override {
     AURA_RETURN_IF_ERROR(Check());
     return cluster_->Txn(c, s, f);
@@ -136,7 +135,8 @@ class LeaderElectionTest : public ::testing::Test {
   // Moves time by `d` in deadline-sized steps.
   void Elapse(size_t threads, base::Duration d) {
     const base::TimePoint end = clock_.Now() + d;
-    StepUntil(threads, [&] { return clock_.Now() >= end; }, d);
+    StepUntil(
+        threads, [&] { return clock_.Now() >= end; }, d);
     if (clock_.Now() < end) {
       ASSERT_TRUE(clock_.AwaitWaiters(threads));
       clock_.Advance(end - clock_.Now());
@@ -151,7 +151,8 @@ class LeaderElectionTest : public ::testing::Test {
 TEST_F(LeaderElectionTest, AcquiresAFreeKeyWithALease) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   const LeaderTerm t = a.terms[0];
   EXPECT_EQ(t.term, 1u);
   EXPECT_EQ(t.key, kKey);
@@ -170,7 +171,8 @@ TEST_F(LeaderElectionTest, AcquiresAFreeKeyWithALease) {
 TEST_F(LeaderElectionTest, RenewsEveryThirdOfTheTtlAndStaysLeader) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   Elapse(1, seconds(30));
   EXPECT_EQ(etcd_.calls(FakeEtcd::Op::kKeepAlive), 30);  // every second of a 3 s TTL
   EXPECT_EQ(a.losses(), 0u);
@@ -181,7 +183,8 @@ TEST_F(LeaderElectionTest, RenewsEveryThirdOfTheTtlAndStaysLeader) {
 TEST_F(LeaderElectionTest, StandbyWaitsWhileTheLeaderRenews) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   Candidate b(&etcd_, &clock_, "b");
   b.Start();
   Elapse(2, seconds(20));
@@ -194,7 +197,8 @@ TEST_F(LeaderElectionTest, StandbyWaitsWhileTheLeaderRenews) {
 TEST_F(LeaderElectionTest, StepsDownByTheLocalClockBeforeAnyoneElseCanLead) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   Candidate b(&etcd_, &clock_, "b");
   b.Start();
   Elapse(2, seconds(5));  // a renewed at 1 s, 2 s, ... 5 s
@@ -211,7 +215,8 @@ TEST_F(LeaderElectionTest, StepsDownByTheLocalClockBeforeAnyoneElseCanLead) {
   EXPECT_EQ(a.election->CheckLeader(term.term).code(), StatusCode::kFailedPrecondition);
   EXPECT_FALSE(a.election->IsLeader());
 
-  ASSERT_TRUE(StepUntil(2, [&] { return b.elections() == 1 && a.losses() == 1; }, seconds(5)));
+  ASSERT_TRUE(StepUntil(
+      2, [&] { return b.elections() == 1 && a.losses() == 1; }, seconds(5)));
   EXPECT_NE(a.lost_reasons[0].find("could not be renewed"), std::string::npos);
   // a stepped down before etcd's lease expired, b was elected after it did.
   EXPECT_LT(a.lost_at[0], last_renewal + seconds(3));
@@ -235,9 +240,10 @@ TEST_F(LeaderElectionTest, StepsDownByTheLocalClockBeforeAnyoneElseCanLead) {
 TEST_F(LeaderElectionTest, ARenewalRetriedInTimeKeepsLeadership) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
-  etcd_.FailNext(FakeEtcd::Op::kKeepAlive,
-                 base::UnavailableError("etcdserver: request timed out"), 2);
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
+  etcd_.FailNext(FakeEtcd::Op::kKeepAlive, base::UnavailableError("etcdserver: request timed out"),
+                 2);
   Elapse(1, seconds(10));
   EXPECT_EQ(a.losses(), 0u);
   EXPECT_TRUE(a.election->CheckLeader(1).ok());
@@ -246,13 +252,16 @@ TEST_F(LeaderElectionTest, ARenewalRetriedInTimeKeepsLeadership) {
 TEST_F(LeaderElectionTest, LosesWhenEtcdExpiredTheLease) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   etcd_.ExpireLease(a.terms[0].lease);  // e.g. renewals lost while the cluster had no leader
-  ASSERT_TRUE(StepUntil(1, [&] { return a.losses() == 1; }, seconds(2)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.losses() == 1; }, seconds(2)));
   EXPECT_NE(a.lost_reasons[0].find("expired in etcd"), std::string::npos);
   EXPECT_FALSE(a.election->CheckLeader(1).ok());
   // It campaigns again and wins a new term.
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 2; }, seconds(3)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 2; }, seconds(3)));
   EXPECT_EQ(a.terms[1].term, 2u);
   EXPECT_NE(a.terms[1].create_revision, a.terms[0].create_revision);
   EXPECT_FALSE(a.election->CheckLeader(1).ok());
@@ -262,10 +271,12 @@ TEST_F(LeaderElectionTest, LosesWhenEtcdExpiredTheLease) {
 TEST_F(LeaderElectionTest, LosesWhenTheKeyIsReplaced) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   ASSERT_TRUE(etcd_.Delete(kKey, false).ok());  // an operator's `etcdctl del`
   ASSERT_TRUE(etcd_.Put(kKey, "intruder", 0).ok());
-  ASSERT_TRUE(StepUntil(1, [&] { return a.losses() == 1; }, seconds(2)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.losses() == 1; }, seconds(2)));
   EXPECT_NE(a.lost_reasons[0].find("deleted or replaced"), std::string::npos);
 }
 
@@ -274,14 +285,16 @@ TEST_F(LeaderElectionTest, AnAnsweredLostCampaignStillWins) {
   etcd_.FailNext(FakeEtcd::Op::kTxn, base::DeadlineExceededError("timeout"), 1, true);
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   EXPECT_EQ(a.terms[0].create_revision, etcd_.Peek(kKey)->create_revision);
 }
 
 TEST_F(LeaderElectionTest, ResignRevokesTheLeaseSoAStandbyTakesOverAtOnce) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   Candidate b(&etcd_, &clock_, "b");
   b.Start();
   ASSERT_TRUE(clock_.AwaitWaiters(2));
@@ -290,7 +303,8 @@ TEST_F(LeaderElectionTest, ResignRevokesTheLeaseSoAStandbyTakesOverAtOnce) {
   EXPECT_EQ(a.lost_reasons[0], "stopping");
   EXPECT_FALSE(etcd_.Peek(kKey).has_value());
   const base::TimePoint stopped = clock_.Now();
-  ASSERT_TRUE(StepUntil(1, [&] { return b.elections() == 1; }, seconds(2)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return b.elections() == 1; }, seconds(2)));
   EXPECT_LE(clock_.Now() - stopped, seconds(1));  // one poll, not a TTL
 }
 
@@ -302,25 +316,29 @@ TEST_F(LeaderElectionTest, NoQuorumMeansNoLeader) {
   EXPECT_EQ(a.elections(), 0u);
   EXPECT_FALSE(a.election->LastContact().has_value());
   etcd_.SetReachable(true);
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(2)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(2)));
 }
 
 TEST_F(LeaderElectionTest, AnEndedTermsLeaseThatOutlivedItIsRevokedByTheNextCampaign) {
   Candidate a(&etcd_, &clock_, "a");
   a.Start();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 1; }, seconds(1)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 1; }, seconds(1)));
   const std::int64_t lease = a.terms[0].lease;
   a.link.Cut(true);
-  ASSERT_TRUE(StepUntil(1, [&] { return a.losses() == 1; }, seconds(4)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.losses() == 1; }, seconds(4)));
   // etcd had no leader meanwhile: when it gets one back, it extends every lease by a TTL (the
   // lease "promotion"), so the ended term's key lingers.
   ASSERT_TRUE(etcd_.LeaseKeepAlive(lease).ok());
   a.link.Cut(false);
   const base::TimePoint back = clock_.Now();
-  ASSERT_TRUE(StepUntil(1, [&] { return a.elections() == 2; }, seconds(3)));
+  ASSERT_TRUE(StepUntil(
+      1, [&] { return a.elections() == 2; }, seconds(3)));
   EXPECT_LT(clock_.Now() - back, seconds(3));  // sooner than the extended lease
   EXPECT_NE(etcd_.Peek(kKey)->lease, lease);
 }
 
 }  // namespace
-}  // namespace aura::store
+}  // namespace aura::etcd

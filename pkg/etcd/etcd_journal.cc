@@ -1,10 +1,10 @@
-#include "pkg/store/etcd_journal.h"
+#include "pkg/etcd/etcd_journal.h"
 
 #include <utility>
 
 #include "pkg/store/codec.h"
 
-namespace aura::store {
+namespace aura::etcd {
 
 using base::Status;
 using base::StatusOr;
@@ -30,14 +30,15 @@ Status EtcdJournal::LoadLocked() const {
   const std::string prefix = KeyPrefix(options_.prefix);
   StatusOr<EtcdRangeResult> r = options_.etcd->Range(prefix, /*prefix=*/true);
   if (!r.ok()) return r.status().WithContext("reading the journal under " + prefix);
-  std::map<std::string, JournalEntry> loaded;
+  std::map<std::string, store::JournalEntry> loaded;
   for (const EtcdKeyValue& kv : r->kvs) {
-    StatusOr<JournalEntry> e = detail::DecodeJournalEntry(kv.value);
+    StatusOr<store::JournalEntry> e = store::detail::DecodeJournalEntry(kv.value);
     if (!e.ok()) {
-      return base::DataLossError("the journal entry " + kv.key + " in etcd cannot be used: " +
-                                 e.status().message() +
+      return base::DataLossError("the journal entry " + kv.key +
+                                 " in etcd cannot be used: " + e.status().message() +
                                  ". aura-controller has not modified it; inspect it with "
-                                 "etcdctl get " + kv.key);
+                                 "etcdctl get " +
+                                 kv.key);
     }
     const std::string key = kv.key.substr(prefix.size());
     if (e->key != key) {
@@ -51,13 +52,13 @@ Status EtcdJournal::LoadLocked() const {
   return Status();
 }
 
-StatusOr<std::map<std::string, JournalEntry>> EtcdJournal::List() const {
+StatusOr<std::map<std::string, store::JournalEntry>> EtcdJournal::List() const {
   std::lock_guard<std::mutex> g(mu_);
   if (stale_) AURA_RETURN_IF_ERROR(LoadLocked());
   return entries_;
 }
 
-StatusOr<JournalEntry> EtcdJournal::Get(const std::string& key) const {
+StatusOr<store::JournalEntry> EtcdJournal::Get(const std::string& key) const {
   std::lock_guard<std::mutex> g(mu_);
   if (stale_) AURA_RETURN_IF_ERROR(LoadLocked());
   auto it = entries_.find(key);
@@ -65,11 +66,11 @@ StatusOr<JournalEntry> EtcdJournal::Get(const std::string& key) const {
   return it->second;
 }
 
-Status EtcdJournal::Put(const JournalEntry& e) {
+Status EtcdJournal::Put(const store::JournalEntry& e) {
   if (e.key.empty()) return base::InvalidArgumentError("journal entry without a key");
-  JournalEntry stored = e;
+  store::JournalEntry stored = e;
   stored.updated = options_.clock->SystemNow();
-  StatusOr<std::string> bytes = detail::EncodeJournalEntry(stored);
+  StatusOr<std::string> bytes = store::detail::EncodeJournalEntry(stored);
   if (!bytes.ok()) return bytes.status().WithContext("recording " + e.key);
   std::lock_guard<std::mutex> g(mu_);
   AURA_RETURN_IF_ERROR(Write(EtcdOp::Put(EtcdKey(e.key), *bytes), "recording " + e.key));
@@ -99,4 +100,4 @@ Status EtcdJournal::Write(const EtcdOp& op, const std::string& what) {
   return s;
 }
 
-}  // namespace aura::store
+}  // namespace aura::etcd

@@ -13,9 +13,9 @@
 #include <utility>
 #include <vector>
 
-#include "pkg/aura/transport.h"
+#include "pkg/http/transport.h"
 
-namespace aura::api {
+namespace aura::http {
 
 class FakeTransport final : public Transport {
  public:
@@ -98,4 +98,4 @@ inline std::string HeaderOf(const HttpRequest& req, const std::string& name) {
   return "";
 }
 
-}  // namespace aura::api
+}  // namespace aura::http

@@ -1,8 +1,8 @@
-#include "pkg/store/fake_etcd.h"
+#include "pkg/etcd/fake_etcd.h"
 
 #include <utility>
 
-namespace aura::store {
+namespace aura::etcd {
 
 using base::Status;
 using base::StatusOr;
@@ -140,8 +140,7 @@ bool FakeEtcd::CompareLocked(const EtcdCompare& c) const {
   return false;
 }
 
-StatusOr<EtcdRangeResult> FakeEtcd::Range(const std::string& key, bool prefix,
-                                          std::int64_t limit) {
+StatusOr<EtcdRangeResult> FakeEtcd::Range(const std::string& key, bool prefix, std::int64_t limit) {
   AURA_RETURN_IF_ERROR(Begin(Op::kRange));
   std::lock_guard<std::mutex> g(mu_);
   Status after;
@@ -320,4 +319,4 @@ void FakeEtcd::ExpireLease(std::int64_t id) {
   ExpireLocked();
 }
 
-}  // namespace aura::store
+}  // namespace aura::etcd

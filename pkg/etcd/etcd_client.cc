@@ -1,13 +1,13 @@
-#include "pkg/store/etcd_client.h"
+#include "pkg/etcd/etcd_client.h"
 
 #include <atomic>
 #include <cctype>
 #include <nlohmann/json.hpp>
 #include <utility>
 
-#include "pkg/store/base64.h"
+#include "pkg/base/base64.h"
 
-namespace aura::store {
+namespace aura::etcd {
 namespace {
 
 using base::Status;
@@ -42,8 +42,7 @@ StatusOr<std::int64_t> Int(const json& obj, const char* name) {
     }
   } catch (const std::exception&) {
   }
-  return base::DataLossError(std::string("etcd answer: member \"") + name +
-                             "\" is not an integer");
+  return base::DataLossError(std::string("etcd answer: member \"") + name + "\" is not an integer");
 }
 
 StatusOr<std::string> Bytes(const json& obj, const char* name) {
@@ -52,7 +51,7 @@ StatusOr<std::string> Bytes(const json& obj, const char* name) {
   if (!it->is_string()) {
     return base::DataLossError(std::string("etcd answer: member \"") + name + "\" is not base64");
   }
-  std::optional<std::string> d = detail::Base64Decode(it->get_ref<const std::string&>());
+  std::optional<std::string> d = base::Base64Decode(it->get_ref<const std::string&>());
   if (!d) {
     return base::DataLossError(std::string("etcd answer: member \"") + name + "\" is not base64");
   }
@@ -92,8 +91,8 @@ StatusOr<EtcdRangeResult> ParseRange(const json& j) {
 }
 
 json RangeRequest(const std::string& key, bool prefix, std::int64_t limit) {
-  json j{{"key", detail::Base64Encode(key)}};
-  if (prefix) j["range_end"] = detail::Base64Encode(PrefixEnd(key));
+  json j{{"key", base::Base64Encode(key)}};
+  if (prefix) j["range_end"] = base::Base64Encode(PrefixEnd(key));
   if (limit > 0) j["limit"] = std::to_string(limit);
   return j;
 }
@@ -103,13 +102,13 @@ json OpJson(const EtcdOp& op) {
     case EtcdOp::Type::kRange:
       return {{"request_range", RangeRequest(op.key, op.prefix, 0)}};
     case EtcdOp::Type::kPut: {
-      json p{{"key", detail::Base64Encode(op.key)}, {"value", detail::Base64Encode(op.value)}};
+      json p{{"key", base::Base64Encode(op.key)}, {"value", base::Base64Encode(op.value)}};
       if (op.lease != 0) p["lease"] = std::to_string(op.lease);
       return {{"request_put", std::move(p)}};
     }
     case EtcdOp::Type::kDelete: {
-      json d{{"key", detail::Base64Encode(op.key)}};
-      if (op.prefix) d["range_end"] = detail::Base64Encode(PrefixEnd(op.key));
+      json d{{"key", base::Base64Encode(op.key)}};
+      if (op.prefix) d["range_end"] = base::Base64Encode(PrefixEnd(op.key));
       return {{"request_delete_range", std::move(d)}};
     }
   }
@@ -119,7 +118,7 @@ json OpJson(const EtcdOp& op) {
 json CompareJson(const EtcdCompare& c) {
   static constexpr const char* kTargets[] = {"VERSION", "CREATE", "MOD", "VALUE", "LEASE"};
   static constexpr const char* kResults[] = {"EQUAL", "NOT_EQUAL", "GREATER", "LESS"};
-  json j{{"key", detail::Base64Encode(c.key)},
+  json j{{"key", base::Base64Encode(c.key)},
          {"target", kTargets[static_cast<int>(c.target)]},
          {"result", kResults[static_cast<int>(c.result)]}};
   switch (c.target) {
@@ -133,7 +132,7 @@ json CompareJson(const EtcdCompare& c) {
       j["mod_revision"] = std::to_string(c.number);
       break;
     case EtcdCompare::Target::kValue:
-      j["value"] = detail::Base64Encode(c.value);
+      j["value"] = base::Base64Encode(c.value);
       break;
     case EtcdCompare::Target::kLease:
       j["lease"] = std::to_string(c.number);
@@ -172,7 +171,7 @@ Status FromGrpc(int code, const std::string& message) {
 
 class GatewayEtcdClient final : public EtcdClient {
  public:
-  GatewayEtcdClient(api::Transport* transport, GatewayEtcdClientOptions options)
+  GatewayEtcdClient(http::Transport* transport, GatewayEtcdClientOptions options)
       : transport_(transport), options_(std::move(options)) {
     for (std::string& e : options_.endpoints) {
       while (!e.empty() && e.back() == '/') e.pop_back();
@@ -188,15 +187,15 @@ class GatewayEtcdClient final : public EtcdClient {
 
   StatusOr<std::int64_t> Put(const std::string& key, const std::string& value,
                              std::int64_t lease) override {
-    json req{{"key", detail::Base64Encode(key)}, {"value", detail::Base64Encode(value)}};
+    json req{{"key", base::Base64Encode(key)}, {"value", base::Base64Encode(value)}};
     if (lease != 0) req["lease"] = std::to_string(lease);
     AURA_ASSIGN_OR_RETURN(json j, Call("put", "/v3/kv/put", req, /*read=*/false));
     return HeaderRevision(j);
   }
 
   StatusOr<std::int64_t> Delete(const std::string& key, bool prefix) override {
-    json req{{"key", detail::Base64Encode(key)}};
-    if (prefix) req["range_end"] = detail::Base64Encode(PrefixEnd(key));
+    json req{{"key", base::Base64Encode(key)}};
+    if (prefix) req["range_end"] = base::Base64Encode(PrefixEnd(key));
     AURA_ASSIGN_OR_RETURN(json j, Call("delete", "/v3/kv/deleterange", req, /*read=*/false));
     return Int(j, "deleted");
   }
@@ -232,10 +231,11 @@ class GatewayEtcdClient final : public EtcdClient {
   }
 
   StatusOr<EtcdLease> LeaseGrant(std::chrono::seconds ttl) override {
-    AURA_ASSIGN_OR_RETURN(json j, Call("lease grant", "/v3/lease/grant",
-                                       json{{"TTL", std::to_string(ttl.count())}},
-                                       /*read=*/false));
-    if (auto e = j.find("error"); e != j.end() && e->is_string() && !e->get<std::string>().empty()) {
+    AURA_ASSIGN_OR_RETURN(
+        json j, Call("lease grant", "/v3/lease/grant", json{{"TTL", std::to_string(ttl.count())}},
+                     /*read=*/false));
+    if (auto e = j.find("error");
+        e != j.end() && e->is_string() && !e->get<std::string>().empty()) {
       return base::UnavailableError("etcd lease grant: " + e->get<std::string>());
     }
     EtcdLease lease;
@@ -269,8 +269,8 @@ class GatewayEtcdClient final : public EtcdClient {
   }
 
   Status LeaseRevoke(std::int64_t id) override {
-    StatusOr<json> j = Call("lease revoke", "/v3/lease/revoke",
-                            json{{"ID", std::to_string(id)}}, /*read=*/false);
+    StatusOr<json> j =
+        Call("lease revoke", "/v3/lease/revoke", json{{"ID", std::to_string(id)}}, /*read=*/false);
     if (!j.ok() && j.status().code() == base::StatusCode::kNotFound) return Status();
     return j.status();
   }
@@ -289,13 +289,13 @@ class GatewayEtcdClient final : public EtcdClient {
       const size_t idx = (start + k) % n;
       const std::string& member = options_.endpoints[idx];
       const std::string what = std::string("etcd ") + op + " at " + member;
-      api::HttpRequest req;
+      http::HttpRequest req;
       req.method = "POST";
       req.url = member + path;
       req.headers = {{"Content-Type", "application/json"}, {"Accept", "application/json"}};
       req.body = body.dump();
       req.timeout = options_.request_timeout;
-      StatusOr<api::HttpResponse> resp = transport_->Send(req);
+      StatusOr<http::HttpResponse> resp = transport_->Send(req);
       if (!resp.ok()) {
         const Status& e = resp.status();
         Status s = Status(e.code(), what + ": " + e.message()).SetReason(e.reason());
@@ -326,8 +326,8 @@ class GatewayEtcdClient final : public EtcdClient {
       Status s = FromGrpc(code, what + ": " + message).SetHttpStatus(resp->status);
       // "no leader": the member refused before proposing anything; any member is as good.
       const bool not_applied = message.find("no leader") != std::string::npos;
-      const bool transient = code == kGrpcUnavailable || code == kGrpcDeadlineExceeded ||
-                             resp->status >= 500;
+      const bool transient =
+          code == kGrpcUnavailable || code == kGrpcDeadlineExceeded || resp->status >= 500;
       if (transient && (not_applied || read)) {
         last = s;
         Rotate(idx);
@@ -345,7 +345,7 @@ class GatewayEtcdClient final : public EtcdClient {
     current_.compare_exchange_strong(expected, (failed + 1) % options_.endpoints.size());
   }
 
-  api::Transport* const transport_;
+  http::Transport* const transport_;
   GatewayEtcdClientOptions options_;
   std::atomic<size_t> current_{0};
 };
@@ -422,9 +422,9 @@ StatusOr<EtcdTarget> ParseEtcdUrl(std::string_view url) {
   return t;
 }
 
-std::unique_ptr<EtcdClient> NewGatewayEtcdClient(api::Transport* transport,
+std::unique_ptr<EtcdClient> NewGatewayEtcdClient(http::Transport* transport,
                                                  GatewayEtcdClientOptions options) {
   return std::make_unique<GatewayEtcdClient>(transport, std::move(options));
 }
 
-}  // namespace aura::store
+}  // namespace aura::etcd
