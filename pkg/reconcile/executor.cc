@@ -36,6 +36,19 @@ bool CreateDefinitelyRefused(const Status& s) {
   }
 }
 
+bool IsTerminal(const Status& s) {
+  switch (s.code()) {
+    case StatusCode::kInvalidArgument:
+    case StatusCode::kFailedPrecondition:
+    case StatusCode::kUnauthenticated:
+    case StatusCode::kPermissionDenied:
+    case StatusCode::kAlreadyExists:
+      return true;
+    default:
+      return false;
+  }
+}
+
 Executor::Executor(api::AuraApi& api, store::Journal& journal, store::CredentialStore& credentials,
                    const base::Clock& clock, metrics::Metrics& metrics, base::Logger log)
     : api_(api),

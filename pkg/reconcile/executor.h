@@ -43,6 +43,10 @@ struct ActionResult {
 // True when a POST /instances that failed with `s` certainly did not create an instance.
 bool CreateDefinitelyRefused(const base::Status& s);
 
+// True when retrying cannot help: only a change of the spec, the account or the credentials
+// can (invalid argument, failed precondition, unauthenticated, permission denied, exists).
+bool IsTerminal(const base::Status& s);
+
 class Executor {
  public:
   Executor(api::AuraApi& api, store::Journal& journal, store::CredentialStore& credentials,

@@ -1,0 +1,140 @@
+// aura-controller's help texts: the top-level usage and each command's --help.
+#include <string>
+
+#include "cmd/aura-controller/config.h"
+
+namespace aura::cmd {
+
+std::string Usage() {
+  return R"(aura-controller: keeps a Neo4j Aura account matching AuraInstance specs.
+
+Usage: aura-controller <command> [flags] [SPEC-PATH...]
+
+Commands:
+  run        reconcile forever; serves /metrics, /healthz, /readyz on --metrics-addr
+  plan       show what would change (read-only); exit 0 none, 2 changes, 1 error
+  apply      one reconcile pass; --wait to wait until converged (or --timeout)
+  validate   check spec files offline; exit 0 valid, 1 invalid
+  status     the journal and last observed state of every spec
+  version    print the version
+
+Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
+AURA_CLIENT_SECRET, or --credentials-file; the secret is never taken from a flag.
+)";
+}
+
+std::string CommandHelp(Command c) {
+  const std::string api = R"(
+Aura API:
+  --api-url URL            API base (env AURA_API_URL; default https://api.neo4j.io/v1)
+  --token-url URL          OAuth token endpoint (env AURA_TOKEN_URL; default
+                           https://api.neo4j.io/oauth/token)
+  --client-id ID           (env AURA_CLIENT_ID); the secret: env AURA_CLIENT_SECRET or
+  --credentials-file FILE  (env AURA_CREDENTIALS_FILE) client_id=/client_secret= lines, or
+                           the Aura console's "Client ID:"/"Client Secret:" download
+  --insecure-http-aura     allow plain http:// to a non-loopback Aura API or token URL (never
+                           in production; every plain-http endpoint is named in a warning)
+  --request-timeout D      per-request timeout (default 30s)
+  --rate-limit N           requests per window, all requests included (env AURA_RATE_LIMIT;
+                           default 125)
+  --rate-window D          the sliding window (env AURA_RATE_WINDOW; default 60s)
+  --rate-margin N          requests per window held back as a safety margin (default 0)
+)";
+  const std::string state = R"(
+State:
+  --specs PATH[,PATH]      spec files or folders (env AURA_SPECS); positional paths too
+  --state FILE             the journal (env AURA_STATE; default .aura/journal.json)
+  --credentials-dir DIR    one-time passwords, 0600 (env AURA_CREDENTIALS_DIR;
+                           default .aura/credentials)
+)";
+  const std::string ha = R"HA(
+High availability (an etcd --state; see README "High availability (etcd)"):
+  --state etcd://HOST:PORT[,HOST:PORT...]/PREFIX   the journal, credentials and leader election
+                           in etcd (etcds:// for TLS); plain http only to loopback unless
+                           --insecure-http-etcd
+  --etcd-ca FILE           CA bundle for etcds:// (env AURA_ETCD_CA)
+  --etcd-cert FILE         client certificate for etcds:// (env AURA_ETCD_CERT)
+  --etcd-key FILE          its private key (env AURA_ETCD_KEY)
+  --credentials-key-file FILE[,FILE]  32 random bytes, raw or base64, that seal the one-time
+                           passwords in etcd (AES-256-GCM); required by run and credentials get;
+                           the first seals, any opens (env AURA_CREDENTIALS_KEY_FILE)
+  --lease-ttl D            leader lease, whole seconds (env AURA_LEASE_TTL; default 15s)
+  --identity NAME          written to the leader key (env AURA_IDENTITY; default host and pid)
+)HA";
+  const std::string reconcile = R"(
+Reconciling:
+  --allow-delete           delete instances whose spec was removed with deletionPolicy: Delete
+  --max-deletes N          at most N deletes per pass (default 1)
+  --settle-window D        how long Aura's LIST may lag a create (default 60s)
+  --poll-interval D        first poll of an operation in flight (default 5s)
+  --poll-max D             longest poll interval (default 60s)
+  --drift-share F          share of the rate budget for drift checks, 0..1 (default 0.3)
+  --workers N              concurrent reconciles (default 4)
+)";
+  const std::string logs = R"(
+Logs:
+  --log-level L            debug, info, warn, error (env AURA_LOG_LEVEL; default info)
+  --log-format F           auto (human on a terminal), json, human (env AURA_LOG_FORMAT)
+)";
+  switch (c) {
+    case Command::kRun:
+      return "Usage: aura-controller run [flags] [SPEC-PATH...]\n\nReconciles forever. SIGTERM "
+             "or SIGINT: takes no new work, finishes the request in flight\nand its journal "
+             "write, exits 0.\n" +
+             api + state + reconcile + R"(
+Run:
+  --metrics-addr ADDR      /metrics, /healthz, /readyz (env AURA_METRICS_ADDR; default :9090)
+  --resync D               full pass period, jittered +-10% (env AURA_RESYNC; default 60s)
+  --spec-poll D            how often to look for spec changes (default 5s)
+)" + ha + logs;
+    case Command::kPlan:
+      return "Usage: aura-controller plan [flags] [SPEC-PATH...]\n\nRead-only: what apply "
+             "would do, per spec and why. Sends only GET requests\n(and a token request). "
+             "Exit 0: no changes; 2: changes; 1: error (bad specs included).\n" +
+             api + state + R"(
+Output:
+  --output table|json      (default table)
+)" + ha + logs;
+    case Command::kApply:
+      return "Usage: aura-controller apply [flags] [SPEC-PATH...]\n\nOne reconcile pass. "
+             "Exit 0 when done (converged with --wait), 1 otherwise.\n" +
+             api + state + reconcile + R"(
+Apply:
+  --wait                   keep going until every spec is converged
+  --timeout D              give up waiting after D (default 30m)
+)" + logs;
+    case Command::kValidate:
+      return R"(Usage: aura-controller validate [SPEC-PATH...]
+
+Checks spec files offline: syntax, fields, allowed values, duplicates. Prints every error with
+file:line:column, the field, what was found and what is allowed, then a summary.
+Exit 0: all valid; 1: some invalid.
+  --specs PATH[,PATH]      spec files or folders (env AURA_SPECS); positional paths too
+)";
+    case Command::kStatus:
+      return R"(Usage: aura-controller status [flags]
+
+Per spec: key, Aura id, Aura status, phase, conditions, last error and its X-Request-Id, from
+the journal and the last snapshot a running controller wrote. Sends no request.
+  --state FILE|etcd://...  the journal (env AURA_STATE; default .aura/journal.json); with
+                           etcd (plus --etcd-ca/--etcd-cert/--etcd-key for etcds://) the last
+                           snapshot the leader wrote there
+  --output table|json      (default table)
+)";
+    case Command::kCredentials:
+      return R"(Usage: aura-controller credentials get NAMESPACE/NAME [flags]
+
+Prints the one-time credentials saved for a spec (stdout only, never logged).
+  --credentials-dir DIR    where the file backend keeps them (default .aura/credentials)
+  --state etcd://...       the etcd backend (with --credentials-key-file, and --etcd-ca,
+                           --etcd-cert, --etcd-key for etcds://)
+  --credentials-key-file FILE[,FILE]  the key(s) the passwords were sealed with
+)";
+    case Command::kVersion:
+      return "Usage: aura-controller version\n";
+    default:
+      return Usage();
+  }
+}
+
+}  // namespace aura::cmd

@@ -1,0 +1,212 @@
+// Controller: observing the account (LISTs, detail GETs within the drift budget) and starting
+// passes; PlanOnly for `plan`.
+#include <algorithm>
+
+#include "pkg/reconcile/controller.h"
+
+namespace aura::reconcile {
+
+using base::Status;
+using base::StatusCode;
+
+std::set<std::string> Controller::AllKeys() const {
+  std::set<std::string> keys;
+  {
+    std::lock_guard<std::mutex> g(desired_mu_);
+    for (const auto& [k, _] : desired_) keys.insert(k);
+    keys.insert(invalid_keys_.begin(), invalid_keys_.end());
+  }
+  (void)journal_.ForEach([&keys](const store::JournalEntry& e) { keys.insert(e.key); });
+  return keys;
+}
+
+std::shared_ptr<const Owners> Controller::CurrentOwners() {
+  std::lock_guard<std::mutex> g(owners_mu_);
+  if (!owners_) {
+    auto journal = journal_.List();
+    if (!journal.ok()) return std::make_shared<const Owners>();
+    owners_ = std::make_shared<const Owners>(OwnersOf(*journal));
+  }
+  return owners_;
+}
+
+void Controller::InvalidateOwners() {
+  std::lock_guard<std::mutex> g(owners_mu_);
+  owners_.reset();
+}
+
+Status Controller::FetchListing(const std::string& tenant, base::SystemTime after) {
+  std::lock_guard<std::mutex> one_at_a_time(list_mu_);
+  {
+    std::shared_lock<std::shared_mutex> g(obs_mu_);
+    auto it = observed_.listings.find(tenant);
+    if (it != observed_.listings.end() && it->second.fetched_at >= after) return Status();
+  }
+  // Taken before the request: the LIST shows everything created before it was sent.
+  const base::SystemTime sent = clock_.SystemNow();
+  auto r = api_.ListInstances(tenant, ratelimit::Priority::kPoll);
+  if (!r.ok()) return r.status().WithContext("listing tenant " + tenant);
+  TenantListing l;
+  l.instances = std::move(r->data);
+  l.fetched_at = sent;
+  l.request_id = r->request_id;
+  l.Index();
+  std::unique_lock<std::shared_mutex> g(obs_mu_);
+  observed_.listings[tenant] = std::move(l);
+  return Status();
+}
+
+Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priority) {
+  const base::SystemTime sent = clock_.SystemNow();
+  auto r = api_.GetInstance(id, priority);
+  InstanceObservation o;
+  o.observed_at = sent;
+  if (r.ok()) {
+    o.found = true;
+    o.instance = std::move(r->data);
+    o.request_id = r->request_id;
+  } else if (r.status().code() == StatusCode::kNotFound) {
+    o.found = false;
+    o.request_id = r.status().request_id();
+  } else {
+    return r.status().WithContext("getting instance " + id);
+  }
+  std::unique_lock<std::shared_mutex> g(obs_mu_);
+  observed_.instances[id] = std::move(o);
+  return Status();
+}
+
+std::set<std::string> Controller::TenantsLocked() const {
+  std::set<std::string> tenants;
+  for (const auto& [_, s] : desired_) tenants.insert(s.tenant_id);
+  return tenants;
+}
+
+std::size_t Controller::BusyKeys() const {
+  std::vector<std::string> desired;
+  {
+    std::lock_guard<std::mutex> g(desired_mu_);
+    for (const auto& [k, s] : desired_) {
+      if (!s.suspend) desired.push_back(k);
+    }
+  }
+  std::size_t busy = 0;
+  std::lock_guard<std::mutex> g(state_mu_);
+  for (const auto& k : desired) {
+    auto it = keys_.find(k);
+    if (it == keys_.end() || !it->second.has_status) {
+      ++busy;  // never reconciled yet: a new spec
+    } else if (!it->second.terminal && !it->second.status.ready) {
+      ++busy;
+    }
+  }
+  return busy;
+}
+
+Status Controller::StartPass() {
+  RefreshSpecs(false);
+  CheckConfigurations(false);
+  std::set<std::string> tenants;
+  {
+    std::lock_guard<std::mutex> g(desired_mu_);
+    tenants = TenantsLocked();
+  }
+  Status read = journal_.ForEach([&tenants](const store::JournalEntry& e) {
+    if (!e.tenant_id.empty()) tenants.insert(e.tenant_id);
+    if (e.intent) tenants.insert(e.intent->tenant_id);
+  });
+  if (!read.ok()) return read.WithContext("reading the journal");
+  InvalidateOwners();
+  // With nothing to list, one unfiltered LIST still proves the API and credentials work.
+  if (tenants.empty()) tenants.insert("");
+  Status list_status;
+  const base::SystemTime now = clock_.SystemNow();
+  for (const auto& t : tenants) {
+    Status s = FetchListing(t, now);
+    if (!s.ok()) {
+      list_status = s;
+      log_.Warn("LIST failed", base::StatusFields(s));
+    }
+  }
+  {
+    std::lock_guard<std::mutex> g(state_mu_);
+    if (list_status.ok()) health_.last_list_ok = clock_.Now();
+    health_.last_error = list_status.ok() ? "" : list_status.ToString();
+    deletes_this_pass_ = 0;
+  }
+  // Drift checks: the oldest observations first, within the budget's share for this pass, less
+  // one per key that has work of its own (a create, a change, an operation to poll, a retry):
+  // that work comes first (DESIGN.md priorities), and a drift GET sent while it is pending takes
+  // one of its slots, since workers send whatever is ready when the limiter has room.
+  const double passes_per_window =
+      base::ToSeconds(options_.rate_window) / std::max(1e-9, base::ToSeconds(options_.resync));
+  auto budget = static_cast<std::size_t>(options_.rate_limit * options_.drift_share /
+                                         std::max(1.0, passes_per_window));
+  const std::size_t busy = BusyKeys();
+  budget = budget > busy ? budget - busy : 0;
+  std::vector<std::pair<std::string, std::string>> settled;  // key, instance id
+  (void)journal_.ForEach([&settled](const store::JournalEntry& e) {
+    if (!e.instance_id.empty() && !e.intent) settled.emplace_back(e.key, e.instance_id);
+  });
+  std::vector<std::pair<base::SystemTime, std::string>> candidates;
+  {
+    std::shared_lock<std::shared_mutex> g(obs_mu_);
+    for (const auto& [k, id] : settled) {
+      auto o = observed_.instances.find(id);
+      if (o == observed_.instances.end() || !o->second.found) continue;
+      if (!IsStable(o->second.instance.status)) continue;
+      if (now - o->second.observed_at < options_.resync / 2) continue;
+      candidates.emplace_back(o->second.observed_at, k);
+    }
+  }
+  std::sort(candidates.begin(), candidates.end());
+  if (candidates.size() > budget) candidates.resize(budget);
+  {
+    std::lock_guard<std::mutex> g(state_mu_);
+    for (const auto& [_, k] : candidates) keys_[k].drift_due = true;
+  }
+  for (const auto& k : AllKeys()) queue_.AddUnlessBackingOff(k);
+  UpdateGauges();
+  return list_status;
+}
+
+base::StatusOr<Plan> Controller::PlanOnly() {
+  RefreshSpecs(true);
+  CheckConfigurations(true);
+  DesiredState desired;
+  std::map<std::string, std::string> config_errors;
+  {
+    std::lock_guard<std::mutex> g(desired_mu_);
+    for (const auto& [k, s] : desired_) {
+      if (!config_errors_.contains(k)) desired.specs.push_back(s);
+    }
+    desired.invalid_keys = invalid_keys_;
+    for (const auto& [k, _] : config_errors_) desired.invalid_keys.insert(k);
+    desired.complete = complete_;
+    config_errors = config_errors_;
+  }
+  auto journal = journal_.List();
+  if (!journal.ok()) return journal.status();
+  std::set<std::string> tenants;
+  for (const auto& s : desired.specs) tenants.insert(s.tenant_id);
+  for (const auto& [_, e] : *journal) {
+    if (!e.tenant_id.empty()) tenants.insert(e.tenant_id);
+    if (e.intent) tenants.insert(e.intent->tenant_id);
+  }
+  const base::SystemTime now = clock_.SystemNow();
+  for (const auto& t : tenants) AURA_RETURN_IF_ERROR(FetchListing(t, now));
+  for (const auto& [_, e] : *journal) {
+    if (!e.instance_id.empty()) {
+      AURA_RETURN_IF_ERROR(FetchDetail(e.instance_id, ratelimit::Priority::kPoll));
+    }
+  }
+  std::shared_lock<std::shared_mutex> g(obs_mu_);
+  Plan plan = PlanAll(desired, *journal, observed_, clock_.SystemNow(), options_.plan);
+  for (auto& k : plan.keys) {
+    auto e = config_errors.find(k.key);
+    if (e != config_errors.end()) k.status.message = e->second;
+  }
+  return plan;
+}
+
+}  // namespace aura::reconcile
