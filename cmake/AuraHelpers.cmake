@@ -36,14 +36,14 @@ function(aura_cc_library)
   target_link_libraries(aura_${ARG_NAME} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# aura_cc_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s])
+# aura_cc_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s] [ENVIRONMENT VAR=value...])
 # Builds a GoogleTest binary and registers every test case with ctest. Labels let CI pick
 # subsets: "unit" (default), "integration" (real binaries over loopback), "slow".
 function(aura_cc_test)
   if(NOT AURA_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENVIRONMENT" ${ARGN})
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
@@ -52,9 +52,15 @@ function(aura_cc_test)
   endif()
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main Threads::Threads)
-  gtest_discover_tests(${ARG_NAME}
-    PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
-    DISCOVERY_TIMEOUT 60)
+  if(ARG_ENVIRONMENT)
+    gtest_discover_tests(${ARG_NAME}
+      PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "${ARG_ENVIRONMENT}"
+      DISCOVERY_TIMEOUT 60)
+  else()
+    gtest_discover_tests(${ARG_NAME}
+      PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT}
+      DISCOVERY_TIMEOUT 60)
+  endif()
 endfunction()
 
 # aura_cpprest_sources(file...): files that call into cpprestsdk. UBSan's vptr check misfires on

@@ -235,6 +235,22 @@ Status Client::ErrorFor(const Call& call, const http::HttpResponse& resp) const 
   return s;
 }
 
+void Client::LogDecodeNotes(const Call& call, const DecodeNotes& notes) {
+  if (notes.empty()) return;
+  const std::string route(metrics::RouteTemplate(call.path));
+  std::vector<std::string> fresh;
+  {
+    std::lock_guard<std::mutex> g(notes_mu_);
+    for (const std::string& n : notes) {
+      if (noted_.insert(route + " " + n).second) fresh.push_back(n);
+    }
+  }
+  for (const std::string& n : fresh) {
+    logger_.Debug("response field overlooked (the live API is looser than the OpenAPI)",
+                  {{"method", call.method}, {"route", route}, {"field", n}});
+  }
+}
+
 Status Client::UnreadableBody(const Call& call, const http::HttpResponse& resp,
                               const Status& parse_error) const {
   const std::string what = call.method + " " + call.path + ": HTTP " + std::to_string(resp.status);
@@ -251,7 +267,9 @@ template <typename T, typename Parse>
 StatusOr<Reply<T>> Client::Fetch(const Call& call, Parse parse) {
   AURA_ASSIGN_OR_RETURN(http::HttpResponse resp, Execute(call));
   if (!IsSuccess(resp.status)) return ErrorFor(call, resp);
-  StatusOr<T> parsed = parse(resp.body);
+  DecodeNotes notes;
+  StatusOr<T> parsed = parse(resp.body, &notes);
+  LogDecodeNotes(call, notes);
   if (!parsed.ok()) return UnreadableBody(call, resp, parsed.status());
   return Reply<T>{std::move(parsed).value(), resp.Header("X-Request-Id")};
 }
@@ -265,19 +283,29 @@ StatusOr<Reply<std::vector<InstanceSummary>>> Client::ListInstances(std::string_
 
 StatusOr<Reply<Instance>> Client::GetInstance(std::string_view id, Priority priority) {
   AURA_RETURN_IF_ERROR(RequireId("instance id", id));
+  const std::string asked(id);
   return Fetch<Instance>(Call{"GET", "/instances/" + Segment(id), "", false, priority},
-                         ParseInstance);
+                         [&asked](std::string_view body, DecodeNotes* notes) {
+                           StatusOr<Instance> i = ParseInstance(body, notes);
+                           if (i.ok() && i->id.empty()) i->id = asked;  // lean replies
+                           return i;
+                         });
 }
 
 StatusOr<Reply<CreatedInstance>> Client::CreateInstance(const CreateInstanceRequest& req) {
   Call c{"POST", "/instances", ToJson(req), true, Priority::kWrite};
   AURA_ASSIGN_OR_RETURN(http::HttpResponse resp, Execute(c));
   if (!IsSuccess(resp.status)) return ErrorFor(c, resp);
-  StatusOr<CreatedInstance> created = ParseCreatedInstance(resp.body);
+  // Id and password first; a reply without them, or cut short, still yields what it holds.
+  DecodeNotes notes;
+  StatusOr<CreatedInstance> created = ParseCreatedInstance(resp.body, &notes);
+  if (created.ok() && !created->password.empty()) base::RegisterSecret(created->password);
+  LogDecodeNotes(c, notes);
   if (!created.ok()) return UnreadableBody(c, resp, created.status());
-  base::RegisterSecret(created->password);
   logger_.Info("instance creation accepted", {{"instance_id", created->id},
                                               {"name", created->name},
+                                              {"password_received", !created->password.empty()},
+                                              {"complete_reply", created->complete},
                                               {"request_id", resp.Header("X-Request-Id")}});
   return Reply<CreatedInstance>{std::move(created).value(), resp.Header("X-Request-Id")};
 }
@@ -295,7 +323,9 @@ StatusOr<Reply<Instance>> Client::UpdateInstance(std::string_view id,
     partial.status = "updating";
     return Reply<Instance>{std::move(partial), resp.Header("X-Request-Id")};
   }
-  StatusOr<Instance> inst = ParseInstance(resp.body);
+  DecodeNotes notes;
+  StatusOr<Instance> inst = ParseInstance(resp.body, &notes);
+  LogDecodeNotes(c, notes);
   if (!inst.ok()) return UnreadableBody(c, resp, inst.status());
   return Reply<Instance>{std::move(inst).value(), resp.Header("X-Request-Id")};
 }

@@ -34,12 +34,15 @@
 
 #include <chrono>
 #include <functional>
+#include <mutex>
+#include <set>
 #include <stop_token>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "pkg/aura/api.h"
+#include "pkg/aura/model_json.h"
 #include "pkg/aura/token_source.h"
 #include "pkg/backoff/backoff.h"
 #include "pkg/base/clock.h"
@@ -120,6 +123,8 @@ class Client final : public AuraApi {
   base::Status UnreadableBody(const Call& call, const http::HttpResponse& resp,
                               const base::Status& parse_error) const;
   base::Status Sleep(base::Duration d, std::stop_token stop) const;
+  // Logs each overlooked field (model_json.h) once per route and field, at debug level.
+  void LogDecodeNotes(const Call& call, const DecodeNotes& notes);
 
   template <typename T, typename Parse>
   StatusOr<Reply<T>> Fetch(const Call& call, Parse parse);
@@ -134,6 +139,8 @@ class Client final : public AuraApi {
   const base::Logger logger_;
   const backoff::Backoff backoff_;
   std::stop_source stop_;
+  std::mutex notes_mu_;
+  std::set<std::string> noted_;  // GUARDED_BY(notes_mu_): "route field: what" already logged
 };
 
 }  // namespace aura::api

@@ -454,12 +454,43 @@ TEST_F(ClientTest, UnreadableBodiesAreErrorsWithTheRequestId) {
   auto g = client_.GetInstance("a");
   EXPECT_EQ(g.status().code(), StatusCode::kDataLoss);
   EXPECT_EQ(g.status().request_id(), "rid-t");
+  // A create reply with neither an id nor a password: accepted, outcome unknown.
   transport_.OnApi(
-      [](const HttpRequest&) { return Reply(202, R"({"data":{"id":1,"password":2}})", "rid-c"); });
+      [](const HttpRequest&) { return Reply(202, R"(<html>502 Bad Gateway</html>)", "rid-c"); });
   auto c = client_.CreateInstance(CreateReq());
   EXPECT_EQ(c.status().code(), StatusCode::kAmbiguous) << c.status();
   EXPECT_EQ(c.status().request_id(), "rid-c");
-  EXPECT_EQ(transport_.api_requests().size(), 2u);
+  // Numbers where the id and password belong are garbage: the outcome is unknown too.
+  transport_.OnApi(
+      [](const HttpRequest&) { return Reply(202, R"({"data":{"id":1,"password":2}})", "rid-d"); });
+  auto d = client_.CreateInstance(CreateReq());
+  EXPECT_EQ(d.status().code(), StatusCode::kAmbiguous) << d.status();
+  // A lean reply with both is accepted whatever else is missing.
+  transport_.OnApi([](const HttpRequest&) {
+    return Reply(202, R"({"data":{"id":"a1b2c3d4","password":"pw","surprise":null}})", "rid-e");
+  });
+  auto e = client_.CreateInstance(CreateReq());
+  ASSERT_TRUE(e.ok()) << e.status();
+  EXPECT_EQ(e->data.id, "a1b2c3d4");
+  EXPECT_EQ(e->data.password, "pw");
+  EXPECT_EQ(transport_.api_requests().size(), 4u);
+}
+
+TEST_F(ClientTest, OverlookedFieldsAreLoggedOncePerFieldAtDebug) {
+  transport_.OnApi([](const HttpRequest&) {
+    return Reply(200,
+                 R"({"data":[{"id":"a","name":"n","extra":1},{"id":"b","name":"m","extra":2}]})",
+                 "rid-l");
+  });
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client_.ListInstances("t").ok());
+  auto count = [](const std::string& log, const std::string& what) {
+    int n = 0;
+    for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
+  const std::string log = Log();
+  EXPECT_EQ(count(log, "data[].created_at: missing"), 1) << log;
+  EXPECT_EQ(count(log, "data[].extra: not in the model"), 1) << log;
 }
 
 TEST_F(ClientTest, SecretsNeverAppearInLogsOrErrors) {

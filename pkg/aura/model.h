@@ -1,6 +1,8 @@
-// The Aura API v1 model as the controller sees it (AURA_API.md, docs/spec/aura-api-v1.openapi.yaml).
-// Plain values; parsing and serialization live in model_json.cc. The simulator never uses these
-// types (DESIGN.md: a test peer must not share the client's model code).
+// The Aura API v1 model as the controller sees it (AURA_API.md, docs/spec/aura-api-v1.openapi.yaml,
+// docs/AURA_API_DIFFERENCES.md). Plain values; parsing and serialization live in model_json.cc.
+// The real service is leaner than the OpenAPI: every field an operation does not strictly need
+// may be missing, and then holds its empty value ("" or nullopt = not reported). The simulator
+// never uses these types (DESIGN.md: a test peer must not share the client's model code).
 #pragma once
 
 #include <optional>
@@ -9,21 +11,23 @@
 
 namespace aura::api {
 
-// An item of GET /v1/instances: existence only (no status, no memory).
+// An item of GET /v1/instances: existence only (no status, no memory). Required: id, name.
 struct InstanceSummary {
   std::string id;
   std::string name;
-  std::string tenant_id;
-  std::string cloud_provider;
-  std::string created_at;  // RFC 3339, as Aura sent it
+  std::string tenant_id;       // "" when not reported
+  std::string cloud_provider;  // "" when not reported
+  std::string created_at;      // RFC 3339 as Aura sent it; "" when not reported
 };
 
-// GET /v1/instances/{id} and the bodies of PATCH, DELETE, pause, resume.
+// GET /v1/instances/{id} and the bodies of PATCH, DELETE, pause, resume. Nothing is required:
+// a missing id is the id asked for, a missing status is "" (an unknown status, see
+// instance_status.h), a missing memory is "" (not observed: never a reason to PATCH).
 struct Instance {
   std::string id;
   std::string name;
   std::string status;          // creating, running, pausing, paused, resuming, updating, ...
-  std::string connection_url;  // empty while paused
+  std::string connection_url;  // empty while paused (or null)
   std::string tenant_id;
   std::string cloud_provider;
   std::string region;
@@ -34,7 +38,7 @@ struct Instance {
   std::optional<bool> vector_optimized;
   std::optional<bool> graph_analytics_plugin;
   std::optional<int> secondaries_count;
-  std::optional<std::string> cdc_enrichment_mode;
+  std::optional<std::string> cdc_enrichment_mode;  // nullopt: absent or null (not readable)
 };
 
 // POST /v1/instances.
@@ -51,7 +55,9 @@ struct CreateInstanceRequest {
   std::optional<bool> graph_analytics_plugin;
 };
 
-// The 202 body of POST /v1/instances. `password` is returned only here, once.
+// The 202 body of POST /v1/instances. `password` is returned only here, once. Required: id and
+// password; when the reply lacks the password (or could only be partly read) `password` is ""
+// and the caller records the credentials as unknown, never as saved.
 struct CreatedInstance {
   std::string id;
   std::string name;
@@ -63,6 +69,9 @@ struct CreatedInstance {
   std::string region;
   std::string type;
   std::string created_at;
+  // False when the body was not whole JSON and id/password were salvaged from its text: nothing
+  // else in it can be trusted.
+  bool complete = true;
 };
 
 // PATCH /v1/instances/{id}: only the fields that are set are sent; never JSON null.

@@ -118,7 +118,13 @@ class CpprestTransport final : public Transport {
       request_id = RequestIdOf(out);
       if (resp.headers().has(U("Content-Length")) &&
           resp.headers().content_length() > options_.max_response_bytes) {
-        cancel.cancel();  // closes the connection: not one byte of the body is read
+        cancel.cancel();  // closes the connection: the body is not read
+        // The arena must outlive every write into it: wait until the body task has ended.
+        try {
+          resp.content_ready().wait();
+        } catch (const std::exception&) {
+          // Cancelled, as asked.
+        }
         return failed(TooLarge(
             options_.max_response_bytes,
             "of " + std::to_string(resp.headers().content_length()) + " bytes (Content-Length)"));
@@ -127,12 +133,14 @@ class CpprestTransport final : public Transport {
         resp.content_ready().get();
       } catch (const std::exception& e) {
         if (static_cast<std::size_t>(sink.getpos(std::ios::out)) >= options_.max_response_bytes) {
-          cancel.cancel();
           return failed(TooLarge(options_.max_response_bytes, "without Content-Length"));
         }
         throw;
       }
       const std::size_t n = static_cast<std::size_t>(sink.getpos(std::ios::out));
+      if (n > options_.max_response_bytes) {
+        return failed(TooLarge(options_.max_response_bytes, "without Content-Length"));
+      }
       out.body.assign(reinterpret_cast<const char*>(arena.data()), n);
       if (status >= 300 && status < 400) return failed(RedirectRefused(out));
       return out;

@@ -72,6 +72,7 @@ class CpprestServer final : public Server {
     return replies_done_.wait_for(lock, timeout, [&] { return outstanding_ == 0; });
   }
 
+  // Waits (up to 10 s) for handler calls and replies in progress: they use this object.
   void Stop() override {
     if (!listener_) return;
     try {
@@ -80,10 +81,15 @@ class CpprestServer final : public Server {
       // Closing a listener that failed is not worth more than a shutdown.
     }
     listener_.reset();
+    AwaitReplies(std::chrono::seconds(10));
   }
 
  private:
   void Serve(http_request req) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      ++outstanding_;  // this request's handler call, until its Respond has run
+    }
     req.extract_vector().then([this, req](pplx::task<std::vector<unsigned char>> body) {
       ServerRequest r;
       try {
@@ -98,11 +104,8 @@ class CpprestServer final : public Server {
         for (const auto& [k, v] : req.headers()) r.headers.emplace_back(k, v);
       } catch (const std::exception& e) {
         Send(req, Reply{400, "text/plain", std::string("unreadable request: ") + e.what(), {}});
+        ReplyDone();
         return;
-      }
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        ++outstanding_;
       }
       handler_(std::move(r), [this, req](Reply reply) {
         Send(req, std::move(reply));

@@ -72,6 +72,12 @@ Metrics::Metrics(std::string_view version)
                           .Help("OAuth token fetches (each counts against the rate limit).")
                           .Register(*registry_)
                           .Add({})),
+      api_deprecation_expiry(BuildGauge()
+                                 .Name("aura_api_deprecation_expiry_timestamp_seconds")
+                                 .Help("Unix time at which the API version in use expires "
+                                       "(X-Tyk-Api-Expires); 0 when none was announced.")
+                                 .Register(*registry_)
+                                 .Add({})),
       ratelimit_wait(BuildHistogram()
                          .Name("aura_ratelimit_wait_seconds")
                          .Help("Time requests waited in the shared rate limiter.")
@@ -87,6 +93,13 @@ Metrics::Metrics(std::string_view version)
                            .Help("1 while every request is paused after a 429, else 0.")
                            .Register(*registry_)
                            .Add({})),
+      rate_limit_requests(
+          BuildGauge()
+              .Name("aura_rate_limit_requests")
+              .Help("Requests per window in force: --rate-limit, the default 125, or the limit "
+                    "learned from the account (25 for Free and unbilled trial accounts).")
+              .Register(*registry_)
+              .Add({})),
       reconcile_duration(BuildHistogram()
                              .Name("aura_reconcile_duration_seconds")
                              .Help("Duration of one reconcile of one spec key.")
@@ -119,6 +132,24 @@ Metrics::Metrics(std::string_view version)
                  .Help("1 when this process is the leader that reconciles, else 0.")
                  .Register(*registry_)
                  .Add({})),
+      instances_vanished(
+          BuildCounter()
+              .Name("aura_instances_vanished_total")
+              .Help("Managed instances that disappeared (a GET 404 and a LIST without them).")
+              .Register(*registry_)
+              .Add({})),
+      instances_repaused(
+          BuildCounter()
+              .Name("aura_instances_repaused_total")
+              .Help("Instances paused again after Aura resumed them against a paused: true spec.")
+              .Register(*registry_)
+              .Add({})),
+      credentials_unsaved(BuildGauge()
+                              .Name("aura_credentials_unsaved")
+                              .Help("Spec keys whose one-time password is only in memory because "
+                                    "saving it failed (retried with backoff).")
+                              .Register(*registry_)
+                              .Add({})),
       api_requests_(BuildCounter()
                         .Name("aura_api_requests_total")
                         .Help("Requests sent to the Aura API, by method, route template and "
@@ -139,13 +170,19 @@ Metrics::Metrics(std::string_view version)
       instances_(BuildGauge()
                      .Name("aura_instances")
                      .Help("Spec keys by state: desired, observed, in_sync, drifted, "
-                           "pending_create, conflict.")
+                           "pending_create, conflict, failed, unknown_status, stalled, vanished, "
+                           "credentials_unknown, credentials_unsaved.")
                      .Register(*registry_)),
       creates_(BuildCounter()
                    .Name("aura_creates_total")
                    .Help("POST /instances outcomes: accepted (202), rejected (definite "
                          "refusal), ambiguous (outcome unknown; resolved from a later LIST).")
-                   .Register(*registry_)) {
+                   .Register(*registry_)),
+      token_requests_(BuildCounter()
+                          .Name("aura_token_requests_total")
+                          .Help("Requests to the OAuth token endpoint, by result: ok, refused, "
+                                "throttled, error.")
+                          .Register(*registry_)) {
   BuildGauge()
       .Name("aura_build_info")
       .Help("Build information; the value is always 1.")
@@ -167,9 +204,12 @@ Metrics::Metrics(std::string_view version)
   for (auto result : {"success", "error", "requeue", "terminal", "skipped"}) {
     ReconcileTotal(result);
   }
-  for (auto state : {"desired", "observed", "in_sync", "drifted", "pending_create", "conflict"}) {
+  for (auto state :
+       {"desired", "observed", "in_sync", "drifted", "pending_create", "conflict", "failed",
+        "unknown_status", "stalled", "vanished", "credentials_unknown", "credentials_unsaved"}) {
     Instances(state);
   }
+  for (auto result : {"ok", "refused", "throttled", "error"}) TokenRequests(result);
   for (auto outcome : {"accepted", "rejected", "ambiguous"}) Creates(outcome);
 }
 
@@ -196,6 +236,10 @@ prometheus::Counter& Metrics::ReconcileTotal(std::string_view result) {
 
 prometheus::Gauge& Metrics::Instances(std::string_view state) {
   return instances_.Add({{"state", std::string(state)}});
+}
+
+prometheus::Counter& Metrics::TokenRequests(std::string_view result) {
+  return token_requests_.Add({{"result", std::string(result)}});
 }
 
 prometheus::Counter& Metrics::Creates(std::string_view outcome) {

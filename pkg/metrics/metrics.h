@@ -62,16 +62,28 @@ class Metrics {
   prometheus::Counter& ApiRetries(std::string_view reason);
   prometheus::Counter& api_throttled;    // aura_api_throttled_total (429s received)
   prometheus::Counter& token_refreshes;  // aura_token_refreshes_total
+  // aura_token_requests_total{result}: ok, refused (401/400/403), throttled (429), error (5xx,
+  // transport).
+  prometheus::Counter& TokenRequests(std::string_view result);
+  // aura_api_deprecation_expiry_timestamp_seconds: the date an X-Tyk-Api-Expires header gave
+  // for the API version in use (0 until one arrives).
+  prometheus::Gauge& api_deprecation_expiry;
   // --- Rate limiter ---
   prometheus::Histogram& ratelimit_wait;   // aura_ratelimit_wait_seconds
   prometheus::Gauge& ratelimit_in_window;  // aura_ratelimit_requests_in_window
   prometheus::Gauge& ratelimit_paused;     // aura_ratelimit_paused (1 while paused by 429)
+  // aura_rate_limit_requests: requests per window in force (flag, default, or learned from the
+  // account's first 429).
+  prometheus::Gauge& rate_limit_requests;
   // --- Reconciler ---
   // aura_reconcile_total{result}: result in {success, error, requeue, terminal, skipped}.
   prometheus::Counter& ReconcileTotal(std::string_view result);
   prometheus::Histogram& reconcile_duration;  // aura_reconcile_duration_seconds
   prometheus::Gauge& workqueue_depth;         // aura_workqueue_depth
-  // aura_instances{state}: desired, observed, in_sync, drifted, pending_create, conflict.
+  // aura_instances{state}: desired, observed, in_sync, drifted, pending_create, conflict,
+  // failed (Aura reports suspended / loading failed), unknown_status, stalled (a PATCH that does
+  // not take effect), vanished, credentials_unknown (created or adopted without a known
+  // password), credentials_unsaved (a password only in memory: its save failed).
   prometheus::Gauge& Instances(std::string_view state);
   // aura_creates_total{outcome}: accepted, rejected, ambiguous.
   prometheus::Counter& Creates(std::string_view outcome);
@@ -79,6 +91,10 @@ class Metrics {
   prometheus::Gauge& duplicate_instances;    // aura_duplicate_instances
   prometheus::Gauge& observation_staleness;  // aura_observation_staleness_seconds
   prometheus::Gauge& leader;                 // aura_leader (1 on the leader, HA mode)
+  prometheus::Counter& instances_vanished;   // aura_instances_vanished_total
+  prometheus::Counter& instances_repaused;   // aura_instances_repaused_total
+  // aura_credentials_unsaved: keys whose one-time password is only in memory.
+  prometheus::Gauge& credentials_unsaved;
 
  private:
   prometheus::Family<prometheus::Counter>& api_requests_;
@@ -87,6 +103,7 @@ class Metrics {
   prometheus::Family<prometheus::Counter>& reconcile_total_;
   prometheus::Family<prometheus::Gauge>& instances_;
   prometheus::Family<prometheus::Counter>& creates_;
+  prometheus::Family<prometheus::Counter>& token_requests_;
 };
 
 }  // namespace aura::metrics

@@ -156,10 +156,7 @@ void Controller::ReconcileKey(const std::string& key) {
       }
       ActionResult r = executor_.Execute(a);
       if (r.journal_changed) InvalidateOwners();
-      if (r.observation) {
-        std::unique_lock<std::shared_mutex> g(obs_mu_);
-        observed_.instances[r.observation->first] = r.observation->second;
-      }
+      if (r.observation) StoreObservation(r.observation->first, r.observation->second);
       if (!r.request_id.empty()) request_id = r.request_id;
       if (!r.status.ok()) {
         result = r.status;
@@ -252,8 +249,8 @@ Status Controller::Apply(bool wait, base::TimePoint deadline,
     if (!wait) return Status();
     if (Converged()) return Status();
     if (OnlyTerminalLeft()) {
-      return base::FailedPreconditionError(
-          "some specs cannot converge without a change (see status): nothing more to do");
+      return base::FailedPreconditionError("these specs cannot converge without a person: " +
+                                           TerminalSummary());
     }
     const base::TimePoint now = clock_.Now();
     if (now >= deadline) return base::DeadlineExceededError("not converged before --timeout");

@@ -122,6 +122,10 @@ class Controller {
   void InvalidateOwners();
   base::Status FetchListing(const std::string& tenant, base::SystemTime after);
   base::Status FetchDetail(const std::string& id, ratelimit::Priority priority);
+  // Stores an observation, keeping when its status was first seen (unknown-status patience).
+  void StoreObservation(const std::string& id, InstanceObservation o);
+  // "ns/a: message; ns/b: message" for the keys only a person can unblock.
+  std::string TerminalSummary() const;
   std::set<std::string> AllKeys() const;
   // Refreshes config_errors_ from the tenants' instance_configurations when due (or `force`).
   void CheckConfigurations(bool force);

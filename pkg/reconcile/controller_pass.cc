@@ -56,6 +56,15 @@ Status Controller::FetchListing(const std::string& tenant, base::SystemTime afte
   return Status();
 }
 
+void Controller::StoreObservation(const std::string& id, InstanceObservation o) {
+  std::unique_lock<std::shared_mutex> g(obs_mu_);
+  InstanceObservation& slot = observed_.instances[id];
+  const bool same_status = slot.found && o.found && slot.instance.status == o.instance.status &&
+                           slot.status_since != base::SystemTime{};
+  o.status_since = same_status ? slot.status_since : o.observed_at;
+  slot = std::move(o);
+}
+
 Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priority) {
   const base::SystemTime sent = clock_.SystemNow();
   auto r = api_.GetInstance(id, priority);
@@ -71,8 +80,7 @@ Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priori
   } else {
     return r.status().WithContext("getting instance " + id);
   }
-  std::unique_lock<std::shared_mutex> g(obs_mu_);
-  observed_.instances[id] = std::move(o);
+  StoreObservation(id, std::move(o));
   return Status();
 }
 

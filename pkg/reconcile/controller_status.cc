@@ -42,7 +42,8 @@ void Controller::Record(const std::string& key, const KeyPlan& plan, const Statu
 
 void Controller::UpdateGauges() {
   std::lock_guard<std::mutex> g(state_mu_);
-  int desired = 0, observed = 0, in_sync = 0, drifted = 0, pending = 0, conflict = 0;
+  int desired = 0, observed = 0, in_sync = 0, drifted = 0, pending = 0, conflict = 0, failed = 0,
+      unknown = 0, stalled = 0, vanished = 0, creds_unknown = 0;
   {
     std::lock_guard<std::mutex> d(desired_mu_);
     desired = static_cast<int>(desired_.size());
@@ -54,6 +55,11 @@ void Controller::UpdateGauges() {
     if (ks.status.drifted) ++drifted;
     if (ks.status.pending_create) ++pending;
     if (ks.status.conflict) ++conflict;
+    if (ks.status.failed) ++failed;
+    if (ks.status.unknown_status) ++unknown;
+    if (ks.status.stalled) ++stalled;
+    if (ks.status.vanished) ++vanished;
+    if (!ks.status.credentials_known && !ks.status.credentials_note.empty()) ++creds_unknown;
   }
   metrics_.Instances("desired").Set(desired);
   metrics_.Instances("observed").Set(observed);
@@ -61,6 +67,14 @@ void Controller::UpdateGauges() {
   metrics_.Instances("drifted").Set(drifted);
   metrics_.Instances("pending_create").Set(pending);
   metrics_.Instances("conflict").Set(conflict);
+  metrics_.Instances("failed").Set(failed);
+  metrics_.Instances("unknown_status").Set(unknown);
+  metrics_.Instances("stalled").Set(stalled);
+  metrics_.Instances("vanished").Set(vanished);
+  metrics_.Instances("credentials_unknown").Set(creds_unknown);
+  const double unsaved = static_cast<double>(executor_.UnsavedCredentialKeys().size());
+  metrics_.Instances("credentials_unsaved").Set(unsaved);
+  metrics_.credentials_unsaved.Set(unsaved);
   metrics_.workqueue_depth.Set(static_cast<double>(queue_.Depth()));
 
   std::size_t duplicates = 0;
@@ -136,6 +150,22 @@ bool Controller::OnlyTerminalLeft() const {
     any = true;
   }
   return any;
+}
+
+std::string Controller::TerminalSummary() const {
+  std::lock_guard<std::mutex> g(state_mu_);
+  std::string out;
+  for (const auto& [k, ks] : keys_) {
+    if (!ks.has_status || !ks.terminal || ks.status.ready) continue;
+    if (!out.empty()) out += "; ";
+    out += k + " (" + ks.status.phase + "): " + ks.status.message;
+  }
+  std::lock_guard<std::mutex> d(desired_mu_);
+  for (const auto& k : invalid_keys_) {
+    if (keys_.contains(k)) continue;
+    out += (out.empty() ? "" : "; ") + k + ": the spec has errors";
+  }
+  return out.empty() ? "(see status)" : out;
 }
 
 Health Controller::GetHealth() const {

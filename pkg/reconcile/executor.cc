@@ -128,6 +128,10 @@ ActionResult Executor::Execute(const Action& a) {
       return Forget(a);
     case ActionType::kRecordPolicy:
       return RecordPolicy(a);
+    case ActionType::kMarkUnobservable:
+      return MarkUnobservable(a);
+    case ActionType::kRecordVanished:
+      return RecordVanished(a);
   }
   return {base::InternalError("unknown action"), "", std::nullopt, false};
 }
@@ -171,21 +175,44 @@ ActionResult Executor::Create(const Action& a) {
   if (reply.ok()) {
     const api::CreatedInstance& c = reply->data;
     out.request_id = reply->request_id;
-    base::RegisterSecret(c.password);
     metrics_.Creates("accepted").Increment();
-    store::Credentials creds{c.id, c.connection_url, c.username, c.password};
-    Status saved = credentials_.Save(a.key, creds);
-    if (!saved.ok()) {
-      std::lock_guard<std::mutex> g(mu_);
-      unsaved_[a.key] = creds;
-      log.Error(
-          "instance created but its credentials could not be saved yet; keeping them in "
-          "memory and retrying",
-          Fields(saved, reply->request_id));
+    // Id and password first: the password is saved before anything else happens.
+    Status saved = Status::Ok();
+    if (!c.password.empty()) {
+      base::RegisterSecret(c.password);
+      store::Credentials creds{c.id, c.connection_url, c.username, c.password};
+      saved = credentials_.Save(a.key, creds);
+      if (!saved.ok()) {
+        std::lock_guard<std::mutex> g(mu_);
+        unsaved_[a.key] = creds;
+        log.Error(
+            "instance created but its credentials could not be saved yet; keeping them in "
+            "memory and retrying",
+            Fields(saved, reply->request_id));
+      }
+    }
+    if (c.id.empty()) {
+      // A password without an id (a reply cut short): kept above; which instance it belongs
+      // to is resolved from a LIST, like any create of unknown outcome.
+      entry.intent->ambiguous = true;
+      entry.intent->last_request_id = reply->request_id;
+      if (Status s = PutEntry(entry); !s.ok()) {
+        log.Warn("could not mark the intent ambiguous", base::StatusFields(s));
+      }
+      out.status = base::AmbiguousError(
+                       "create accepted but its reply named no instance id; resolving it from a "
+                       "LIST")
+                       .SetRequestId(reply->request_id);
+      log.Warn("create reply without an instance id; the intent resolves it from a LIST",
+               {{"request_id", reply->request_id}, {"password_saved", saved.ok()}});
+      return out;
     }
     entry.intent.reset();
     entry.instance_id = c.id;
-    entry.credentials_saved = saved.ok();
+    entry.credentials_saved = !c.password.empty() && saved.ok();
+    entry.credentials_note = c.password.empty() ? "reply-without-password"
+                             : !saved.ok()      ? "unsaved"
+                                                : "";
     if (Status s = PutEntry(entry); !s.ok()) {
       // The intent is still on disk: the next pass resolves it from the LIST.
       out.status = s.WithContext("instance " + c.id + " created but the journal write failed");
@@ -195,22 +222,29 @@ ActionResult Executor::Create(const Action& a) {
     }
     api::Instance i;
     i.id = c.id;
-    i.name = c.name;
+    i.name = c.name.empty() ? a.create.name : c.name;
     i.status = "creating";
     i.connection_url = c.connection_url;
-    i.tenant_id = c.tenant_id;
-    i.cloud_provider = c.cloud_provider;
-    i.region = c.region;
-    i.type = c.type;
+    i.tenant_id = c.tenant_id.empty() ? a.create.tenant_id : c.tenant_id;
+    i.cloud_provider = c.cloud_provider.empty() ? a.create.cloud_provider : c.cloud_provider;
+    i.region = c.region.empty() ? a.create.region : c.region;
+    i.type = c.type.empty() ? a.create.type : c.type;
     i.memory = a.create.memory;
     i.storage = a.create.storage.value_or("");
     i.created_at = c.created_at;
     i.vector_optimized = a.create.vector_optimized.value_or(false);
     i.graph_analytics_plugin = a.create.graph_analytics_plugin.value_or(false);
     out.observation = {c.id, Observation(i, reply->request_id)};
+    if (c.password.empty()) {
+      log.Warn(
+          "instance created, but Aura's reply carried no password: the credentials are unknown "
+          "(reset the password in the Aura console)",
+          {{"instance_id", c.id}, {"request_id", reply->request_id}});
+    }
     log.Info("instance created", {{"instance_id", c.id},
                                   {"request_id", reply->request_id},
-                                  {"credentials_saved", saved.ok()}});
+                                  {"password_received", !c.password.empty()},
+                                  {"credentials_saved", entry.credentials_saved}});
     return out;
   }
 
@@ -266,7 +300,14 @@ ActionResult Executor::RecordCreated(const Action& a) {
     }
   }
   auto saved = credentials_.Load(a.key);
+  if (saved.ok() && saved->instance_id.empty() && !saved->password.empty()) {
+    // A password that arrived without an id (a reply cut short): now we know whose it is.
+    store::Credentials linked = *saved;
+    linked.instance_id = a.instance_id;
+    if (credentials_.Save(a.key, linked).ok()) saved = linked;
+  }
   entry.credentials_saved = saved.ok() && saved->instance_id == a.instance_id;
+  entry.credentials_note = entry.credentials_saved ? "" : "resolved-from-list";
   out.status = PutEntry(entry);
   out.journal_changed = out.status.ok();
   const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
@@ -323,6 +364,7 @@ ActionResult Executor::Adopt(const Action& a) {
   entry.instance_id = a.instance_id;
   entry.origin = store::Origin::kAdopted;
   entry.credentials_saved = false;
+  entry.credentials_note = "adopted";
   entry.delete_on_removal = a.delete_on_removal;
   out.status = PutEntry(entry);
   out.journal_changed = out.status.ok();
@@ -354,15 +396,26 @@ ActionResult Executor::Patch(const Action& a) {
   out.request_id = reply->request_id;
   out.observation = {a.instance_id, Observation(reply->data, reply->request_id)};
   log.Info("update accepted", {{"reason", a.reason}, {"request_id", reply->request_id}});
-  if (a.patch.name) {
-    auto entry = journal_.Get(a.key);
-    if (entry.ok() && entry->aura_name != *a.patch.name) {
-      entry->aura_name = *a.patch.name;
-      if (Status s = PutEntry(*entry); !s.ok()) {
-        log.Warn("could not record the new name in the journal", base::StatusFields(s));
-      } else {
-        out.journal_changed = true;
-      }
+  // Remember what was sent, so that a field Aura takes but never applies or reads back is not
+  // sent on every pass (planner: the patch guard), and the new name.
+  auto entry = journal_.Get(a.key);
+  if (!entry.ok()) return out;
+  bool changed = false;
+  for (const auto& [field, record] : a.patch_records) {
+    store::FieldPatch r = record;
+    r.sent_at = clock_.SystemNow();
+    entry->patches[field] = r;
+    changed = true;
+  }
+  if (a.patch.name && entry->aura_name != *a.patch.name) {
+    entry->aura_name = *a.patch.name;
+    changed = true;
+  }
+  if (changed) {
+    if (Status s = PutEntry(*entry); !s.ok()) {
+      log.Warn("could not record the PATCH in the journal", base::StatusFields(s));
+    } else {
+      out.journal_changed = true;
     }
   }
   return out;
@@ -383,7 +436,18 @@ ActionResult Executor::PowerChange(const Action& a) {
   }
   out.request_id = reply->request_id;
   out.observation = {a.instance_id, Observation(reply->data, reply->request_id)};
-  log.Info(pause ? "pause accepted" : "resume accepted", {{"request_id", reply->request_id}});
+  log.Info(pause ? "pause accepted" : "resume accepted",
+           {{"request_id", reply->request_id}, {"reason", a.reason}});
+  if (pause && a.repause) metrics_.instances_repaused.Increment();
+  auto entry = journal_.Get(a.key);
+  if (entry.ok() && entry->paused_here != pause) {
+    entry->paused_here = pause;
+    if (Status s = PutEntry(*entry); !s.ok()) {
+      log.Warn("could not record the power change in the journal", base::StatusFields(s));
+    } else {
+      out.journal_changed = true;
+    }
+  }
   return out;
 }
 
@@ -435,6 +499,52 @@ ActionResult Executor::RecordPolicy(const Action& a) {
   return out;
 }
 
+ActionResult Executor::MarkUnobservable(const Action& a) {
+  ActionResult out;
+  auto entry = journal_.Get(a.key);
+  if (!entry.ok()) {
+    out.status = entry.status();
+    return out;
+  }
+  for (const std::string& f : a.fields) {
+    auto it = entry->patches.find(f);
+    if (it != entry->patches.end()) it->second.unobservable = true;
+  }
+  out.status = PutEntry(*entry);
+  out.journal_changed = out.status.ok();
+  if (out.status.ok()) {
+    Log(a).Info(
+        "PATCHed fields never read back: recorded as set, not observable; sent again "
+        "only when the spec's value changes",
+        {{"fields", a.fields}, {"instance_id", a.instance_id}});
+  }
+  return out;
+}
+
+ActionResult Executor::RecordVanished(const Action& a) {
+  ActionResult out;
+  auto entry = journal_.Get(a.key);
+  if (!entry.ok()) {
+    out.status = entry.status();
+    return out;
+  }
+  if (entry->instance_id != a.instance_id) return out;  // already recorded
+  entry->vanished_ids.push_back(a.instance_id);
+  entry->instance_id.clear();
+  entry->patches.clear();
+  entry->paused_here = false;
+  entry->credentials_saved = false;
+  entry->credentials_note.clear();
+  out.status = PutEntry(*entry);
+  out.journal_changed = out.status.ok();
+  if (out.status.ok()) {
+    metrics_.instances_vanished.Increment();
+    Log(a).Warn("instance VANISHED: recorded in the journal's history",
+                {{"reason", a.reason}, {"instance_id", a.instance_id}});
+  }
+  return out;
+}
+
 Status Executor::FlushUnsavedCredentials() {
   std::lock_guard<std::mutex> g(mu_);
   Status last;
@@ -448,12 +558,20 @@ Status Executor::FlushUnsavedCredentials() {
     auto entry = journal_.Get(it->first);
     if (entry.ok() && entry->instance_id == it->second.instance_id && !entry->credentials_saved) {
       entry->credentials_saved = true;
+      entry->credentials_note.clear();
       (void)PutEntry(*entry);  // best effort: the file is what matters
     }
     log_.Info("saved credentials that had failed to save earlier", {{"key", it->first}});
     it = unsaved_.erase(it);
   }
   return last;
+}
+
+std::vector<std::string> Executor::UnsavedCredentialKeys() const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<std::string> out;
+  for (const auto& [k, _] : unsaved_) out.push_back(k);
+  return out;
 }
 
 bool Executor::HasUnsavedCredentials() const {

@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pkg/aura/api.h"
 #include "pkg/base/clock.h"
@@ -57,6 +58,8 @@ class Executor {
   // Saves credentials that could not be saved when they arrived. Returns OK when none remain.
   base::Status FlushUnsavedCredentials();
   bool HasUnsavedCredentials() const;
+  // The keys whose one-time password is only in memory (its save failed).
+  std::vector<std::string> UnsavedCredentialKeys() const;
 
  private:
   void MarkOrphanIntents();
@@ -69,6 +72,8 @@ class Executor {
   ActionResult Delete(const Action& a);
   ActionResult Forget(const Action& a);
   ActionResult RecordPolicy(const Action& a);
+  ActionResult MarkUnobservable(const Action& a);
+  ActionResult RecordVanished(const Action& a);
 
   // The key's entry, or a fresh one.
   base::StatusOr<store::JournalEntry> EntryFor(const std::string& key);

@@ -7,6 +7,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "pkg/aura/instance_status.h"
 #include "pkg/aura/model.h"
 #include "pkg/base/clock.h"
 
@@ -34,6 +35,8 @@ struct InstanceObservation {
   bool found = false;      // false: GET returned 404
   api::Instance instance;  // valid when found
   base::SystemTime observed_at{};
+  // When the instance was first seen in its current status (observed_at for a new status).
+  base::SystemTime status_since{};
   std::string request_id;
 };
 
@@ -42,9 +45,9 @@ struct Observed {
   std::map<std::string, InstanceObservation> instances;  // by instance id
 };
 
-// Aura statuses in which the instance is stable and accepts operations.
+// Aura statuses in which the instance is stable and accepts operations (instance_status.h).
 inline bool IsStable(const std::string& status) {
-  return status == "running" || status == "paused";
+  return api::KindOf(status) == api::StatusKind::kStable;
 }
 
 }  // namespace aura::reconcile

@@ -7,6 +7,19 @@
 namespace aura::reconcile {
 namespace detail {
 
+std::string CredentialsNote(const store::JournalEntry& e) {
+  if (e.origin == store::Origin::kAdopted || e.credentials_note == "adopted") {
+    return "password unknown: instance not created here (adopted)";
+  }
+  if (e.credentials_note == "reply-without-password") {
+    return "password unknown: Aura's create reply carried none; reset it in the Aura console";
+  }
+  if (e.credentials_note == "unsaved") {
+    return "password received but not saved yet (the credentials store failed); retrying";
+  }
+  return "password unknown: the create's reply was lost; reset it in the Aura console";
+}
+
 Action MakeAction(ActionType t, const std::string& key, std::string reason) {
   Action a;
   a.type = t;
@@ -52,6 +65,10 @@ std::string_view ActionTypeName(ActionType t) {
       return "delete";
     case ActionType::kForget:
       return "forget";
+    case ActionType::kMarkUnobservable:
+      return "mark-unobservable";
+    case ActionType::kRecordVanished:
+      return "record-vanished";
   }
   return "unknown";
 }
@@ -79,6 +96,9 @@ KeyPlan PlanKey(const spec::InstanceSpec* s, bool invalid, const JournalEntry* e
     p.status.aura_id = e->instance_id;
     p.status.aura_name = e->aura_name;
     p.status.credentials_known = e->credentials_saved;
+    if (!e->credentials_saved && !e->instance_id.empty()) {
+      p.status.credentials_note = CredentialsNote(*e);
+    }
     p.status.duplicate_ids = e->duplicate_ids;
     p.status.pending_create = e->intent.has_value();
   }
@@ -114,7 +134,17 @@ KeyPlan PlanKey(const spec::InstanceSpec* s, bool invalid, const JournalEntry* e
     return p;
   }
   if (e && !e->instance_id.empty()) {
-    PlanKnownInstance(*s, *e, observed, owners, &p);
+    PlanKnownInstance(*s, *e, observed, owners, now, o, &p);
+    return p;
+  }
+  const bool vanished = e && !e->vanished_ids.empty();
+  if (vanished && s->recreate == spec::Recreate::kNever) {
+    p.status.phase = std::string(kPhaseVanished);
+    p.status.vanished = true;
+    p.status.message = "instance " + e->vanished_ids.back() +
+                       " vanished and recreate is Never: remove the spec, or set recreate: "
+                       "IfMissing to create a new one";
+    p.terminal = true;
     return p;
   }
   auto it = observed.listings.find(s->tenant_id);
@@ -123,8 +153,12 @@ KeyPlan PlanKey(const spec::InstanceSpec* s, bool invalid, const JournalEntry* e
     SetWaiting(&p, kPhasePending, "waiting for the tenant's instance list");
     return p;
   }
-  PlanWithoutInstance(*s, e, it->second, owners,
-                      "no instance named \"" + s->aura_name + "\" in tenant " + s->tenant_id, &p);
+  PlanWithoutInstance(
+      *s, e, it->second, owners,
+      vanished
+          ? "instance " + e->vanished_ids.back() + " vanished; re-creating it (recreate: IfMissing)"
+          : "no instance named \"" + s->aura_name + "\" in tenant " + s->tenant_id,
+      &p);
   return p;
 }
 
@@ -136,6 +170,8 @@ int ActionRank(ActionType t) {
     case ActionType::kRecordDuplicates:
     case ActionType::kAdopt:
     case ActionType::kForget:
+    case ActionType::kMarkUnobservable:
+    case ActionType::kRecordVanished:
       return 0;
     case ActionType::kCreate:
       return 1;

@@ -18,6 +18,7 @@
 #pragma once
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -40,8 +41,10 @@ enum class ActionType {
   kPatch,             // PATCH /instances/{id} with the changed fields only
   kPause,
   kResume,
-  kDelete,  // DELETE /instances/{id}
-  kForget,  // journal: drop the key, leave the instance alone
+  kDelete,            // DELETE /instances/{id}
+  kForget,            // journal: drop the key, leave the instance alone
+  kMarkUnobservable,  // journal: PATCHed fields that never read back are "set, not observable"
+  kRecordVanished,    // journal: the instance disappeared; keep its id as history
 };
 
 std::string_view ActionTypeName(ActionType t);
@@ -56,6 +59,11 @@ struct Action {
   api::UpdateInstanceRequest patch;        // kPatch
   std::vector<std::string> duplicate_ids;  // kRecordCreated
   bool delete_on_removal = false;          // kRecordPolicy, kCreate, kAdopt
+  // kPatch: what the journal remembers of each field once the PATCH is accepted (the executor
+  // sets sent_at).
+  std::map<std::string, store::FieldPatch> patch_records;
+  std::vector<std::string> fields;  // kMarkUnobservable: spec field names
+  bool repause = false;             // kPause: Aura resumed an instance the controller paused
 
   // True when the action sends a request that changes the Aura account.
   bool IsApiWrite() const;
@@ -75,6 +83,14 @@ inline constexpr std::string_view kPhaseConflict = "Conflict";
 inline constexpr std::string_view kPhaseError = "Error";
 inline constexpr std::string_view kPhaseSuspended = "Suspended";
 inline constexpr std::string_view kPhaseRemoved = "Removed";
+// Aura stopped the instance on its own and a person must act (suspended, loading failed).
+inline constexpr std::string_view kPhaseFailed = "Failed";
+// Aura reports a status this controller does not know, for longer than the patience.
+inline constexpr std::string_view kPhaseUnknown = "UnknownStatus";
+// A PATCH Aura accepts but does not apply, sent kMaxPatchRepeats times: not sent again.
+inline constexpr std::string_view kPhaseStalled = "Stalled";
+// The instance disappeared (GET 404 and a LIST without it).
+inline constexpr std::string_view kPhaseVanished = "Vanished";
 
 struct SpecStatus {
   std::string key;
@@ -93,7 +109,14 @@ struct SpecStatus {
   bool pending_create = false;  // an unresolved create intent
   bool conflict = false;        // adoption refused or ambiguous ownership
   bool credentials_known = false;
+  // Why the one-time password is unknown ("" when known or not applicable), for people.
+  std::string credentials_note;
   std::vector<std::string> duplicate_ids;
+  bool failed = false;             // Aura reports a failed status (phase Failed)
+  bool unknown_status = false;     // an unknown status for longer than the patience
+  bool stalled = false;            // the patch guard stopped a PATCH that does not take effect
+  bool vanished = false;           // the instance disappeared
+  std::vector<std::string> notes;  // e.g. "cdcEnrichmentMode FULL: set, not observable"
 };
 
 struct PlanOptions {
@@ -105,6 +128,8 @@ struct PlanOptions {
   int max_deletes = 1;  // per pass (Plan applies it; the controller too)
   // False when the spec load was incomplete: nothing is deleted or forgotten.
   bool deletions_safe = true;
+  // How long a status unknown to this controller counts as transitional before it is reported.
+  base::Duration unknown_status_patience = std::chrono::minutes(30);
 };
 
 struct KeyPlan {

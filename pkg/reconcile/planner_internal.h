@@ -5,6 +5,8 @@
 // Thread-safety: pure functions.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,6 +18,8 @@ namespace aura::reconcile::detail {
 Action MakeAction(ActionType t, const std::string& key, std::string reason);
 void SetWaiting(KeyPlan* p, std::string_view phase, std::string message);
 std::string FormatDuration(base::Duration d);
+// Why a known instance's password is not in the credentials store, for people.
+std::string CredentialsNote(const store::JournalEntry& e);
 
 // plan_create.cc
 // Same-named instances in the tenant's listing that no other key owns, oldest first. Those
@@ -38,14 +42,40 @@ void PlanLateDuplicates(const store::JournalEntry& e, const Observed& observed,
                         const Owners& owners, KeyPlan* p);
 
 // plan_changes.cc
-// The fields of `spec` that differ from the observed instance, as a PATCH.
-api::UpdateInstanceRequest Diff(const spec::InstanceSpec& s, const api::Instance& i,
-                                std::string* reason);
+// One PATCHable field where the spec and Aura differ.
+struct FieldChange {
+  std::string field;                    // spec field name: "memory", "cdcEnrichmentMode", ...
+  std::string desired;                  // as the PATCH sends it
+  std::optional<std::string> observed;  // nullopt: Aura did not report it (absent or null)
+};
+// The PATCHable fields that differ. Fields Aura does not report are left alone unless they
+// have a default (flags and CDC are off unless reported otherwise).
+std::vector<FieldChange> Changes(const spec::InstanceSpec& s, const api::Instance& i);
+
+// A PATCH of the same value for the same field at most this many times in a row without the
+// observation moving; then it is a reported problem.
+inline constexpr int kMaxPatchRepeats = 3;
+
+// What the patch guard makes of the changes, given what the journal remembers of earlier
+// PATCHes: what to send now, what to mark "set, not observable", what is stalled, and how long
+// to wait for a PATCH within its settle window to read back.
+struct PatchDecision {
+  api::UpdateInstanceRequest patch;
+  std::map<std::string, store::FieldPatch> records;  // for the fields in `patch`
+  std::string reason;
+  std::vector<std::string> unobservable;  // fields to mark
+  std::vector<std::string> stalled;       // descriptions
+  std::vector<std::string> notes;
+  std::optional<base::SystemTime> wait_until;
+};
+PatchDecision DecidePatches(const std::vector<FieldChange>& changes, const store::JournalEntry& e,
+                            base::SystemTime now, const PlanOptions& o);
 // A change Aura cannot make in place, or "" when there is none.
 std::string ImmutableChange(const spec::InstanceSpec& s, const store::JournalEntry& e,
                             const InstanceObservation* obs);
 void PlanKnownInstance(const spec::InstanceSpec& s, const store::JournalEntry& e,
-                       const Observed& observed, const Owners& owners, KeyPlan* p);
+                       const Observed& observed, const Owners& owners, base::SystemTime now,
+                       const PlanOptions& o, KeyPlan* p);
 
 // plan_removal.cc
 void PlanRemoved(const store::JournalEntry& e, const Observed& observed, const Owners& owners,

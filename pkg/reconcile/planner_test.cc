@@ -419,21 +419,44 @@ TEST_F(PlannerTest, OperationInFlightIsPolledNotActedOn) {
   }
 }
 
-TEST_F(PlannerTest, MissingInstanceIsRecreatedThroughTheProtocol) {
+TEST_F(PlannerTest, VanishedInstanceIsRecordedThenRecreatedThroughTheProtocol) {
   store::JournalEntry e = Known("aaaa0001");
   ObserveGone("aaaa0001");
   EmptyListing();
   KeyPlan p = PlanFor(&spec_, &e);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kRecordVanished));
+  EXPECT_EQ(p.actions[0].instance_id, "aaaa0001");
+  EXPECT_EQ(p.status.phase, kPhaseVanished);
+  EXPECT_TRUE(p.status.vanished);
+  // Recorded: the key has no instance and the history names the old one.
+  e.vanished_ids = {"aaaa0001"};
+  e.instance_id.clear();
+  p = PlanFor(&spec_, &e);
   ASSERT_THAT(Types(p), ElementsAre(ActionType::kCreate));
-  EXPECT_EQ(p.status.phase, kPhaseMissing);
+  EXPECT_THAT(p.actions[0].reason, HasSubstr("aaaa0001 vanished"));
+  // recreate: Never leaves it reported, for a person.
+  spec_.recreate = spec::Recreate::kNever;
+  p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_EQ(p.status.phase, kPhaseVanished);
+  EXPECT_TRUE(p.terminal);
 }
 
-TEST_F(PlannerTest, MissingInstanceStillInALaggingListIsNotReadopted) {
+TEST_F(PlannerTest, A404IsConfirmedByALaterListBeforeAnythingIsDone) {
   store::JournalEntry e = Known("aaaa0001");
   ObserveGone("aaaa0001");
+  // A LIST older than the 404: list again.
+  EmptyListing(kNow - minutes(5));
+  KeyPlan p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  ASSERT_TRUE(p.need_listing_after.has_value());
+  EXPECT_EQ(*p.need_listing_after, kNow);
+  // A LIST after the 404 that still shows it: the two disagree; look again.
   List("aaaa0001", "orders", kNow - minutes(60));
-  KeyPlan p = PlanFor(&spec_, &e, false, {{"aaaa0001", "default/orders"}});
-  ASSERT_THAT(Types(p), ElementsAre(ActionType::kCreate));
+  p = PlanFor(&spec_, &e, false, {{"aaaa0001", "default/orders"}});
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_TRUE(p.need_detail);
+  EXPECT_EQ(p.status.phase, kPhaseMissing);
 }
 
 TEST_F(PlannerTest, ImmutableChangesAreTerminalErrors) {

@@ -260,6 +260,9 @@ SimResponse Engine::Handle(const SimRequest& req) {
       }
       created.create_response_faults = resp.faults;
       created.create_response_bytes = static_cast<int64_t>(resp.body.size());
+      created.create_response_password =
+          resp.disposition == Disposition::kReply &&
+          resp.body.find("\"password\":" + json(created.password).dump()) != std::string::npos;
     }
   }
   resp.route = route.name;

@@ -100,6 +100,7 @@ json Engine::AdminInstancesJson() const {
     // password) and its body's size.
     j["create_response_faults"] = r.create_response_faults;
     j["create_response_bytes"] = r.create_response_bytes;
+    j["create_response_password"] = r.create_response_password;
     if (!r.source_instance_id.empty()) j["source_instance_id"] = r.source_instance_id;
     instances.push_back(std::move(j));
     ++counts[{r.tenant_id, r.created_name}];

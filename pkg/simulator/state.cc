@@ -49,6 +49,7 @@ json InstanceJson(const InstanceRecord& r) {
        std::chrono::duration_cast<std::chrono::milliseconds>(r.create_response_delay).count()},
       {"create_response_faults", r.create_response_faults},
       {"create_response_bytes", r.create_response_bytes},
+      {"create_response_password", r.create_response_password},
       {"pending_update", r.pending_update},
       {"deleted", r.deleted},
       {"deleted_at_ms", ToMs(r.deleted_at)}};
@@ -87,6 +88,7 @@ InstanceRecord InstanceFromJson(const json& j) {
       std::chrono::milliseconds(j.value("create_response_delay_ms", int64_t{0})));
   r.create_response_faults = j.value("create_response_faults", "");
   r.create_response_bytes = j.value("create_response_bytes", int64_t{0});
+  r.create_response_password = j.value("create_response_password", false);
   r.pending_update = j.value("pending_update", json::object());
   r.deleted = j.value("deleted", false);
   r.deleted_at = FromMs(j.value("deleted_at_ms", int64_t{0}));

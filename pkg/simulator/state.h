@@ -44,6 +44,9 @@ struct InstanceRecord {
   base::Duration create_response_delay{0};
   std::string create_response_faults;  // the faults that shaped it ("malformed_truncate", ...)
   int64_t create_response_bytes = 0;   // its body's size
+  // The body sent holds the whole password as a JSON string member: a tolerant client could
+  // read it, whatever else the faults did to the body.
+  bool create_response_password = false;
   nlohmann::json pending_update = nlohmann::json::object();  // applied when `updating` ends
   bool deleted = false;  // destroying has finished: the API answers 404
   base::SystemTime deleted_at;

@@ -36,9 +36,11 @@ const std::vector<std::string> kSpecFields = {"name",
                                               "paused",
                                               "deletionPolicy",
                                               "adoption",
+                                              "recreate",
                                               "suspend"};
 const std::vector<std::string> kDeletionPolicies = {"Retain", "Delete"};
 const std::vector<std::string> kAdoptions = {"IfExists", "Never"};
+const std::vector<std::string> kRecreates = {"IfMissing", "Never"};
 const std::vector<std::string> kCdcModes = {"OFF", "DIFF", "FULL"};
 const std::vector<std::string> kCdcTypes = {"business-critical", "enterprise-db", "enterprise-ds"};
 
@@ -248,9 +250,9 @@ class Decoder : private FieldReader {
     Position spec_pos;
     Read provider = Read::kAbsent, region = Read::kAbsent, type = Read::kAbsent,
          memory = Read::kAbsent, storage = Read::kAbsent, vector = Read::kAbsent,
-         paused = Read::kAbsent, cdc = Read::kAbsent;
+         paused = Read::kAbsent, cdc = Read::kAbsent, analytics = Read::kAbsent;
     Position provider_pos, region_pos, type_pos, memory_pos, storage_pos, vector_pos, paused_pos,
-        cdc_pos;
+        cdc_pos, analytics_pos;
     std::string storage_text, cdc_text;
     int memory_gb = 0;  // 0 unless memory is kOk
     bool tenant_ok = false;
@@ -380,11 +382,11 @@ class Decoder : private FieldReader {
   void ReadOptions(const Fields& sf, SpecReads& r) {
     InstanceSpec& spec = out_.spec;
     Position pos = r.spec_pos;
-    r.vector_pos = r.paused_pos = r.cdc_pos = r.spec_pos;
+    r.vector_pos = r.paused_pos = r.cdc_pos = r.analytics_pos = r.spec_pos;
     r.vector = ReadBool(sf, "vectorOptimized", "spec.vectorOptimized", &spec.vector_optimized,
                         &r.vector_pos);
-    ReadBool(sf, "graphAnalyticsPlugin", "spec.graphAnalyticsPlugin", &spec.graph_analytics_plugin,
-             &pos);
+    r.analytics = ReadBool(sf, "graphAnalyticsPlugin", "spec.graphAnalyticsPlugin",
+                           &spec.graph_analytics_plugin, &r.analytics_pos);
     r.paused = ReadBool(sf, "paused", "spec.paused", &spec.paused, &r.paused_pos);
     ReadBool(sf, "suspend", "spec.suspend", &spec.suspend, &pos);
     r.cdc = ReadEnum(sf, "cdcEnrichmentMode", "spec.cdcEnrichmentMode", kCdcModes,
@@ -399,6 +401,11 @@ class Decoder : private FieldReader {
     if (ReadEnum(sf, "adoption", "spec.adoption", kAdoptions, kValueTypoDistance, &adoption,
                  &pos) == Read::kOk) {
       spec.adoption = adoption == "Never" ? Adoption::kNever : Adoption::kIfExists;
+    }
+    std::string recreate;
+    if (ReadEnum(sf, "recreate", "spec.recreate", kRecreates, kValueTypoDistance, &recreate,
+                 &pos) == Read::kOk) {
+      spec.recreate = recreate == "Never" ? Recreate::kNever : Recreate::kIfMissing;
     }
   }
 
@@ -459,7 +466,8 @@ class Decoder : private FieldReader {
     }
   }
 
-  // CDC only on some types; vector optimization needs 4GB.
+  // CDC only on some types; the Graph Analytics plugin only on professional-db; vector
+  // optimization needs 4GB.
   void CheckFeatures(const SpecReads& r) {
     const InstanceSpec& spec = out_.spec;
     if (r.cdc == Read::kOk && r.type == Read::kOk &&
@@ -467,6 +475,13 @@ class Decoder : private FieldReader {
       Error(r.cdc_pos, "spec.cdcEnrichmentMode",
             "found " + Quote(r.cdc_text) + " on type " + spec.type + "; allowed only on " +
                 Join(kCdcTypes));
+    }
+    // Aura accepts the plugin only on professional-db (Neo4j's aura-cli and Terraform provider
+    // refuse it elsewhere; docs/AURA_API_DIFFERENCES.md).
+    if (r.analytics == Read::kOk && spec.graph_analytics_plugin && r.type == Read::kOk &&
+        spec.type != "professional-db") {
+      Error(r.analytics_pos, "spec.graphAnalyticsPlugin",
+            "found true on type " + spec.type + "; allowed: true only on professional-db");
     }
     if (r.vector == Read::kOk && spec.vector_optimized && r.memory_gb > 0 && r.memory_gb < 4) {
       Error(r.vector_pos, "spec.vectorOptimized",

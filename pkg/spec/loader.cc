@@ -341,6 +341,7 @@ std::string_view DeletionPolicyName(DeletionPolicy p) {
 }
 
 std::string_view AdoptionName(Adoption a) { return a == Adoption::kNever ? "Never" : "IfExists"; }
+std::string_view RecreateName(Recreate r) { return r == Recreate::kNever ? "Never" : "IfMissing"; }
 
 std::optional<int> Gigabytes(std::string_view size) {
   if (size.size() < 3 || size.size() > 8 || size.substr(size.size() - 2) != "GB") {

@@ -25,6 +25,9 @@ namespace aura::spec {
 
 enum class DeletionPolicy { kRetain, kDelete };
 enum class Adoption { kIfExists, kNever };
+// What to do when the instance of a spec disappears (deleted outside the controller, or by Aura
+// itself: Free instances are deleted after 30 days paused).
+enum class Recreate { kIfMissing, kNever };
 
 // 1-based line and column (columns count characters); 0 when unknown.
 struct SourceLocation {
@@ -61,6 +64,7 @@ struct InstanceSpec {
   bool paused = false;
   DeletionPolicy deletion_policy = DeletionPolicy::kRetain;
   Adoption adoption = Adoption::kIfExists;
+  Recreate recreate = Recreate::kIfMissing;
   bool suspend = false;
 
   SourceLocation location;  // where the document starts
@@ -126,6 +130,7 @@ struct LoadResult {
 
 std::string_view DeletionPolicyName(DeletionPolicy p);
 std::string_view AdoptionName(Adoption a);
+std::string_view RecreateName(Recreate r);
 
 // "4GB" -> 4; nothing unless the text is a positive whole number of GB ("NGB", N < 10^6).
 std::optional<int> Gigabytes(std::string_view size);

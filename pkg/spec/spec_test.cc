@@ -541,11 +541,12 @@ std::vector<ValidCase> ValidCases() {
             {"version", "\"4\""},
             {"storage", "32GB"},
             {"vectorOptimized", "true"},
-            {"graphAnalyticsPlugin", "True"},
+            {"graphAnalyticsPlugin", "False"},
             {"cdcEnrichmentMode", "FULL"},
             {"paused", "TRUE"},
             {"deletionPolicy", "Delete"},
             {"adoption", "Never"},
+            {"recreate", "Never"},
             {"suspend", "true"}}),
        [](const InstanceSpec& s) {
          EXPECT_EQ(s.aura_name, "Shop Orders");
@@ -554,12 +555,19 @@ std::vector<ValidCase> ValidCases() {
          EXPECT_EQ(s.version, "4");
          EXPECT_EQ(s.storage, "32GB");
          EXPECT_TRUE(s.vector_optimized);
-         EXPECT_TRUE(s.graph_analytics_plugin);
+         EXPECT_FALSE(s.graph_analytics_plugin);
          EXPECT_EQ(s.cdc_enrichment_mode, "FULL");
          EXPECT_TRUE(s.paused);
          EXPECT_TRUE(s.suspend);
          EXPECT_EQ(s.deletion_policy, DeletionPolicy::kDelete);
          EXPECT_EQ(s.adoption, Adoption::kNever);
+         EXPECT_EQ(s.recreate, Recreate::kNever);
+       }},
+      {"GraphAnalyticsOnProfessionalDb",
+       Doc({{"type", "professional-db"}, {"graphAnalyticsPlugin", "true"}}),
+       [](const InstanceSpec& s) {
+         EXPECT_TRUE(s.graph_analytics_plugin);
+         EXPECT_EQ(s.recreate, Recreate::kIfMissing);
        }},
       {"FalseSpellings",
        Doc({{"paused", "False"}, {"suspend", "FALSE"}, {"vectorOptimized", "false"}}),

@@ -22,7 +22,7 @@ using nlohmann::json;
 // encode and decode the new member (missing members decode to their defaults, so old files
 // stay readable), add it to the round-trip test, then update the number.
 #if defined(__GLIBCXX__) && defined(__x86_64__) && !defined(_GLIBCXX_DEBUG)
-static_assert(sizeof(JournalEntry) == 432 && sizeof(CreateIntent) == 112,
+static_assert(sizeof(JournalEntry) == 544 && sizeof(CreateIntent) == 112,
               "JournalEntry or CreateIntent changed: update pkg/store/codec.cc");
 #endif
 
@@ -186,6 +186,20 @@ json EncodeEntry(const JournalEntry& e) {
          {"version", e.version},
          {"updated", FormatTime(e.updated)}};
   if (e.intent) j["intent"] = EncodeIntent(*e.intent);
+  if (!e.patches.empty()) {
+    json patches = json::object();
+    for (const auto& [field, fp] : e.patches) {
+      patches[field] = json{{"value", fp.value},
+                            {"sent_at", FormatTime(fp.sent_at)},
+                            {"repeats", fp.repeats},
+                            {"observed_before", fp.observed_before},
+                            {"unobservable", fp.unobservable}};
+    }
+    j["patches"] = std::move(patches);
+  }
+  if (!e.vanished_ids.empty()) j["vanished_ids"] = e.vanished_ids;
+  if (e.paused_here) j["paused_here"] = true;
+  if (!e.credentials_note.empty()) j["credentials_note"] = e.credentials_note;
   return j;
 }
 
@@ -208,7 +222,29 @@ Status DecodeEntry(const std::string& key, const json& j, JournalEntry* e) {
   r.Get("type", &e->type);
   r.Get("version", &e->version);
   r.Get("updated", &e->updated);
+  r.Get("vanished_ids", &e->vanished_ids);
+  r.Get("paused_here", &e->paused_here);
+  r.Get("credentials_note", &e->credentials_note);
   AURA_RETURN_IF_ERROR(r.status());
+  if (auto p = j.find("patches"); p != j.end() && !p->is_null()) {
+    if (!p->is_object()) {
+      return base::DataLossError(where + ".patches: expected an object, found " + p->type_name());
+    }
+    for (const auto& [field, v] : p->items()) {
+      if (!v.is_object()) {
+        return base::DataLossError(where + ".patches." + field + ": expected an object");
+      }
+      FieldPatch fp;
+      ObjectReader pr(v, where + ".patches." + field);
+      pr.Get("value", &fp.value);
+      pr.Get("sent_at", &fp.sent_at);
+      pr.Get("repeats", &fp.repeats);
+      pr.Get("observed_before", &fp.observed_before);
+      pr.Get("unobservable", &fp.unobservable);
+      AURA_RETURN_IF_ERROR(pr.status());
+      e->patches[field] = std::move(fp);
+    }
+  }
   auto it = j.find("intent");
   if (it == j.end() || it->is_null()) return Status::Ok();
   if (!it->is_object()) {

@@ -31,6 +31,16 @@ struct CreateIntent {
 
 enum class Origin { kCreated, kAdopted };
 
+// A field the controller PATCHed, kept until the field is PATCHed again (reconcile's "no endless
+// PATCH" rule: a field that Aura accepted but never reads back is not sent on every pass).
+struct FieldPatch {
+  std::string value;  // as the spec said and the PATCH sent it ("FULL", "8GB", "true")
+  base::SystemTime sent_at{};
+  int repeats = 1;              // PATCHes of this value in a row without the observation moving
+  std::string observed_before;  // what Aura reported before the last PATCH ("" = not readable)
+  bool unobservable = false;    // accepted, then read back as null: "set, not observable"
+};
+
 struct JournalEntry {
   std::string key;                     // namespace/name
   std::optional<CreateIntent> intent;  // a create in progress or of unknown outcome
@@ -46,6 +56,15 @@ struct JournalEntry {
   std::string region;
   std::string type;
   std::string version;  // "" when adopted (Aura does not report it)
+  // By spec field name ("cdcEnrichmentMode", "memory", ...).
+  std::map<std::string, FieldPatch> patches;
+  // Earlier instances of this key that disappeared (deleted outside the controller, or by Aura
+  // itself): history, never acted on again.
+  std::vector<std::string> vanished_ids;
+  bool paused_here = false;  // the last power change the controller made was a pause
+  // Why the one-time password is not in the credentials store, when it is not ("" otherwise):
+  // "adopted", "reply-without-password", "resolved-from-list", "unsaved".
+  std::string credentials_note;
   base::SystemTime updated{};
 };
 

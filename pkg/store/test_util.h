@@ -37,6 +37,13 @@ inline JournalEntry FullEntry(const std::string& key, const std::string& id = "a
   e.region = "europe-west1";
   e.type = "professional-db";
   e.version = "5";
+  e.patches["cdcEnrichmentMode"] =
+      FieldPatch{"FULL", base::SystemTime(std::chrono::seconds(1798761602)), 2, "OFF", true};
+  e.patches["memory"] =
+      FieldPatch{"8GB", base::SystemTime(std::chrono::seconds(1798761603)), 1, "", false};
+  e.vanished_ids = {"old1"};
+  e.paused_here = true;
+  e.credentials_note = "reply-without-password";
   e.updated = base::SystemTime(std::chrono::seconds(1798761601));
   return e;
 }
@@ -47,10 +54,29 @@ inline bool SameIntent(const CreateIntent& a, const CreateIntent& b) {
          a.last_request_id == b.last_request_id;
 }
 
+inline bool SamePatches(const std::map<std::string, FieldPatch>& a,
+                        const std::map<std::string, FieldPatch>& b) {
+  if (a.size() != b.size()) return false;
+  for (const auto& [k, x] : a) {
+    auto it = b.find(k);
+    if (it == b.end()) return false;
+    const FieldPatch& y = it->second;
+    if (x.value != y.value || x.sent_at != y.sent_at || x.repeats != y.repeats ||
+        x.observed_before != y.observed_before || x.unobservable != y.unobservable) {
+      return false;
+    }
+  }
+  return true;
+}
+
 // Equal in every member; `updated` only when `compare_updated`.
 inline bool SameEntry(const JournalEntry& a, const JournalEntry& b, bool compare_updated = true) {
   if (a.intent.has_value() != b.intent.has_value()) return false;
   if (a.intent && !SameIntent(*a.intent, *b.intent)) return false;
+  if (!SamePatches(a.patches, b.patches) || a.vanished_ids != b.vanished_ids ||
+      a.paused_here != b.paused_here || a.credentials_note != b.credentials_note) {
+    return false;
+  }
   return a.key == b.key && a.instance_id == b.instance_id && a.origin == b.origin &&
          a.aura_name == b.aura_name && a.tenant_id == b.tenant_id &&
          a.credentials_saved == b.credentials_saved && a.duplicate_ids == b.duplicate_ids &&

@@ -146,10 +146,9 @@ Verdict Check(const Evidence& e) {
     const json c = cred(key);
     const bool holds_id = Str(c, "instance_id") == id;
     const bool saved = holds_id && !password.empty() && Str(c, "password") == password;
-    const std::string faults = Str(i, "create_response_faults");
-    const bool unreadable = faults.find("malformed_truncate") != std::string::npos ||
-                            faults.find("malformed_wrong_types") != std::string::npos ||
-                            faults.find("malformed_missing_fields") != std::string::npos ||
+    // A 202 whose body holds the whole password (even cut short after it, or without an id)
+    // carried it to a client that reads id and password first; one over the size limit did not.
+    const bool unreadable = !i.value("create_response_password", false) ||
                             Int(i, "create_response_bytes") > e.max_body_bytes;
     if (code != "202" || delay >= e.request_timeout_ms || unreadable) {
       ++v.unsent[code != "202" ? code : delay >= e.request_timeout_ms ? "late" : "unreadable"];

@@ -78,8 +78,8 @@ struct Verdict {
   int passwords_lost = 0;               // ... missing with no kill to explain it (violation)
   std::map<std::string, int> unsent;    // responses that carried no password to the client:
                                         // "500", "dropped", "late" (202 after the timeout),
-                                        // "unreadable" (a 202 body cut short, with wrong
-                                        // types or missing fields, or over max_body_bytes)
+                                        // "unreadable" (a 202 body without the whole
+                                        // password in it, or over max_body_bytes)
   int kills_after_commit = 0;           // kills with a create in flight that Aura had already
                                         // committed: the window exactly-once is about
 

@@ -21,7 +21,8 @@ json Instance(const std::string& id, const std::string& name, int64_t created_ms
           {"created_ms", created_ms},
           {"password", "pw-" + id},
           {"create_response_code", code},
-          {"create_response_delay_ms", delay_ms}};
+          {"create_response_delay_ms", delay_ms},
+          {"create_response_password", code == "202"}};
 }
 
 json Entry(const std::string& id, bool credentials_saved) {
@@ -139,7 +140,9 @@ TEST(ChaosCheckTest, CreatesAnsweredWithoutAPasswordAreNotExpected) {
 TEST(ChaosCheckTest, UnreadableCreateAnswersCarriedNoPassword) {
   Evidence e = Clean();
   e.max_body_bytes = 1000;
+  // Cut short before the password (the simulator found no whole password member in it).
   e.sim_instances["instances"][0]["create_response_faults"] = "malformed_truncate,latency";
+  e.sim_instances["instances"][0]["create_response_password"] = false;
   e.sim_instances["instances"][1]["create_response_faults"] = "malformed_huge";
   e.sim_instances["instances"][1]["create_response_bytes"] = 1001;
   e.credentials.clear();
@@ -154,8 +157,10 @@ TEST(ChaosCheckTest, UnreadableCreateAnswersCarriedNoPassword) {
   v = Check(e);
   EXPECT_EQ(v.passwords_lost, 1);
   EXPECT_THAT(All(v), HasSubstr("LOST PASSWORD: the 202 for i2"));
-  // Other faults (latency, a trickle within the timeout) do not excuse a missing password.
-  e.sim_instances["instances"][0]["create_response_faults"] = "latency,trickle";
+  // Other faults (latency, a trickle within the timeout), or a body cut short after the
+  // password, or without an id, do not excuse a missing password.
+  e.sim_instances["instances"][0]["create_response_faults"] = "malformed_truncate,trickle";
+  e.sim_instances["instances"][0]["create_response_password"] = true;
   EXPECT_EQ(Check(e).passwords_lost, 2);
 }
 

@@ -154,16 +154,23 @@ TEST_F(HostileTest, BrokenSlowAndHugeBodiesAreClearErrorsNotCrashesOrHangs) {
   const std::string log = run->Log();
   EXPECT_TRUE(run->Stop().ok());
 
-  // Every broken response is an error naming its X-Request-Id and saying what was wrong;
-  // the 1 MiB bodies below the limit are read normally.
+  // Every unreadable response is an error naming its X-Request-Id and saying what was wrong;
+  // the 1 MiB bodies below the limit are read normally. Bodies with wrong types or missing
+  // fields are errors only where a field the operation needs is gone (a LIST item's id, a
+  // token); elsewhere decoding is lenient (docs/AURA_API_DIFFERENCES.md) and they are read.
   const auto errors = ErrorsByRequestId(log);
-  int matched = 0, below_limit = 0;
+  int matched = 0, below_limit = 0, lenient = 0;
   std::map<std::string, int> by_fault;
   for (const auto& [id, faults] : BrokenResponses()) {
     auto it = errors.find(id);
     if (faults == "malformed_huge") {
       // Only the 20 MiB ones are errors; a 1 MiB body is valid JSON under the limit.
       if (it == errors.end()) ++below_limit;
+      continue;
+    }
+    if (it == errors.end() &&
+        (faults == "malformed_wrong_types" || faults == "malformed_missing_fields")) {
+      ++lenient;
       continue;
     }
     if (it == errors.end()) {
@@ -193,6 +200,7 @@ TEST_F(HostileTest, BrokenSlowAndHugeBodiesAreClearErrorsNotCrashesOrHangs) {
                  {"huge", std::to_string(Injected(*stats, "malformed_huge")) + "(2x20MiB,3x1MiB)"},
                  {"trickle", std::to_string(Injected(*stats, "trickle")) + "(1B/s)"},
                  {"errors_naming_request_id", std::to_string(matched)},
+                 {"read_leniently", std::to_string(lenient)},
                  {"huge_1MiB_read_fine", std::to_string(below_limit)},
                  {"requests_over_5s", Fmt(SlowerThan(metrics, "5"), 0)},
                  {"converged_s", Fmt(converged_s)},
@@ -200,9 +208,11 @@ TEST_F(HostileTest, BrokenSlowAndHugeBodiesAreClearErrorsNotCrashesOrHangs) {
                  {"lost_passwords", std::to_string(v.passwords_lost)}});
 }
 
-// Creates answered 202 with a body the controller cannot read: the instance exists but the
-// answer is unusable, so the create is ambiguous. Each is resolved from the LIST to exactly one
-// instance; the password is reported unknown, never invented.
+// Creates answered 202 with a broken body: cut short, wrong types, without ids, over the size
+// limit. The instance exists either way; each create is resolved to exactly one instance. The
+// password is kept whenever the body held it whole (id and password are read first, from the
+// text when it is not whole JSON, and a password without an id is linked to the instance the
+// LIST resolves); otherwise it is reported unknown, never invented.
 TEST_F(HostileTest, UnreadableCreateAnswersAreResolvedExactlyOnce) {
   StartHostileSim();
   ASSERT_TRUE(
@@ -234,10 +244,19 @@ TEST_F(HostileTest, UnreadableCreateAnswersAreResolvedExactlyOnce) {
   auto stats = sim_->Stats();
   EXPECT_EQ((*stats)["post_instances"], 4) << "a create was sent again";
   const json journal = json::parse(e2e::ReadFile(ws_.state()));
+  // Which creates carried a readable password, by name.
+  std::map<std::string, bool> readable;
+  for (const json& i : (*inst)["instances"]) {
+    readable[i.value("created_name", "")] = i.value("create_response_password", false) &&
+                                            i.value("create_response_bytes", 0) <= (16 << 20);
+  }
+  int kept = 0;
   for (const auto& name : names) {
     const json& e = journal["entries"][std::string(kNamespace) + "/" + name];
-    EXPECT_FALSE(e.value("credentials_saved", true)) << e.dump();
+    EXPECT_EQ(e.value("credentials_saved", false), readable[name]) << name << ": " << e.dump();
+    kept += readable[name] ? 1 : 0;
   }
+  EXPECT_GE(kept, 1) << "the reply without ids still carried its password";
   e2e::CliResult status = e2e::RunCli({"status", "--state", ws_.state()}, seconds(30));
   EXPECT_EQ(status.exit.code, 0);
   e2e::CliResult status_json =
@@ -245,15 +264,16 @@ TEST_F(HostileTest, UnreadableCreateAnswersAreResolvedExactlyOnce) {
   const json sj = json::parse(status_json.out, nullptr, false);
   ASSERT_TRUE(sj.is_object()) << status_json.out << status_json.err;
   for (const json& s : sj["specs"]) {
-    EXPECT_EQ(s.value("credentials_known", true), false) << s.dump();
+    const std::string name = s.value("key", "").substr(std::string(kNamespace).size() + 1);
+    EXPECT_EQ(s.value("credentials_known", !readable[name]), readable[name]) << s.dump();
   }
-  const int unreadable = static_cast<int>(LogLines(log, "unreadable response").size()) +
-                         static_cast<int>(LogLines(log, "exceeds the limit").size());
-  EXPECT_GE(unreadable, 4) << log;
-  EXPECT_TRUE(ws_.Passwords().empty());
+  EXPECT_EQ(static_cast<int>(ws_.Passwords().size()), kept);
+  const chaos::Verdict v = Judge(*sim_, ws_, names, kRequestTimeoutS * 1000, AllLogs());
+  for (const auto& violation : v.violations) ADD_FAILURE() << violation;
   RecordFigures("hostile_create_answers",
                 {{"creates", "4"},
-                 {"unreadable_202", "4(truncate,wrong_types,missing_fields,huge)"},
+                 {"broken_202", "4(truncate,wrong_types,missing_fields,huge)"},
+                 {"passwords_kept", std::to_string(kept)},
                  {"posts", (*stats)["post_instances"].dump()},
                  {"instances", std::to_string((*inst)["instances"].size())},
                  {"duplicates", std::to_string((*inst)["max_creations_per_name"].get<int>() - 1)},
