@@ -345,3 +345,117 @@ TEST_F(ExecutorTest, ForgetAndRecordPolicy) {
 
 }  // namespace
 }  // namespace aura::reconcile
+
+namespace aura::reconcile {
+namespace {
+
+// ---- the live service's replies ----
+
+TEST_F(ExecutorTest, CreateReplyWithoutPasswordRecordsTheIdWithCredentialsUnknown) {
+  api_.ScriptCreate(CreateFault::kNoPassword);
+  ActionResult r = exec_.Execute(CreateAction());
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  auto e = journal_.Get("default/orders");
+  ASSERT_TRUE(e.ok());
+  EXPECT_FALSE(e->intent.has_value());
+  EXPECT_FALSE(e->instance_id.empty());
+  EXPECT_FALSE(e->credentials_saved);
+  EXPECT_EQ(e->credentials_note, "reply-without-password");
+  EXPECT_FALSE(creds_.Load("default/orders").ok());
+  EXPECT_THAT(AllLogs(), HasSubstr("carried no password"));
+  EXPECT_EQ(api_.creates_landed(), 1);
+}
+
+TEST_F(ExecutorTest, APasswordWithoutAnIdIsKeptAndLinkedWhenTheCreateResolves) {
+  api_.ScriptCreate(CreateFault::kNoId);
+  ActionResult r = exec_.Execute(CreateAction());
+  EXPECT_EQ(r.status.code(), base::StatusCode::kAmbiguous) << r.status;
+  auto e = journal_.Get("default/orders");
+  ASSERT_TRUE(e.ok());
+  ASSERT_TRUE(e->intent.has_value());
+  EXPECT_TRUE(e->intent->ambiguous);
+  // Saved at once, before anyone knows which instance it belongs to.
+  auto pending = creds_.Load("default/orders");
+  ASSERT_TRUE(pending.ok());
+  EXPECT_EQ(pending->instance_id, "");
+  ASSERT_EQ(api_.passwords().size(), 1u);
+  EXPECT_EQ(pending->password, api_.passwords()[0]);
+  // The LIST resolves the intent: the password is linked to that instance.
+  const std::string id = api_.instances().at(0).id;
+  Action resolved = OnInstance(ActionType::kRecordCreated, id);
+  ASSERT_TRUE(exec_.Execute(resolved).status.ok());
+  auto linked = creds_.Load("default/orders");
+  ASSERT_TRUE(linked.ok());
+  EXPECT_EQ(linked->instance_id, id);
+  EXPECT_EQ(linked->password, api_.passwords()[0]);
+  e = journal_.Get("default/orders");
+  EXPECT_TRUE(e->credentials_saved);
+  EXPECT_EQ(e->credentials_note, "");
+  EXPECT_EQ(api_.creates_landed(), 1);
+}
+
+TEST_F(ExecutorTest, PatchRecordsWhatWasSentAndMarkUnobservableKeepsIt) {
+  const std::string id = api_.AddInstance("tenant-1", "orders");
+  store::JournalEntry e;
+  e.key = "default/orders";
+  e.instance_id = id;
+  ASSERT_TRUE(journal_.Put(e).ok());
+  Action a = OnInstance(ActionType::kPatch, id);
+  a.patch.cdc_enrichment_mode = "FULL";
+  store::FieldPatch rec;
+  rec.value = "FULL";
+  rec.repeats = 1;
+  a.patch_records["cdcEnrichmentMode"] = rec;
+  clock_.Advance(std::chrono::seconds(5));
+  ASSERT_TRUE(exec_.Execute(a).status.ok());
+  auto after = journal_.Get("default/orders");
+  ASSERT_TRUE(after->patches.contains("cdcEnrichmentMode"));
+  EXPECT_EQ(after->patches.at("cdcEnrichmentMode").value, "FULL");
+  EXPECT_EQ(after->patches.at("cdcEnrichmentMode").sent_at, clock_.SystemNow());
+  EXPECT_FALSE(after->patches.at("cdcEnrichmentMode").unobservable);
+  Action mark = OnInstance(ActionType::kMarkUnobservable, id);
+  mark.fields = {"cdcEnrichmentMode"};
+  ASSERT_TRUE(exec_.Execute(mark).status.ok());
+  EXPECT_TRUE(journal_.Get("default/orders")->patches.at("cdcEnrichmentMode").unobservable);
+}
+
+TEST_F(ExecutorTest, AVanishedInstanceGoesToTheHistoryAndIsCounted) {
+  store::JournalEntry e;
+  e.key = "default/orders";
+  e.instance_id = "gone0001";
+  e.credentials_saved = true;
+  e.paused_here = true;
+  e.patches["memory"] = store::FieldPatch{};
+  ASSERT_TRUE(journal_.Put(e).ok());
+  ActionResult r = exec_.Execute(OnInstance(ActionType::kRecordVanished, "gone0001"));
+  ASSERT_TRUE(r.status.ok());
+  EXPECT_TRUE(r.journal_changed);
+  auto after = journal_.Get("default/orders");
+  EXPECT_EQ(after->instance_id, "");
+  EXPECT_EQ(after->vanished_ids, std::vector<std::string>{"gone0001"});
+  EXPECT_TRUE(after->patches.empty());
+  EXPECT_FALSE(after->paused_here);
+  EXPECT_EQ(metrics_.instances_vanished.Value(), 1);
+  // Recording it again (a second look at the same 404) changes nothing.
+  ASSERT_TRUE(exec_.Execute(OnInstance(ActionType::kRecordVanished, "gone0001")).status.ok());
+  EXPECT_EQ(journal_.Get("default/orders")->vanished_ids.size(), 1u);
+}
+
+TEST_F(ExecutorTest, PauseAndResumeAreRememberedAndARepauseCounted) {
+  const std::string id = api_.AddInstance("tenant-1", "orders");
+  store::JournalEntry e;
+  e.key = "default/orders";
+  e.instance_id = id;
+  ASSERT_TRUE(journal_.Put(e).ok());
+  Action pause = OnInstance(ActionType::kPause, id);
+  pause.repause = true;
+  ASSERT_TRUE(exec_.Execute(pause).status.ok());
+  EXPECT_TRUE(journal_.Get("default/orders")->paused_here);
+  EXPECT_EQ(metrics_.instances_repaused.Value(), 1);
+  api_.SettleAll();
+  ASSERT_TRUE(exec_.Execute(OnInstance(ActionType::kResume, id)).status.ok());
+  EXPECT_FALSE(journal_.Get("default/orders")->paused_here);
+}
+
+}  // namespace
+}  // namespace aura::reconcile

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include "pkg/reconcile/planner_internal.h"
 #include "pkg/reconcile/testing/fakes.h"
 
 namespace aura::reconcile {
@@ -25,7 +26,7 @@ std::string At(base::SystemTime t) {
   return buf;
 }
 
-class PlannerTest : public ::testing::Test {
+class PlannerTestBase : public ::testing::Test {
  protected:
   // Adds an instance to tenant-1's listing (fetched at `listed_at`).
   void List(const std::string& id, const std::string& name, base::SystemTime created,
@@ -97,6 +98,8 @@ class PlannerTest : public ::testing::Test {
   PlanOptions options_;
   spec::InstanceSpec spec_ = MakeSpec("orders");
 };
+
+class PlannerTest : public PlannerTestBase {};
 
 // ---- no journal entry ----
 
@@ -701,6 +704,172 @@ TEST(Rfc3339Test, Parses) {
   EXPECT_FALSE(ParseRfc3339("2027-13-01T00:00:00Z").has_value());
   EXPECT_FALSE(ParseRfc3339("2027-01-01T00:00:00").has_value());
   EXPECT_FALSE(ParseRfc3339("").has_value());
+}
+
+}  // namespace
+}  // namespace aura::reconcile
+
+namespace aura::reconcile {
+namespace {
+
+// ---- the live service: statuses, fields that never read back, lean observations ----
+
+class RealApiPlannerTest : public PlannerTestBase {};
+
+TEST_F(RealApiPlannerTest, StatusesBeyondTheOpenApiAreUnderstood) {
+  store::JournalEntry e = Known("aaaa0001");
+  // resizing (the live service after a memory change) is an operation in flight.
+  Observe("aaaa0001", "resizing", "2GB");
+  KeyPlan p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_TRUE(p.need_detail);
+  EXPECT_EQ(p.status.phase, kPhaseUpdating);
+  // suspended and loading failed need a person: reported, nothing sent, still watched.
+  for (const char* failed : {"suspended", "loading failed", "Loading Failed"}) {
+    Observe("aaaa0001", failed, "2GB");
+    p = PlanFor(&spec_, &e);
+    EXPECT_TRUE(p.actions.empty()) << failed;
+    EXPECT_EQ(p.status.phase, kPhaseFailed) << failed;
+    EXPECT_TRUE(p.status.failed);
+    EXPECT_TRUE(p.terminal);
+    EXPECT_TRUE(p.need_detail);
+    EXPECT_THAT(p.status.message, HasSubstr(failed));
+  }
+}
+
+TEST_F(RealApiPlannerTest, AnUnknownStatusIsWaitedForThenReported) {
+  store::JournalEntry e = Known("aaaa0001");
+  Observe("aaaa0001", "hibernating");
+  observed_.instances["aaaa0001"].status_since = kNow - minutes(10);
+  KeyPlan p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_TRUE(p.need_detail);
+  EXPECT_FALSE(p.terminal);
+  EXPECT_THAT(p.status.message, HasSubstr("unknown to this controller"));
+  observed_.instances["aaaa0001"].status_since = kNow - minutes(31);
+  p = PlanFor(&spec_, &e);
+  EXPECT_EQ(p.status.phase, kPhaseUnknown);
+  EXPECT_TRUE(p.status.unknown_status);
+  EXPECT_TRUE(p.terminal);
+  // No status at all is no different.
+  Observe("aaaa0001", "");
+  observed_.instances["aaaa0001"].status_since = kNow - minutes(31);
+  EXPECT_EQ(PlanFor(&spec_, &e).status.phase, kPhaseUnknown);
+}
+
+TEST_F(RealApiPlannerTest, FieldsAuraDoesNotReportAreNeverPatched) {
+  store::JournalEntry e = Known("aaaa0001");
+  Observe("aaaa0001", "running");
+  observed_.instances["aaaa0001"].instance.memory.clear();
+  observed_.instances["aaaa0001"].instance.storage.clear();
+  observed_.instances["aaaa0001"].instance.name.clear();
+  observed_.instances["aaaa0001"].instance.vector_optimized.reset();
+  KeyPlan p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_TRUE(p.status.ready);
+}
+
+TEST_F(RealApiPlannerTest, CdcThatReadsBackNullIsSentOnceThenSetNotObservable) {
+  spec_.type = "business-critical";
+  spec_.cdc_enrichment_mode = "FULL";
+  store::JournalEntry e = Known("aaaa0001");
+  e.type = "business-critical";
+  Observe("aaaa0001", "running");
+  observed_.instances["aaaa0001"].instance.type = "business-critical";
+  // Null: not readable. First time: PATCH, remembering what was sent.
+  KeyPlan p = PlanFor(&spec_, &e);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kPatch));
+  EXPECT_EQ(p.actions[0].patch.cdc_enrichment_mode, "FULL");
+  ASSERT_TRUE(p.actions[0].patch_records.contains("cdcEnrichmentMode"));
+  EXPECT_EQ(p.actions[0].patch_records.at("cdcEnrichmentMode").value, "FULL");
+  EXPECT_EQ(p.actions[0].patch_records.at("cdcEnrichmentMode").repeats, 1);
+  // The PATCH was accepted just now: within the settle window, wait for it to read back.
+  store::FieldPatch sent = p.actions[0].patch_records.at("cdcEnrichmentMode");
+  sent.sent_at = kNow - seconds(10);
+  e.patches["cdcEnrichmentMode"] = sent;
+  p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_FALSE(p.status.ready);
+  ASSERT_TRUE(p.requeue_after.has_value());
+  EXPECT_EQ(*p.requeue_after, options_.settle_window - seconds(10));
+  // Past the settle window and still null: recorded as set, not observable; no PATCH.
+  e.patches["cdcEnrichmentMode"].sent_at = kNow - options_.settle_window - seconds(1);
+  p = PlanFor(&spec_, &e);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kMarkUnobservable));
+  EXPECT_THAT(p.actions[0].fields, ElementsAre("cdcEnrichmentMode"));
+  EXPECT_TRUE(p.status.ready);
+  // Marked: ready, nothing sent, on every later pass.
+  e.patches["cdcEnrichmentMode"].unobservable = true;
+  p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_TRUE(p.status.ready);
+  EXPECT_THAT(p.status.notes, ElementsAre("cdcEnrichmentMode FULL: set, not observable"));
+  // A new value in the spec is sent again.
+  spec_.cdc_enrichment_mode = "DIFF";
+  p = PlanFor(&spec_, &e);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kPatch));
+  EXPECT_EQ(p.actions[0].patch.cdc_enrichment_mode, "DIFF");
+  // CDC is never sent to a paused instance (Aura turns it off while paused).
+  observed_.instances["aaaa0001"].instance.status = "paused";
+  spec_.paused = true;
+  EXPECT_TRUE(PlanFor(&spec_, &e).actions.empty());
+}
+
+TEST_F(RealApiPlannerTest, APatchThatNeverTakesEffectStopsAfterThreeTries) {
+  store::JournalEntry e = Known("aaaa0001");
+  spec_.storage = "4GB";
+  Observe("aaaa0001", "running", "2GB");  // the spec says 4GB (storage 4GB as observed)
+  store::FieldPatch r;
+  r.value = "4GB";
+  r.observed_before = "2GB";
+  r.sent_at = kNow - options_.settle_window - seconds(1);
+  for (int repeats = 1; repeats <= 2; ++repeats) {
+    r.repeats = repeats;
+    e.patches["memory"] = r;
+    KeyPlan p = PlanFor(&spec_, &e);
+    ASSERT_THAT(Types(p), ElementsAre(ActionType::kPatch)) << repeats;
+    EXPECT_EQ(p.actions[0].patch_records.at("memory").repeats, repeats + 1);
+  }
+  r.repeats = detail::kMaxPatchRepeats;
+  e.patches["memory"] = r;
+  KeyPlan p = PlanFor(&spec_, &e);
+  EXPECT_TRUE(p.actions.empty());
+  EXPECT_EQ(p.status.phase, kPhaseStalled);
+  EXPECT_TRUE(p.status.stalled);
+  EXPECT_TRUE(p.terminal);
+  EXPECT_THAT(p.status.message, HasSubstr("memory 4GB (sent 3 times; Aura still reports 2GB)"));
+  // The observation moved (someone else changed it): the count starts again.
+  Observe("aaaa0001", "running", "8GB");
+  observed_.instances["aaaa0001"].instance.storage = "4GB";
+  p = PlanFor(&spec_, &e);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kPatch));
+  EXPECT_EQ(p.actions[0].patch_records.at("memory").repeats, 1);
+}
+
+TEST_F(RealApiPlannerTest, PausedByTheControllerAndResumedByAuraIsPausedAgain) {
+  spec_.paused = true;
+  store::JournalEntry e = Known("aaaa0001");
+  e.paused_here = true;
+  Observe("aaaa0001", "running");
+  KeyPlan p = PlanFor(&spec_, &e);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kPause));
+  EXPECT_TRUE(p.actions[0].repause);
+  EXPECT_THAT(p.actions[0].reason, HasSubstr("resumed outside the controller"));
+  e.paused_here = false;
+  EXPECT_FALSE(PlanFor(&spec_, &e).actions[0].repause);
+}
+
+TEST_F(RealApiPlannerTest, CredentialsNoteSaysWhyThePasswordIsUnknown) {
+  store::JournalEntry e = Known("aaaa0001");
+  Observe("aaaa0001", "running");
+  e.credentials_saved = false;
+  e.credentials_note = "reply-without-password";
+  EXPECT_THAT(PlanFor(&spec_, &e).status.credentials_note, HasSubstr("carried none"));
+  e.origin = store::Origin::kAdopted;
+  e.credentials_note = "adopted";
+  EXPECT_THAT(PlanFor(&spec_, &e).status.credentials_note, HasSubstr("not created here"));
+  e.credentials_saved = true;
+  EXPECT_EQ(PlanFor(&spec_, &e).status.credentials_note, "");
 }
 
 }  // namespace

@@ -195,6 +195,12 @@ base::StatusOr<api::Reply<api::CreatedInstance>> FakeAuraApi::CreateInstance(
   c.username = "neo4j";
   c.password = "pw-" + id + "-secret";
   passwords_.push_back(c.password);
+  if (fault == CreateFault::kNoPassword) c.password.clear();
+  if (fault == CreateFault::kNoId) {
+    c = api::CreatedInstance{};
+    c.password = passwords_.back();
+    c.complete = false;
+  }
   c.tenant_id = req.tenant_id;
   c.cloud_provider = req.cloud_provider;
   c.region = req.region;

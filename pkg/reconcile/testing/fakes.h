@@ -28,6 +28,8 @@ enum class CreateFault {
   kLostBefore500,    // NOT created, answered 500 (ambiguous)
   kConnectFailure,   // never sent
   kThrottle,         // 429: nothing created
+  kNoPassword,       // created; the reply carries the id but no password (a lean reply)
+  kNoId,             // created; the reply was cut short: the password without the id
 };
 
 class FakeAuraApi : public api::AuraApi {
