@@ -69,7 +69,8 @@ base::StatusOr<http::HttpResponse> Client::Execute(const Call& call) {
     if (!token.ok()) {
       return token.status().WithContext(call.method + " " + route + ": getting an access token");
     }
-    AURA_RETURN_IF_ERROR(limiter_->Acquire(call.priority, stop));
+    // Held until this try's answer is handled: the limiter learns the account's tier from it.
+    AURA_ASSIGN_OR_RETURN(ratelimit::Permit permit, limiter_->AcquirePermit(call.priority, stop));
     req.headers = {{"Authorization", "Bearer " + *token},
                    {"Accept", "application/json"},
                    {"User-Agent", options_.user_agent}};
@@ -110,6 +111,7 @@ base::StatusOr<http::HttpResponse> Client::Execute(const Call& call) {
         if (metrics_ != nullptr) metrics_->ApiRetries("transport").Increment();
         fields.update(base::StatusFields(e));
         logger_.Warn("request failed; retrying", fields);
+        permit = ratelimit::Permit();  // not held while backing off
         AURA_RETURN_IF_ERROR(Sleep(backoff_.Next(attempt), stop));
         continue;
       }
@@ -118,6 +120,9 @@ base::StatusOr<http::HttpResponse> Client::Execute(const Call& call) {
 
     const int code = resp->status;
     const std::string request_id = resp->Header("X-Request-Id");
+    permit.set_outcome(code == 429 ? ratelimit::Permit::Outcome::kThrottled
+                                   : ratelimit::Permit::Outcome::kAnswered);
+    NoteDeprecation(*resp);
     fields["http_status"] = code;
     fields["request_id"] = request_id;
     if (metrics_ != nullptr) {
@@ -148,6 +153,7 @@ base::StatusOr<http::HttpResponse> Client::Execute(const Call& call) {
         (!retry_after || *retry_after <= options_.max_retry_wait)) {
       if (metrics_ != nullptr) metrics_->ApiRetries(code == 429 ? "429" : "5xx").Increment();
       logger_.Warn("request failed; retrying", fields);
+      permit = ratelimit::Permit();  // not held while backing off
       // After a 429 the limiter holds everyone until Retry-After; the backoff adds jitter.
       AURA_RETURN_IF_ERROR(Sleep(backoff_.Next(attempt, retry_after), stop));
       continue;
@@ -233,6 +239,28 @@ Status Client::ErrorFor(const Call& call, const http::HttpResponse& resp) const 
   }
   logger_.Warn("request refused", base::StatusFields(s));
   return s;
+}
+
+void Client::NoteDeprecation(const http::HttpResponse& resp) {
+  const std::string expires = resp.Header("X-Tyk-Api-Expires");
+  if (expires.empty()) return;
+  {
+    std::lock_guard<std::mutex> g(notes_mu_);
+    if (expires == deprecation_seen_) return;
+    deprecation_seen_ = expires;
+  }
+  // The Tyk gateway writes Go's RFC 1123 ("Mon, 03 Mar 2025 00:00:00 UTC"); HTTP-dates say GMT.
+  std::string as_http_date = expires;
+  if (as_http_date.ends_with(" UTC")) as_http_date.replace(as_http_date.size() - 3, 3, "GMT");
+  const std::optional<base::SystemTime> when =
+      backoff::ParseHttpDate(as_http_date, clock_->SystemNow());
+  if (when && metrics_ != nullptr) {
+    metrics_->api_deprecation_expiry.Set(
+        std::chrono::duration<double>(when->time_since_epoch()).count());
+  }
+  logger_.Warn(
+      "the Aura API version in use is deprecated and expires: plan the upgrade",
+      {{"expires", expires}, {"api_url", api_url_}, {"request_id", http::RequestIdOf(resp)}});
 }
 
 void Client::LogDecodeNotes(const Call& call, const DecodeNotes& notes) {

@@ -125,6 +125,9 @@ class Client final : public AuraApi {
   base::Status Sleep(base::Duration d, std::stop_token stop) const;
   // Logs each overlooked field (model_json.h) once per route and field, at debug level.
   void LogDecodeNotes(const Call& call, const DecodeNotes& notes);
+  // X-Tyk-Api-Expires (a deprecated API version): a warning the first time a date is seen, and
+  // aura_api_deprecation_expiry_timestamp_seconds.
+  void NoteDeprecation(const http::HttpResponse& resp);
 
   template <typename T, typename Parse>
   StatusOr<Reply<T>> Fetch(const Call& call, Parse parse);
@@ -140,7 +143,8 @@ class Client final : public AuraApi {
   const backoff::Backoff backoff_;
   std::stop_source stop_;
   std::mutex notes_mu_;
-  std::set<std::string> noted_;  // GUARDED_BY(notes_mu_): "route field: what" already logged
+  std::set<std::string> noted_;   // GUARDED_BY(notes_mu_): "route field: what" already logged
+  std::string deprecation_seen_;  // GUARDED_BY(notes_mu_): the last X-Tyk-Api-Expires logged
 };
 
 }  // namespace aura::api

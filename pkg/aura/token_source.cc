@@ -176,7 +176,8 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
         backoff::ParseRetryAfter(resp->Header("Retry-After"), clock_->SystemNow());
     if (code == 429) {
       if (metrics_ != nullptr) metrics_->api_throttled.Increment();
-      limiter_->OnThrottled(retry_after, *sent_at);
+      // The token endpoint has a limit of its own: this says nothing of the API's.
+      limiter_->OnThrottled(retry_after, *sent_at, /*may_learn=*/false);
     }
     const bool transient = code == 429 || code >= 500 || code == 408;
     if (transient && backoff_.CanRetry(attempt)) {

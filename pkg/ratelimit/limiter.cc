@@ -46,7 +46,8 @@ Limiter::Limiter(Options options, base::Clock* clock, metrics::Metrics* metrics,
       metrics_(metrics),
       random_(std::move(random)),
       margin_(options_.window_margin),
-      latency_cap_(options_.max_latency_margin.value_or(options_.window / 10)) {
+      latency_cap_(options_.max_latency_margin.value_or(options_.window / 10)),
+      limit_(options_.limit) {
   if (metrics_ != nullptr) {
     metrics_->ratelimit_in_window.Set(0);
     metrics_->ratelimit_paused.Set(0);
@@ -56,7 +57,49 @@ Limiter::Limiter(Options options, base::Clock* clock, metrics::Metrics* metrics,
 Limiter::~Limiter() { Stop(); }
 
 int Limiter::BaseLimit() const {
-  return std::max(1, options_.limit - std::max(0, options_.safety_margin));
+  return std::max(1, limit_ - std::max(0, std::min(options_.safety_margin, limit_ - 1)));
+}
+
+int Limiter::Limit() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return limit_;
+}
+
+bool Limiter::probing() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return ProbingLocked();
+}
+
+Permit& Permit::operator=(Permit&& o) noexcept {
+  if (this != &o) {
+    if (limiter_ != nullptr) limiter_->Release(probe_, outcome_);
+    limiter_ = std::exchange(o.limiter_, nullptr);
+    granted_at_ = o.granted_at_;
+    probe_ = o.probe_;
+    outcome_ = o.outcome_;
+  }
+  return *this;
+}
+
+Permit::~Permit() {
+  if (limiter_ != nullptr) limiter_->Release(probe_, outcome_);
+}
+
+void Limiter::Release(bool probe, Permit::Outcome outcome) {
+  if (!probe) return;
+  bool confirmed = false;
+  int limit = 0;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    probes_in_flight_ = std::max(0, probes_in_flight_ - 1);
+    // A request beyond the lowest tier was answered: the account has the larger one.
+    if (outcome == Permit::Outcome::kAnswered && ProbingLocked()) {
+      tier_known_ = confirmed = true;
+      limit = limit_;
+    }
+    DispatchLocked(clock_->Now());
+  }
+  if (confirmed && options_.on_learned) options_.on_learned(limit, true);
 }
 
 int Limiter::EffectiveLimitAt(TimePoint t) const {
@@ -123,10 +166,19 @@ void Limiter::DispatchLocked(TimePoint now) {
     const int limit = EffectiveLimitAt(now);
     if (throttled_ && now >= slow_until_ && limit >= BaseLimit()) throttled_ = false;
     while (static_cast<int>(log_.size()) < limit) {
+      // Probing: beyond probe_above in the window, one request at a time.
+      const bool beyond = ProbingLocked() && static_cast<int>(log_.size()) >= options_.probe_above;
+      if (beyond && probes_in_flight_ > 0) break;
       Waiter* w = FrontLocked();
       if (w == nullptr) break;
       queues_[Index(w->priority)].pop_front();
       w->granted = true;
+      if (beyond) {
+        ++probes_in_flight_;
+        // A plain Acquire has no answer to wait for: it cannot hold the others back.
+        w->probe = w->permit;
+        if (!w->permit) --probes_in_flight_;
+      }
       log_.push_back(now);
       if (options_.observer.granted) options_.observer.granted(w->ticket, w->priority, now);
       w->cv.notify_all();
@@ -153,9 +205,25 @@ TimePoint Limiter::NextEventLocked(TimePoint now) const {
 }
 
 base::Status Limiter::Acquire(Priority priority, std::stop_token stop) {
+  TimePoint granted_at;
+  bool probe = false;
+  return AcquireImpl(priority, /*permit=*/false, std::move(stop), &granted_at, &probe);
+}
+
+base::StatusOr<Permit> Limiter::AcquirePermit(Priority priority, std::stop_token stop) {
+  TimePoint granted_at;
+  bool probe = false;
+  AURA_RETURN_IF_ERROR(
+      AcquireImpl(priority, /*permit=*/true, std::move(stop), &granted_at, &probe));
+  return Permit(this, granted_at, probe);
+}
+
+base::Status Limiter::AcquireImpl(Priority priority, bool permit, std::stop_token stop,
+                                  TimePoint* granted_at, bool* probe) {
   const TimePoint start = clock_->Now();
   base::Status result;
   Waiter w(priority);
+  w.permit = permit;
   {
     // Constructed before mu_ is taken: with `stop` already requested it runs at once.
     std::stop_callback on_stop(stop, [this, &w] {
@@ -171,7 +239,11 @@ base::Status Limiter::Acquire(Priority priority, std::stop_token stop) {
     for (;;) {
       const TimePoint now = clock_->Now();
       DispatchLocked(now);
-      if (w.granted) break;
+      if (w.granted) {
+        *granted_at = now;
+        *probe = w.probe;
+        break;
+      }
       if (stopped_ || w.cancelled) {
         RemoveLocked(&w);
         if (options_.observer.cancelled) options_.observer.cancelled(w.ticket, priority, now);
@@ -196,6 +268,10 @@ bool Limiter::TryAcquire(Priority priority) {
     if (!queues_[i].empty()) return false;
   }
   if (static_cast<int>(log_.size()) >= EffectiveLimitAt(now)) return false;
+  if (ProbingLocked() && static_cast<int>(log_.size()) >= options_.probe_above &&
+      probes_in_flight_ > 0) {
+    return false;
+  }
   log_.push_back(now);
   if (options_.observer.granted) options_.observer.granted(next_ticket_++, priority, now);
   UpdateGaugesLocked(now);
@@ -207,10 +283,32 @@ void Limiter::OnThrottled(std::optional<Duration> retry_after) {
   OnThrottled(retry_after, clock_->Now());
 }
 
-void Limiter::OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at) {
-  std::lock_guard<std::mutex> g(mu_);
+void Limiter::OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at, bool may_learn) {
+  int learned = 0;
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    if (may_learn && options_.learn_limit && !tier_known_) {
+      // Grants in the window before the refused request (sent at `sent_at`, granted at or
+      // before it): what the server let through.
+      const auto from = std::upper_bound(log_.begin(), log_.end(), sent_at - Span());
+      const auto to = std::upper_bound(log_.begin(), log_.end(), sent_at);
+      const int before = std::max(0, static_cast<int>(to - from) - 1);
+      if (before < limit_) {
+        learned = limit_ = std::max(1, before);
+        tier_known_ = true;
+        // 429s for requests sent before this one arrived belong to the same burst.
+        last_throttle_ = clock_->Now();
+      }
+    }
+    OnThrottledLocked(retry_after, sent_at, /*slow_down=*/learned == 0);
+  }
+  if (learned > 0 && options_.on_learned) options_.on_learned(learned, false);
+}
+
+void Limiter::OnThrottledLocked(std::optional<Duration> retry_after, TimePoint sent_at,
+                                bool slow_down) {
   const TimePoint now = clock_->Now();
-  const bool new_burst = !throttled_ || sent_at >= last_throttle_;
+  const bool new_burst = slow_down && sent_at >= last_throttle_;
   if (new_burst) {
     if (now - last_throttle_ > options_.window) throttle_streak_ = 0;
     ++throttle_streak_;
@@ -226,7 +324,7 @@ void Limiter::OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at
                                         random_ ? random_() : 1.0);
   paused_until_ = std::max(paused_until_, now + pause);
   const TimePoint slow_until = paused_until_ + options_.throttle_windows * options_.window;
-  slow_until_ = new_burst ? slow_until : std::max(slow_until_, slow_until);
+  if (throttled_) slow_until_ = new_burst ? slow_until : std::max(slow_until_, slow_until);
   UpdateGaugesLocked(now);
   // Waiters sleep until the next event they knew of; the limit now changes at new instants.
   for (const auto& q : queues_) {
@@ -246,7 +344,7 @@ Snapshot Limiter::Stats() const {
   std::lock_guard<std::mutex> g(mu_);
   Snapshot s;
   s.now = clock_->Now();
-  s.limit = options_.limit;
+  s.limit = limit_;
   s.effective_limit = EffectiveLimitAt(s.now);
   s.in_window = AliveAt(s.now);
   s.paused = s.now < paused_until_;

@@ -13,6 +13,16 @@
 // per window. All time comes from the injected base::Clock; waits end early with kCancelled on
 // the caller's stop_token or Stop().
 //
+// Learning the account's limit (Options::learn_limit): Aura gives billed accounts 125 requests
+// a minute and Free or unbilled trial accounts 25. The first 429 that arrives while fewer grants
+// than the limit were in the window before the refused request sets the limit to that number
+// (at least 1) instead of slowing down by throttle_factor; Options::on_learned is told, so the
+// caller can keep it for the next process. While the tier is unknown (probe_above > 0), grants
+// beyond probe_above in a window go one at a time: the next waits until the previous permit is
+// released with its response, so that finding a 25-per-minute limit costs one 429, not one per
+// request in flight. A response (not a 429) to a request that was beyond probe_above in its
+// window proves the larger tier: probing stops and on_learned is told too.
+//
 // Thread-safety: every method may be called from any thread.
 #pragma once
 
@@ -63,6 +73,13 @@ struct Options {
   // 429s within the last window. Its max_attempts is unused.
   backoff::Policy pause_backoff{std::chrono::seconds(1), std::chrono::seconds(60), 2.0, 1};
 
+  // Learning the account's limit (see above). Off when the limit was given explicitly.
+  bool learn_limit = false;
+  int probe_above = 0;  // 0: no probing (the tier is known, or learning is off)
+  // Called without the lock after a limit was learned from a 429 (`confirmed` false) or the
+  // larger tier was proven (`confirmed` true, `limit` unchanged). Must be thread-safe.
+  std::function<void(int limit, bool confirmed)> on_learned;
+
   // Optional hooks for tests and tracing. Each Acquire gets a ticket; TryAcquire grants get one
   // too (granted only). Called with the limiter's lock held: they must not call the limiter.
   struct Observer {
@@ -90,6 +107,32 @@ struct Snapshot {
   std::array<int, kNumPriorities> waiting{};  // blocked callers per Priority
 };
 
+class Limiter;
+
+// A send slot taken with AcquirePermit: released (with what came of the request) when it is
+// destroyed. Probing needs to know when a request's answer arrived.
+class Permit {
+ public:
+  enum class Outcome { kNoAnswer, kAnswered, kThrottled };
+  Permit() = default;
+  Permit(Limiter* limiter, TimePoint granted_at, bool probe)
+      : limiter_(limiter), granted_at_(granted_at), probe_(probe) {}
+  Permit(Permit&& o) noexcept { *this = std::move(o); }
+  Permit& operator=(Permit&& o) noexcept;
+  Permit(const Permit&) = delete;
+  Permit& operator=(const Permit&) = delete;
+  ~Permit();
+  // What came of the request; kNoAnswer (a transport error) unless set.
+  void set_outcome(Outcome o) { outcome_ = o; }
+  TimePoint granted_at() const { return granted_at_; }
+
+ private:
+  Limiter* limiter_ = nullptr;
+  TimePoint granted_at_{};
+  bool probe_ = false;  // granted beyond probe_above while probing
+  Outcome outcome_ = Outcome::kNoAnswer;
+};
+
 class Limiter {
  public:
   // `clock` must outlive the limiter; `metrics` may be null. `random` feeds the pause backoff.
@@ -104,15 +147,25 @@ class Limiter {
   // kCancelled when `stop` is requested or Stop() was called, having taken no slot.
   [[nodiscard]] base::Status Acquire(Priority priority, std::stop_token stop = {});
 
+  // Like Acquire, but the slot stays "in flight" until the Permit is destroyed (probing: see
+  // the class comment). Clients that send requests use this.
+  [[nodiscard]] base::StatusOr<Permit> AcquirePermit(Priority priority, std::stop_token stop = {});
+
   // Takes a slot only when one is free now, no pause is in force and nobody of the same or a
   // higher priority is waiting. Never blocks.
   [[nodiscard]] bool TryAcquire(Priority priority);
 
   // A request sent at `sent_at` got HTTP 429. Pauses every caller until now + retry_after (a
-  // backoff when absent) and lowers the rate. 429s for requests sent before the previous 429
-  // arrived extend the pause but do not lower the rate again: they are the same burst.
-  void OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at);
+  // backoff when absent) and lowers the rate, or learns the limit (see above) when
+  // `may_learn` (false for an endpoint with a limit of its own, like the token endpoint). 429s
+  // for requests sent before the previous 429 arrived extend the pause but do not lower the
+  // rate again: they are the same burst.
+  void OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at, bool may_learn = true);
   void OnThrottled(std::optional<Duration> retry_after);
+
+  // The limit in force now (Options::limit, or what was learned).
+  int Limit() const;
+  bool probing() const;
 
   // Reports how long a granted request took from its grant to its response (see
   // Options::max_latency_margin).
@@ -134,9 +187,15 @@ class Limiter {
   const Options& options() const { return options_; }
 
  private:
+  friend class Permit;
+  void Release(bool probe, Permit::Outcome outcome);
+  void OnThrottledLocked(std::optional<Duration> retry_after, TimePoint sent_at, bool slow_down);
+
   struct Waiter {
     explicit Waiter(Priority p) : priority(p) {}
     Priority priority;
+    bool permit = false;       // taken with AcquirePermit
+    bool probe = false;        // granted beyond probe_above while probing: one at a time
     std::uint64_t ticket = 0;  // GUARDED_BY(mu_)
     std::condition_variable cv;
     bool granted = false;    // GUARDED_BY(mu_)
@@ -144,6 +203,11 @@ class Limiter {
   };
 
   Duration Span() const { return options_.window + margin_; }  // REQUIRES: mu_ held
+  base::Status AcquireImpl(Priority priority, bool permit, std::stop_token stop,
+                           TimePoint* granted_at, bool* probe);
+  bool ProbingLocked() const {
+    return options_.learn_limit && !tier_known_ && options_.probe_above > 0;
+  }
   void UpdateMarginLocked(TimePoint now);
   int BaseLimit() const;
   int EffectiveLimitAt(TimePoint t) const;  // REQUIRES: mu_ held
@@ -177,6 +241,9 @@ class Limiter {
   Duration latency_cap_{};     // max_latency_margin resolved
   // Sliding maximum of reported latencies: (time, latency), latencies decreasing.
   std::deque<std::pair<TimePoint, Duration>> latencies_;  // GUARDED_BY(mu_)
+  int limit_;                 // GUARDED_BY(mu_): Options::limit, or what was learned
+  bool tier_known_ = false;   // GUARDED_BY(mu_): learned from a 429, or the larger tier proven
+  int probes_in_flight_ = 0;  // GUARDED_BY(mu_): probe permits not yet released
 };
 
 }  // namespace aura::ratelimit

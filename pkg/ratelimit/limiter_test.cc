@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -355,6 +356,133 @@ TEST(LimiterOptionsTest, Validate) {
   o = Options{};
   o.throttle_factor = 0;
   EXPECT_FALSE(Validate(o).ok());
+}
+
+}  // namespace
+}  // namespace aura::ratelimit
+
+namespace aura::ratelimit {
+namespace {
+
+// ---- learning the account's limit ----
+
+struct Learned {
+  std::mutex mu;
+  std::vector<std::pair<int, bool>> calls;
+};
+
+Options Learning(Learned* learned, int probe_above = 25) {
+  Options o;
+  o.limit = 125;
+  o.window = std::chrono::seconds(60);
+  o.learn_limit = true;
+  o.probe_above = probe_above;
+  o.on_learned = [learned](int limit, bool confirmed) {
+    std::lock_guard<std::mutex> g(learned->mu);
+    learned->calls.emplace_back(limit, confirmed);
+  };
+  return o;
+}
+
+TEST(LimiterLearningTest, AFirst429BelowTheLimitTeachesTheAccountsLimit) {
+  base::FakeClock clock;
+  Learned learned;
+  Limiter l(Learning(&learned, /*probe_above=*/0), &clock);
+  for (int i = 0; i < 25; ++i) {
+    auto p = l.AcquirePermit(Priority::kPoll);
+    ASSERT_TRUE(p.ok());
+    p->set_outcome(Permit::Outcome::kAnswered);
+  }
+  auto refused = l.AcquirePermit(Priority::kPoll);
+  ASSERT_TRUE(refused.ok());
+  l.OnThrottled(std::chrono::seconds(2), clock.Now());
+  refused->set_outcome(Permit::Outcome::kThrottled);
+  EXPECT_EQ(l.Limit(), 25);
+  EXPECT_FALSE(l.Stats().throttled) << "a learned limit is not also halved";
+  ASSERT_EQ(learned.calls.size(), 1u);
+  EXPECT_EQ(learned.calls[0], std::make_pair(25, false));
+  // The window holds 26 grants: nothing more until it slides, whatever the pause says.
+  clock.Advance(std::chrono::seconds(2));
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
+  clock.Advance(std::chrono::seconds(58));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
+  // A later 429 with a full window is an ordinary throttle: no new limit.
+  l.OnThrottled(std::nullopt, clock.Now());
+  EXPECT_EQ(l.Limit(), 25);
+  EXPECT_EQ(learned.calls.size(), 1u);
+}
+
+TEST(LimiterLearningTest, TokenEndpoint429sTeachNothing) {
+  base::FakeClock clock;
+  Learned learned;
+  Limiter l(Learning(&learned, 0), &clock);
+  ASSERT_TRUE(l.Acquire(Priority::kWrite).ok());
+  l.OnThrottled(std::chrono::seconds(1), clock.Now(), /*may_learn=*/false);
+  EXPECT_EQ(l.Limit(), 125);
+  EXPECT_TRUE(learned.calls.empty());
+}
+
+TEST(LimiterLearningTest, WithoutLearningTheLimitNeverMoves) {
+  base::FakeClock clock;
+  Options o = Small(125, std::chrono::seconds(60));
+  Limiter l(o, &clock);
+  for (int i = 0; i < 10; ++i) ASSERT_TRUE(l.Acquire(Priority::kPoll).ok());
+  l.OnThrottled(std::chrono::seconds(1), clock.Now());
+  EXPECT_EQ(l.Limit(), 125);
+  EXPECT_TRUE(l.Stats().throttled);
+}
+
+TEST(LimiterLearningTest, BeyondTheLowestTierRequestsGoOneAtATime) {
+  base::FakeClock clock;
+  Learned learned;
+  Limiter l(Learning(&learned, /*probe_above=*/3), &clock);
+  std::vector<Permit> held;
+  for (int i = 0; i < 3; ++i) {
+    auto p = l.AcquirePermit(Priority::kPoll);
+    ASSERT_TRUE(p.ok());
+    held.push_back(std::move(*p));  // in flight
+  }
+  // The 4th is granted (within-tier requests in flight do not count); the 5th waits for it.
+  auto fourth = l.AcquirePermit(Priority::kPoll);
+  ASSERT_TRUE(fourth.ok());
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
+  std::atomic<bool> got{false};
+  std::thread fifth([&] {
+    auto p = l.AcquirePermit(Priority::kPoll);
+    got = p.ok();
+  });
+  ASSERT_TRUE(clock.AwaitWaiters(1));
+  EXPECT_FALSE(got.load());
+  // The 4th's answer arrives (not a 429): the larger tier is proven and probing stops.
+  fourth->set_outcome(Permit::Outcome::kAnswered);
+  *fourth = Permit();
+  fifth.join();
+  EXPECT_TRUE(got.load());
+  EXPECT_FALSE(l.probing());
+  ASSERT_EQ(learned.calls.size(), 1u);
+  EXPECT_EQ(learned.calls[0], std::make_pair(125, true));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));  // concurrency is back
+}
+
+TEST(LimiterLearningTest, ProbingFindsA25TierWithOne429) {
+  base::FakeClock clock;
+  Learned learned;
+  Limiter l(Learning(&learned, 25), &clock);
+  for (int i = 0; i < 25; ++i) {
+    auto p = l.AcquirePermit(Priority::kPoll);
+    ASSERT_TRUE(p.ok());
+    p->set_outcome(Permit::Outcome::kAnswered);
+  }
+  auto probe = l.AcquirePermit(Priority::kPoll);
+  ASSERT_TRUE(probe.ok());
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll)) << "a second request beyond the tier went out";
+  l.OnThrottled(std::chrono::seconds(5), probe->granted_at());
+  probe->set_outcome(Permit::Outcome::kThrottled);
+  *probe = Permit();
+  EXPECT_EQ(l.Limit(), 25);
+  EXPECT_FALSE(l.probing());
+  ASSERT_EQ(learned.calls.size(), 1u);
+  EXPECT_EQ(learned.calls[0], std::make_pair(25, false));
 }
 
 }  // namespace
