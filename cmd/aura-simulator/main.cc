@@ -80,10 +80,12 @@ int Run(int argc, char** argv) {
   std::printf("listening on http://%s:%d\n", host.c_str(), (*door)->port());
   std::fflush(stdout);
   log.Info("serving", {{"url", "http://" + host + ":" + std::to_string((*door)->port())},
+                       {"profile", aura::simulator::ProfileName(options.profile)},
                        {"tenants", options.tenants.size()},
                        {"clients", options.clients.size()},
                        {"rate_limit", options.rate_limit},
                        {"rate_window_seconds", aura::base::ToSeconds(options.rate_window)},
+                       {"token_limit", options.token_limit},
                        {"state", options.state_file}});
 
   int sig = 0;

@@ -35,6 +35,8 @@ constexpr RoutePattern kRoutes[] = {
     {"GET", "/v1/tenants", false},
     {"GET", "/v1/tenants/{tenantId}", false},
     {"GET", "/_sim/instances", true},
+    {"POST", "/_sim/instances/{instanceId}/status", true},
+    {"GET", "/_sim/profile", true},
     {"GET", "/_sim/stats", true},
     {"GET", "/_sim/faults", true},
     {"POST", "/_sim/faults", true},
@@ -73,6 +75,8 @@ bool MatchPattern(std::string_view pattern, const std::vector<std::string_view>&
   return true;
 }
 
+bool IsV1Path(std::string_view path) { return path == "/v1" || path.starts_with("/v1/"); }
+
 bool IsJsonContentType(std::string_view ct) {
   std::string_view media = ct.substr(0, ct.find(';'));
   while (!media.empty() && media.back() == ' ') media.remove_suffix(1);
@@ -88,6 +92,7 @@ Engine::Engine(SimulatorOptions options, base::Clock* clock)
     : options_(std::move(options)),
       clock_(clock),
       limiter_(options_.rate_limit, options_.rate_window),
+      token_limiter_(std::max(1, options_.token_limit), options_.token_window),
       faults_(options_.seed, options_.faults),
       rng_(options_.seed) {
   for (const auto& c : options_.clients) {
@@ -205,6 +210,19 @@ SimResponse Engine::Handle(const SimRequest& req) {
     const std::string client = IdentifyClient(req, route);
     ++stats_.requests_total;
     if (route.name == "POST /v1/instances") ++stats_.post_instances;
+    const bool token_route = route.name == "POST /oauth/token";
+    if (token_route) {
+      ++stats_.token_requests_total;
+      ++stats_.token_requests_by_client[client];
+    }
+    // The token endpoint's own limit: how long until the oldest token request of this client
+    // leaves the token window, when it refuses this one.
+    auto token_refusal = [&]() -> std::optional<base::Duration> {
+      if (!token_route || options_.token_limit <= 0) return std::nullopt;
+      auto d = token_limiter_.Admit(client, now);
+      if (d.allowed) return std::nullopt;
+      return d.retry_after;
+    };
     if (const ThrottleFault* t = faults_.Throttle(route.name)) {
       limiter_.RecordRefused(client, now);
       ++stats_.faults["throttle"];
@@ -216,6 +234,19 @@ SimResponse Engine::Handle(const SimRequest& req) {
       resp = JsonResponse(429, GatewayErrorBody("API Rate Limit Exceeded"));
       resp.headers.emplace_back("Retry-After", RetryAfterValue(std::max<base::Duration>(
                                                    d.retry_after, std::chrono::seconds(1))));
+    } else if (auto wait = token_refusal()) {
+      ++stats_.token_throttled_total;
+      resp = JsonResponse(
+          429,
+          json{{"error", "rate_limited"},
+               {"error_description",
+                "Too many token requests: at most " + std::to_string(options_.token_limit) +
+                    " per " +
+                    std::to_string(static_cast<int64_t>(base::ToSeconds(options_.token_window))) +
+                    " s per client; cache the token for its expires_in"}}
+              .dump());
+      resp.headers.emplace_back(
+          "Retry-After", RetryAfterValue(std::max<base::Duration>(*wait, std::chrono::seconds(1))));
     } else if (const ErrorFault* e = faults_.Error(route.name)) {
       ++stats_.faults["error"];
       resp = JsonResponse(e->status,
@@ -268,6 +299,9 @@ SimResponse Engine::Handle(const SimRequest& req) {
   resp.route = route.name;
   resp.request_id = NextRequestId();
   resp.headers.emplace_back("X-Request-Id", resp.request_id);
+  if (!route.admin && IsV1Path(req.path) && !options_.api_expires.empty()) {
+    resp.headers.emplace_back("X-Tyk-Api-Expires", options_.api_expires);
+  }
   if (resp.Header("Content-Type").empty()) {
     resp.headers.emplace_back("Content-Type", "application/json");
   }

@@ -8,12 +8,18 @@
 //   1. a unique X-Request-Id; the client is identified by its token or Basic credentials
 //      ("anonymous" otherwise) and the request is counted in its window;
 //   2. a throttle fault, or the sliding-window limiter -> 429 + Retry-After, nothing processed;
+//      then, for POST /oauth/token, the token limit (--token-limit) -> 429 + Retry-After with an
+//      OAuth-style body;
 //   3. an error fault -> 5xx (with Retry-After if configured), nothing processed;
 //   4. authentication (401 unknown/missing token, 403 expired), 415, validation, the handler;
 //   5. a create fault on a committed POST /v1/instances (500, drop, or a late 202);
 //   6. a malformed-body fault on a 2xx; 7. added latency and a trickled body.
+// Every /v1 response carries X-Tyk-Api-Expires when --api-expires is set. Before each request,
+// every instance is brought up to the request's time: transitions that ended, and Aura's own
+// lifecycle (free-db idle pause and paused delete, paid paused resume), each event at the time
+// it was due, in order, however far the clock jumped.
 // Time comes only from the injected Clock: lifecycles and token expiry use SystemNow(), the
-// limiter Now().
+// limiters Now().
 //
 // Thread-safety: Handle() and SaveState() may be called concurrently; one lock serializes them.
 #pragma once
@@ -23,6 +29,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
@@ -112,6 +119,12 @@ class Engine {
     int64_t post_instances = 0;
     int64_t creates_committed = 0;
     int64_t tokens_issued = 0;
+    int64_t token_requests_total = 0;  // POST /oauth/token received, refused ones included
+    std::map<std::string, int64_t> token_requests_by_client;
+    int64_t token_throttled_total = 0;  // refused by the token limit
+    int64_t auto_paused = 0;            // Aura's own lifecycle events
+    int64_t auto_resumed = 0;
+    int64_t auto_deleted = 0;
     std::map<std::string, int64_t> faults;
   };
 
@@ -129,12 +142,22 @@ class Engine {
   std::string RetryAfterValue(base::Duration d) const;
   std::string NextRequestId();
   nlohmann::json StatsJson() const;
+  nlohmann::json ProfileJson() const;
   nlohmann::json AdminInstancesJson() const;
+  nlohmann::json AdminInstanceJson(const InstanceRecord& r) const;
+  SimResponse SetInstanceStatus(const SimRequest& req, const std::string& id);
   void Reset();
   void SaveIfDirty();
 
   // engine_instances.cc: the /v1 resources.
   void AdvanceLifecycles(base::SystemTime now);
+  // The next event of `r` (a transition's end or Aura's own action) and when it is due;
+  // false when none is coming.
+  bool NextEvent(const InstanceRecord& r, base::SystemTime* at) const;
+  void ApplyEvent(InstanceRecord& r, base::SystemTime at);
+  // The refusal of a write (PATCH, pause, resume) on an instance whose status an admin set,
+  // or nullopt.
+  std::optional<SimResponse> PinnedRefusal(const InstanceRecord& r) const;
   SimResponse ListInstances(const SimRequest& req, const Client& c);
   SimResponse CreateInstance(const SimRequest& req, const Client& c);
   SimResponse GetInstance(const std::string& id, const Client& c);
@@ -152,7 +175,11 @@ class Engine {
   SnapshotRecord* FindSnapshot(const std::string& instance_id, const std::string& sid);
   const TenantOptions* FindTenant(const std::string& id) const;
   bool CanSee(const Client& c, const std::string& tenant_id) const;
+  // The Instance as /v1 replies carry it in the active profile; StrictInstanceJson as the
+  // OpenAPI has it (profile strict, and /_sim/instances in both profiles).
   nlohmann::json InstanceJson(const InstanceRecord& r) const;
+  nlohmann::json StrictInstanceJson(const InstanceRecord& r) const;
+  bool Real() const { return options_.profile == Profile::kReal; }
   std::string NewInstanceId();
   std::string NewUuid();
   std::string RandomString(size_t n, std::string_view alphabet);
@@ -165,6 +192,7 @@ class Engine {
   State state_;
   Stats stats_;
   SlidingWindowLimiter limiter_;
+  SlidingWindowLimiter token_limiter_;  // used when options_.token_limit > 0
   FaultInjector faults_;
   std::mt19937_64 rng_;
   uint64_t request_salt_;

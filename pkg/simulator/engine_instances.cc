@@ -1,5 +1,7 @@
-// The /v1 resources of Engine: instances, their lifecycle, snapshots and tenants.
+// The /v1 resources of Engine: instances, their lifecycle (Aura's own included), snapshots and
+// tenants, in the shapes of the active profile.
 #include <algorithm>
+#include <optional>
 #include <set>
 
 #include "pkg/simulator/engine.h"
@@ -29,6 +31,21 @@ SimResponse Busy(const InstanceRecord& r) {
 }
 
 bool Transitional(const std::string& status) { return status != "running" && status != "paused"; }
+
+// Statuses an admin may set that refuse writes with 400 rather than 409 (and allow DELETE).
+bool FailedStatus(const InstanceRecord& r) {
+  return r.status_pinned && (r.status == "suspended" || r.status == "loading failed");
+}
+
+// An unknown field in profile real's replies: the live service sends fields the OpenAPI does
+// not describe, and a client must ignore them.
+constexpr char kUnknownCreateField[] = "aura_db_status_url";
+constexpr char kUnknownInstanceField[] = "maintenance_window";
+
+void Become(InstanceRecord& r, std::string status, base::SystemTime at) {
+  r.status = std::move(status);
+  r.status_since = at;
+}
 
 base::SystemTime::duration Sys(base::Duration d) {
   return std::chrono::duration_cast<base::SystemTime::duration>(d);
@@ -126,35 +143,12 @@ std::string Engine::NewUuid() {
 
 void Engine::AdvanceLifecycles(base::SystemTime now) {
   for (auto& r : state_.instances) {
-    if (r.deleted || !Transitional(r.status) || now < r.status_until) continue;
-    if (r.status == "pausing") {
-      r.status = "paused";
-    } else if (r.status == "destroying") {
-      r.deleted = true;
-      r.deleted_at = r.status_until;
-    } else {
-      if (r.status == "updating") {
-        const json& u = r.pending_update;
-        if (u.contains("memory")) {
-          r.memory = u["memory"].get<std::string>();
-          r.storage = GbString(2 * SizeGb(r.memory));
-        }
-        if (u.contains("storage")) r.storage = u["storage"].get<std::string>();
-        if (u.contains("vector_optimized")) r.vector_optimized = u["vector_optimized"].get<bool>();
-        if (u.contains("graph_analytics_plugin")) {
-          r.graph_analytics_plugin = u["graph_analytics_plugin"].get<bool>();
-        }
-        if (u.contains("secondaries_count")) {
-          r.secondaries_count = u["secondaries_count"].get<int>();
-        }
-        if (u.contains("cdc_enrichment_mode")) {
-          r.cdc_enrichment_mode = u["cdc_enrichment_mode"].get<std::string>();
-        }
-        r.pending_update = json::object();
-      }
-      r.status = "running";  // creating, resuming, updating, restoring
+    // Events in the order they were due, each at its own time, however far the clock jumped.
+    base::SystemTime at;
+    while (NextEvent(r, &at) && at <= now) {
+      ApplyEvent(r, at);
+      dirty_ = true;
     }
-    dirty_ = true;
   }
   for (auto& s : state_.snapshots) {
     if (s.status == "InProgress" && now >= s.done_at) {
@@ -164,7 +158,98 @@ void Engine::AdvanceLifecycles(base::SystemTime now) {
   }
 }
 
+bool Engine::NextEvent(const InstanceRecord& r, base::SystemTime* at) const {
+  if (r.deleted || r.status_pinned) return false;
+  const bool free = r.type == "free-db";
+  const base::Duration zero(0);
+  if (Transitional(r.status)) {
+    *at = r.status_until;
+  } else if (r.status == "running" && free && options_.free_idle_pause > zero) {
+    *at = std::max(r.status_since, r.last_write) + Sys(options_.free_idle_pause);
+  } else if (r.status == "paused" && free && options_.free_paused_delete > zero) {
+    *at = r.status_since + Sys(options_.free_paused_delete);
+  } else if (r.status == "paused" && !free && options_.paid_paused_resume > zero) {
+    *at = r.status_since + Sys(options_.paid_paused_resume);
+  } else {
+    return false;
+  }
+  return true;
+}
+
+void Engine::ApplyEvent(InstanceRecord& r, base::SystemTime at) {
+  if (r.status == "running") {  // Aura pauses an idle free instance
+    Become(r, "pausing", at);
+    r.status_until = at + Sys(options_.durations.pause);
+    ++r.auto_paused;
+    ++stats_.auto_paused;
+  } else if (r.status == "paused" && r.type == "free-db") {  // deleted after long paused
+    r.deleted = true;
+    r.deleted_at = at;
+    r.auto_deleted = true;
+    ++stats_.auto_deleted;
+  } else if (r.status == "paused") {  // a paid instance is resumed
+    Become(r, "resuming", at);
+    r.status_until = at + Sys(options_.durations.resume);
+    ++r.auto_resumed;
+    ++stats_.auto_resumed;
+  } else if (r.status == "pausing") {
+    Become(r, "paused", at);
+  } else if (r.status == "destroying") {
+    r.deleted = true;
+    r.deleted_at = at;
+  } else {
+    if (r.status == "updating" || r.status == "resizing") {
+      const json& u = r.pending_update;
+      if (u.contains("memory")) {
+        r.memory = u["memory"].get<std::string>();
+        r.storage = GbString(2 * SizeGb(r.memory));
+      }
+      if (u.contains("storage")) r.storage = u["storage"].get<std::string>();
+      if (u.contains("vector_optimized")) r.vector_optimized = u["vector_optimized"].get<bool>();
+      if (u.contains("graph_analytics_plugin")) {
+        r.graph_analytics_plugin = u["graph_analytics_plugin"].get<bool>();
+      }
+      if (u.contains("secondaries_count")) {
+        r.secondaries_count = u["secondaries_count"].get<int>();
+      }
+      if (u.contains("cdc_enrichment_mode")) {
+        r.cdc_enrichment_mode = u["cdc_enrichment_mode"].get<std::string>();
+      }
+      r.pending_update = json::object();
+    }
+    Become(r, "running", at);  // creating, resuming, updating, resizing, restoring
+  }
+}
+
+std::optional<SimResponse> Engine::PinnedRefusal(const InstanceRecord& r) const {
+  if (!r.status_pinned) return std::nullopt;
+  if (r.status == "suspended") {
+    return Reply(400, AuraErrorBody("instance-suspended",
+                                    "The instance is suspended and cannot be changed"));
+  }
+  if (r.status == "loading failed") {
+    return Reply(
+        400, AuraErrorBody("instance-failed", "The instance failed to load and cannot be changed"));
+  }
+  return Busy(r);
+}
+
 json Engine::InstanceJson(const InstanceRecord& r) const {
+  json j = StrictInstanceJson(r);
+  if (!Real()) return j;
+  // The live service, as public clients and their fixtures show it (AURA_API.md "Where the
+  // real service differs"): no created_at, counts as numbers, nulls, fields the OpenAPI lacks.
+  j.erase("created_at");
+  if (r.status == "paused") j["connection_url"] = nullptr;
+  j["graph_nodes"] = 0;
+  j["graph_relationships"] = 0;
+  j["metrics_integration_url"] = nullptr;
+  if (r.type == "business-critical") j["cdc_enrichment_mode"] = nullptr;
+  j[kUnknownInstanceField] = "sunday-02:00-utc";
+  return j;
+}
+
+json Engine::StrictInstanceJson(const InstanceRecord& r) const {
   json j = {
       {"id", r.id},
       {"name", r.name},
@@ -210,11 +295,12 @@ SimResponse Engine::ListInstances(const SimRequest& req, const Client& c) {
     if (r.deleted || !CanSee(c, r.tenant_id)) continue;
     if (!tenant.empty() && r.tenant_id != tenant) continue;
     if (now < r.created + lag) continue;  // lagging LIST fault
-    items.push_back({{"id", r.id},
-                     {"name", r.name},
-                     {"tenant_id", r.tenant_id},
-                     {"cloud_provider", r.cloud_provider},
-                     {"created_at", FormatRfc3339(r.created)}});
+    json item = {{"id", r.id},
+                 {"name", r.name},
+                 {"tenant_id", r.tenant_id},
+                 {"cloud_provider", r.cloud_provider}};
+    if (!Real()) item["created_at"] = FormatRfc3339(r.created);
+    items.push_back(std::move(item));
   }
   return Data(200, items);
 }
@@ -375,7 +461,7 @@ SimResponse Engine::CreateInstance(const SimRequest& req, const Client& c) {
   r.memory = memory;
   r.storage = free || storage.empty() ? GbString(2 * SizeGb(memory)) : storage;
   r.version = version;
-  r.status = "creating";
+  Become(r, "creating", now);
   r.created = now;
   r.status_until = now + Sys(options_.durations.create);
   r.vector_optimized = vector_optimized;
@@ -388,6 +474,20 @@ SimResponse Engine::CreateInstance(const SimRequest& req, const Client& c) {
   state_.instances.push_back(r);
   ++stats_.creates_committed;
   dirty_ = true;
+  if (Real()) {
+    // What Neo4j's own CLI and Terraform provider read from a create reply, and one field the
+    // OpenAPI does not have.
+    return Data(202, {{"id", r.id},
+                      {"name", r.name},
+                      {"tenant_id", r.tenant_id},
+                      {"cloud_provider", r.cloud_provider},
+                      {"region", r.region},
+                      {"type", r.type},
+                      {"connection_url", "neo4j+s://" + r.id + ".databases.neo4j.io"},
+                      {"username", "neo4j"},
+                      {"password", r.password},
+                      {kUnknownCreateField, nullptr}});
+  }
   return Data(202, {{"id", r.id},
                     {"connection_url", "neo4j+s://" + r.id + ".databases.neo4j.io"},
                     {"username", "neo4j"},
@@ -411,6 +511,8 @@ SimResponse Engine::GetInstance(const std::string& id, const Client& c) {
 SimResponse Engine::UpdateInstance(const SimRequest& req, const std::string& id, const Client& c) {
   InstanceRecord* r = FindLive(id, c);
   if (r == nullptr) return DbNotFound(id);
+  r->last_write = clock_->SystemNow();  // a write request, whatever its outcome
+  dirty_ = true;
   bool ok = false;
   json body = ParseBody(req.body, &ok);
   if (!ok) return NotAnObject();
@@ -491,6 +593,7 @@ SimResponse Engine::UpdateInstance(const SimRequest& req, const std::string& id,
     }
     if (!errs.empty()) return errs.Response();
   }
+  if (auto refused = PinnedRefusal(*r)) return *refused;
   if (Transitional(r->status)) return Busy(*r);
   if (!update.empty() && r->status == "paused") {
     return Reply(400, AuraErrorBody("instance-paused", "A paused instance cannot be changed"));
@@ -499,17 +602,21 @@ SimResponse Engine::UpdateInstance(const SimRequest& req, const std::string& id,
   dirty_ = true;
   if (update.empty()) return Data(200, InstanceJson(*r));  // a rename takes effect at once
   r->pending_update = update;
-  r->status = "updating";
-  r->status_until = clock_->SystemNow() + Sys(options_.durations.update);
+  // The live service reports a memory or storage change as `resizing`.
+  const bool resize = update.contains("memory") || update.contains("storage");
+  Become(*r, Real() && resize ? "resizing" : "updating", clock_->SystemNow());
+  r->status_until = r->status_since + Sys(options_.durations.update);
   return Data(202, InstanceJson(*r));
 }
 
 SimResponse Engine::DeleteInstance(const std::string& id, const Client& c) {
   InstanceRecord* r = FindLive(id, c);
   if (r == nullptr || r->status == "destroying") return DbNotFound(id);
-  if (Transitional(r->status)) return Busy(*r);
-  r->status = "destroying";
-  r->status_until = clock_->SystemNow() + Sys(options_.durations.destroy);
+  // A suspended or failed instance can still be deleted; other statuses an admin set are busy.
+  if (Transitional(r->status) && !FailedStatus(*r)) return Busy(*r);
+  r->status_pinned = false;
+  Become(*r, "destroying", clock_->SystemNow());
+  r->status_until = r->status_since + Sys(options_.durations.destroy);
   dirty_ = true;
   return Data(202, InstanceJson(*r));
 }
@@ -517,13 +624,16 @@ SimResponse Engine::DeleteInstance(const std::string& id, const Client& c) {
 SimResponse Engine::PauseInstance(const std::string& id, const Client& c) {
   InstanceRecord* r = FindLive(id, c);
   if (r == nullptr) return DbNotFound(id);
+  r->last_write = clock_->SystemNow();
+  dirty_ = true;
   if (r->type == "free-db") {
     return Reply(
         400, AuraErrorBody("free-instance-cannot-be-paused", "Free instances cannot be paused"));
   }
+  if (auto refused = PinnedRefusal(*r)) return *refused;
   if (r->status != "running") return Busy(*r);
-  r->status = "pausing";
-  r->status_until = clock_->SystemNow() + Sys(options_.durations.pause);
+  Become(*r, "pausing", clock_->SystemNow());
+  r->status_until = r->status_since + Sys(options_.durations.pause);
   dirty_ = true;
   return Data(202, InstanceJson(*r));
 }
@@ -531,9 +641,12 @@ SimResponse Engine::PauseInstance(const std::string& id, const Client& c) {
 SimResponse Engine::ResumeInstance(const std::string& id, const Client& c) {
   InstanceRecord* r = FindLive(id, c);
   if (r == nullptr) return DbNotFound(id);
+  r->last_write = clock_->SystemNow();
+  dirty_ = true;
+  if (auto refused = PinnedRefusal(*r)) return *refused;
   if (r->status != "paused") return Busy(*r);
-  r->status = "resuming";
-  r->status_until = clock_->SystemNow() + Sys(options_.durations.resume);
+  Become(*r, "resuming", clock_->SystemNow());
+  r->status_until = r->status_since + Sys(options_.durations.resume);
   dirty_ = true;
   return Data(202, InstanceJson(*r));
 }
@@ -610,8 +723,8 @@ SimResponse Engine::RestoreSnapshot(const std::string& id, const std::string& si
     return Reply(
         409, AuraErrorBody("snapshot-not-ready", "The snapshot is not completed: " + s->status));
   }
-  r->status = "restoring";
-  r->status_until = clock_->SystemNow() + Sys(options_.durations.restore);
+  Become(*r, "restoring", clock_->SystemNow());
+  r->status_until = r->status_since + Sys(options_.durations.restore);
   dirty_ = true;
   return Data(202, InstanceJson(*r));
 }

@@ -1,9 +1,11 @@
 #include "pkg/simulator/flags.h"
 
+#include <cctype>
 #include <charconv>
 #include <cmath>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -42,6 +44,30 @@ base::StatusOr<int64_t> ParseInt(const std::string& flag, const std::string& v, 
                      v + " is outside [" + std::to_string(lo) + ", " + std::to_string(hi) + "]");
   }
   return n;
+}
+
+// A duration: a number with an optional unit, ms, s, m, h or d ("0.5", "2s", "90m", "72h");
+// without a unit, seconds, as every other *-seconds flag of the simulator.
+base::StatusOr<base::Duration> ParseDurationFlag(const std::string& flag, const std::string& v) {
+  size_t num_end = 0;
+  while (num_end < v.size() &&
+         (std::isdigit(static_cast<unsigned char>(v[num_end])) || v[num_end] == '.')) {
+    ++num_end;
+  }
+  const std::string unit = v.substr(num_end);
+  double scale = 0;
+  if (unit.empty() || unit == "s") scale = 1;
+  if (unit == "ms") scale = 0.001;
+  if (unit == "m") scale = 60;
+  if (unit == "h") scale = 3600;
+  if (unit == "d") scale = 86400;
+  if (scale == 0) {
+    return FlagError(flag, "'" + v + "' is not a duration (a number with ms, s, m, h or d)");
+  }
+  AURA_ASSIGN_OR_RETURN(double n, ParseDouble(flag, v.substr(0, num_end), 0, 1e12));
+  const double seconds = n * scale;
+  if (seconds > 86400.0 * 365 * 100) return FlagError(flag, v + " is longer than 100 years");
+  return std::chrono::duration_cast<base::Duration>(std::chrono::duration<double>(seconds));
 }
 
 base::Duration Seconds(double s) {
@@ -93,7 +119,8 @@ Accounts:
                               Default client: sim-client / sim-secret, all projects.
   --token-ttl SECONDS         expires_in of issued tokens (default 3600)
 Limits and timing:
-  --rate-limit N              requests per client per window, token requests included (125)
+  --rate-limit N              requests per client per window, token requests included
+                              (default 125; profile real 25, a Free or unbilled trial account)
   --rate-window SECONDS       the sliding window (default 60)
   --retry-after-format F      seconds|http-date: how 429 and 5xx write Retry-After (seconds)
   --create-seconds S          creating -> running (default 3); fractions allowed
@@ -109,8 +136,33 @@ Faults (all reproducible from --seed; change them at run time with POST /_sim/fa
   --create-fault MODE[:RATE]  a committed create then fails: 500|drop|timeout
   --create-timeout-seconds S  how late a "timeout" create answers (default 60)
   --token-expiry-seconds S    tokens stop working S seconds after issue (early expiry)
+Profiles (docs/SIMULATOR_PROFILES.md; every setting below may still be changed by its flag):
+  --profile P                 strict|real (default strict: the OpenAPI to the letter).
+                              real plays the live service: lean, loose /v1 bodies (no
+                              created_at, numbers for graph_nodes, nulls, an unknown field,
+                              connection_url null when paused, business-critical CDC read back
+                              as null), `resizing` for a memory/storage PATCH, and the defaults
+                              --rate-limit 25 --token-limit 15 --token-window 1h
+                              --free-idle-pause 72h --free-paused-delete 720h
+                              --paid-paused-resume 720h --api-expires ")" +
+         std::string(kRealApiExpires) + R"("
+  --token-limit N             POST /oauth/token requests per client per token window, then 429
+                              with Retry-After and {"error":"rate_limited",...} (0 = off;
+                              default 0, real 15)
+  --token-window D            the token limit's sliding window (default 1h)
+  --free-idle-pause D         Aura pauses a free-db instance after D running without a PATCH,
+                              pause or resume request (pausing -> paused; 0 = never; real 72h)
+  --free-paused-delete D      Aura deletes a free-db instance paused for D (0 = never; real 720h)
+  --paid-paused-resume D      Aura resumes any other instance paused for D (resuming -> running;
+                              0 = never; real 720h)
+  --api-expires TEXT          X-Tyk-Api-Expires on every /v1 response ("" = none; default none)
+  Durations D: a number with a unit ms, s, m, h or d ("2s", "90m", "72h"); no unit = seconds.
+Admin routes (never rate limited): GET /_sim/instances, /_sim/stats, /_sim/faults,
+  /_sim/profile; POST /_sim/faults, /_sim/reset, /_sim/instances/ID/status {"status":"S"}
+  (S is kept as is until the next call: "suspended" and "loading failed" refuse writes with
+  400, other statuses with 409; "running" or "paused" return it to the normal lifecycle).
 Other:
-  --help, --version
+  --help (-h), --version
 )";
 }
 
@@ -126,8 +178,16 @@ base::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
   std::string create_fault;
   double create_timeout = 60;
 
+  // The profile's defaults apply to what was not given explicitly, whatever the order.
+  std::optional<Profile> profile;
+  std::set<std::string> given;
+
   for (size_t i = 0; i < args.size(); ++i) {
     std::string arg = args[i];
+    if (arg == "-h") {
+      out.help = true;
+      continue;
+    }
     if (!arg.starts_with("--")) return base::InvalidArgumentError("unexpected argument: " + arg);
     std::string flag = arg.substr(2), value;
     bool has_value = false;
@@ -177,7 +237,14 @@ base::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
                                                   "list-lag-seconds",
                                                   "token-expiry-seconds",
                                                   "create-fault",
-                                                  "create-timeout-seconds"};
+                                                  "create-timeout-seconds",
+                                                  "profile",
+                                                  "token-limit",
+                                                  "token-window",
+                                                  "free-idle-pause",
+                                                  "free-paused-delete",
+                                                  "paid-paused-resume",
+                                                  "api-expires"};
     if (!kValued.count(flag)) {
       return base::InvalidArgumentError("unknown flag --" + flag + " (see --help)");
     }
@@ -185,6 +252,7 @@ base::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
       if (i + 1 >= args.size()) return FlagError(flag, "needs a value");
       value = args[++i];
     }
+    given.insert(flag);
     if (flag == "listen") {
       auto colon = value.rfind(':');
       if (colon == std::string::npos || colon == 0) return FlagError(flag, "want HOST:PORT");
@@ -281,9 +349,51 @@ base::StatusOr<ParsedFlags> ParseFlags(const std::vector<std::string>& args) {
       create_fault = value;
     } else if (flag == "create-timeout-seconds") {
       AURA_ASSIGN_OR_RETURN(create_timeout, ParseDouble(flag, value, 0, 86400));
+    } else if (flag == "profile") {
+      if (value == "strict") {
+        profile = Profile::kStrict;
+      } else if (value == "real") {
+        profile = Profile::kReal;
+      } else {
+        return FlagError(flag, "strict or real");
+      }
+    } else if (flag == "token-limit") {
+      AURA_ASSIGN_OR_RETURN(int64_t n, ParseInt(flag, value, 0, 1000000000));
+      o.token_limit = static_cast<int>(n);
+    } else if (flag == "token-window") {
+      AURA_ASSIGN_OR_RETURN(o.token_window, ParseDurationFlag(flag, value));
+      if (o.token_window <= base::Duration(0)) return FlagError(flag, "must be more than 0");
+    } else if (flag == "free-idle-pause") {
+      AURA_ASSIGN_OR_RETURN(o.free_idle_pause, ParseDurationFlag(flag, value));
+    } else if (flag == "free-paused-delete") {
+      AURA_ASSIGN_OR_RETURN(o.free_paused_delete, ParseDurationFlag(flag, value));
+    } else if (flag == "paid-paused-resume") {
+      AURA_ASSIGN_OR_RETURN(o.paid_paused_resume, ParseDurationFlag(flag, value));
+    } else if (flag == "api-expires") {
+      for (char c : value) {
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) {
+          return FlagError(flag, "control characters are not allowed in a header value");
+        }
+      }
+      o.api_expires = value;
     } else {
       return base::InvalidArgumentError("unknown flag --" + flag + " (see --help)");
     }
+  }
+  if (profile) {
+    const SimulatorOptions explicit_values = o;
+    o.UseProfile(*profile);
+    if (given.count("rate-limit")) o.rate_limit = explicit_values.rate_limit;
+    if (given.count("token-limit")) o.token_limit = explicit_values.token_limit;
+    if (given.count("token-window")) o.token_window = explicit_values.token_window;
+    if (given.count("free-idle-pause")) o.free_idle_pause = explicit_values.free_idle_pause;
+    if (given.count("free-paused-delete")) {
+      o.free_paused_delete = explicit_values.free_paused_delete;
+    }
+    if (given.count("paid-paused-resume")) {
+      o.paid_paused_resume = explicit_values.paid_paused_resume;
+    }
+    if (given.count("api-expires")) o.api_expires = explicit_values.api_expires;
   }
 
   for (const auto& c : o.clients) {

@@ -5,6 +5,7 @@
 namespace aura::simulator {
 namespace {
 
+using std::chrono::hours;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
@@ -127,6 +128,123 @@ TEST(FlagsTest, RejectsBadFlags) {
            {"positional"}}) {
     auto f = ParseFlags(args);
     EXPECT_FALSE(f.ok()) << args[0];
+  }
+}
+
+TEST(FlagsTest, StrictIsTheDefaultProfile) {
+  for (const auto& args : std::vector<std::vector<std::string>>{{}, {"--profile", "strict"}}) {
+    auto f = ParseFlags(args);
+    ASSERT_TRUE(f.ok()) << f.status();
+    const SimulatorOptions& o = f->options;
+    EXPECT_EQ(o.profile, Profile::kStrict);
+    EXPECT_EQ(o.rate_limit, 125);
+    EXPECT_EQ(o.token_limit, 0);
+    EXPECT_EQ(o.free_idle_pause, seconds(0));
+    EXPECT_EQ(o.free_paused_delete, seconds(0));
+    EXPECT_EQ(o.paid_paused_resume, seconds(0));
+    EXPECT_EQ(o.api_expires, "");
+  }
+}
+
+TEST(FlagsTest, ProfileRealSetsItsDefaults) {
+  auto f = ParseFlags({"--profile", "real"});
+  ASSERT_TRUE(f.ok()) << f.status();
+  const SimulatorOptions& o = f->options;
+  EXPECT_EQ(o.profile, Profile::kReal);
+  EXPECT_EQ(o.rate_limit, 25);
+  EXPECT_EQ(o.rate_window, seconds(60));
+  EXPECT_EQ(o.token_limit, 15);
+  EXPECT_EQ(o.token_window, hours(1));
+  EXPECT_EQ(o.free_idle_pause, hours(72));
+  EXPECT_EQ(o.free_paused_delete, hours(720));
+  EXPECT_EQ(o.paid_paused_resume, hours(720));
+  EXPECT_EQ(o.api_expires, "Mon, 03 Mar 2027 00:00:00 UTC");
+}
+
+TEST(FlagsTest, ExplicitFlagsWinOverTheProfileInAnyOrder) {
+  auto before = ParseFlags(
+      {"--rate-limit", "50", "--token-limit=3", "--api-expires", "", "--profile", "real"});
+  auto after =
+      ParseFlags({"--profile=real", "--rate-limit", "50", "--token-limit=3", "--api-expires="});
+  for (const auto* f : {&before, &after}) {
+    ASSERT_TRUE(f->ok()) << f->status();
+    const SimulatorOptions& o = (*f)->options;
+    EXPECT_EQ(o.rate_limit, 50);
+    EXPECT_EQ(o.token_limit, 3);
+    EXPECT_EQ(o.api_expires, "");
+    EXPECT_EQ(o.free_idle_pause, hours(72));  // not given: the profile's
+  }
+  auto off = ParseFlags({"--free-idle-pause", "0", "--profile", "real", "--paid-paused-resume", "0",
+                         "--free-paused-delete=0s"});
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->options.free_idle_pause, seconds(0));
+  EXPECT_EQ(off->options.free_paused_delete, seconds(0));
+  EXPECT_EQ(off->options.paid_paused_resume, seconds(0));
+  // Strict with the real service's settings, one by one.
+  auto strict = ParseFlags({"--token-limit", "15", "--api-expires", "Fri, 01 Jan 2027 00:00:00 UTC",
+                            "--free-idle-pause", "3d"});
+  ASSERT_TRUE(strict.ok()) << strict.status();
+  EXPECT_EQ(strict->options.profile, Profile::kStrict);
+  EXPECT_EQ(strict->options.token_limit, 15);
+  EXPECT_EQ(strict->options.api_expires, "Fri, 01 Jan 2027 00:00:00 UTC");
+  EXPECT_EQ(strict->options.free_idle_pause, hours(72));
+}
+
+TEST(FlagsTest, DurationSyntax) {
+  const std::vector<std::pair<std::string, base::Duration>> good = {
+      {"2s", seconds(2)},
+      {"0.5", milliseconds(500)},
+      {"90m", std::chrono::minutes(90)},
+      {"72h", hours(72)},
+      {"30d", hours(720)},
+      {"250ms", milliseconds(250)},
+      {"1.5h", std::chrono::minutes(90)},
+      {"0", seconds(0)}};
+  for (const auto& [text, want] : good) {
+    for (const char* flag :
+         {"--token-window", "--free-idle-pause", "--free-paused-delete", "--paid-paused-resume"}) {
+      if (want == seconds(0) && std::string(flag) == "--token-window") continue;
+      auto f = ParseFlags({flag, text});
+      ASSERT_TRUE(f.ok()) << flag << " " << text << ": " << f.status();
+      const SimulatorOptions& o = f->options;
+      base::Duration got = std::string(flag) == "--token-window"         ? o.token_window
+                           : std::string(flag) == "--free-idle-pause"    ? o.free_idle_pause
+                           : std::string(flag) == "--free-paused-delete" ? o.free_paused_delete
+                                                                         : o.paid_paused_resume;
+      EXPECT_EQ(got, want) << flag << " " << text;
+    }
+  }
+  for (const char* bad : {"", "3x", "h", "-1s", "1e3s", "2 s", "1..5s"}) {
+    EXPECT_FALSE(ParseFlags({"--free-idle-pause", bad}).ok()) << "'" << bad << "'";
+  }
+}
+
+TEST(FlagsTest, RejectsBadProfileFlags) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"--profile", "loose"},
+                                             {"--profile"},
+                                             {"--token-limit", "-1"},
+                                             {"--token-limit", "many"},
+                                             {"--token-window", "0"},
+                                             {"--token-window", "0s"},
+                                             {"--api-expires", "Mon\r\nSet-Cookie: x"},
+                                             {"--api-expires", std::string("Mon,\n03")},
+                                             {"-x"}}) {
+    EXPECT_FALSE(ParseFlags(args).ok()) << args[0] << " " << (args.size() > 1 ? args[1] : "");
+  }
+  EXPECT_FALSE(ParseFlags({"--api-expires", "Mon\r\n"}).ok());
+}
+
+TEST(FlagsTest, HelpDocumentsEveryProfileFlag) {
+  auto f = ParseFlags({"-h"});
+  ASSERT_TRUE(f.ok());
+  EXPECT_TRUE(f->help);
+  const std::string usage = Usage();
+  for (const char* text :
+       {"--profile", "strict|real", "--token-limit", "--token-window", "--free-idle-pause",
+        "--free-paused-delete", "--paid-paused-resume", "--api-expires", "/_sim/profile",
+        "/_sim/instances/ID/status", "Mon, 03 Mar 2027 00:00:00 UTC", "72h"}) {
+    EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -52,7 +53,13 @@ json InstanceJson(const InstanceRecord& r) {
       {"create_response_password", r.create_response_password},
       {"pending_update", r.pending_update},
       {"deleted", r.deleted},
-      {"deleted_at_ms", ToMs(r.deleted_at)}};
+      {"deleted_at_ms", ToMs(r.deleted_at)},
+      {"status_since_ms", ToMs(r.status_since)},
+      {"last_write_ms", ToMs(r.last_write)},
+      {"status_pinned", r.status_pinned},
+      {"auto_paused", r.auto_paused},
+      {"auto_resumed", r.auto_resumed},
+      {"auto_deleted", r.auto_deleted}};
   if (r.secondaries_count) j["secondaries_count"] = *r.secondaries_count;
   if (r.cdc_enrichment_mode) j["cdc_enrichment_mode"] = *r.cdc_enrichment_mode;
   return j;
@@ -92,6 +99,15 @@ InstanceRecord InstanceFromJson(const json& j) {
   r.pending_update = j.value("pending_update", json::object());
   r.deleted = j.value("deleted", false);
   r.deleted_at = FromMs(j.value("deleted_at_ms", int64_t{0}));
+  // Files written before these fields: the status began when its transition ended (or at
+  // creation), and no write is known.
+  r.status_since = j.contains("status_since_ms") ? FromMs(j["status_since_ms"].get<int64_t>())
+                                                 : std::max(r.created, r.status_until);
+  r.last_write = FromMs(j.value("last_write_ms", int64_t{0}));
+  r.status_pinned = j.value("status_pinned", false);
+  r.auto_paused = j.value("auto_paused", int64_t{0});
+  r.auto_resumed = j.value("auto_resumed", int64_t{0});
+  r.auto_deleted = j.value("auto_deleted", false);
   return r;
 }
 

@@ -50,6 +50,17 @@ struct InstanceRecord {
   nlohmann::json pending_update = nlohmann::json::object();  // applied when `updating` ends
   bool deleted = false;  // destroying has finished: the API answers 404
   base::SystemTime deleted_at;
+  // When `status` was last set (the start of a paused or running spell, for Aura's own
+  // lifecycle) and when the last write request (PATCH, pause, resume) addressed it.
+  base::SystemTime status_since;
+  base::SystemTime last_write;
+  // The status was set by POST /_sim/instances/{id}/status and stays as is: no transition,
+  // no lifecycle of Aura's own, writes refused.
+  bool status_pinned = false;
+  // What Aura did on its own (--free-idle-pause, --paid-paused-resume, --free-paused-delete).
+  int64_t auto_paused = 0;
+  int64_t auto_resumed = 0;
+  bool auto_deleted = false;
 };
 
 struct SnapshotRecord {

@@ -31,6 +31,12 @@ TEST(StateTest, RoundTripsThroughJsonAndFile) {
   r.password = "pw";
   r.create_response_code = "dropped";
   r.create_response_delay = std::chrono::milliseconds(1500);
+  r.status_since = clock.SystemNow() + std::chrono::seconds(1);
+  r.last_write = clock.SystemNow() + std::chrono::seconds(2);
+  r.status_pinned = true;
+  r.auto_paused = 2;
+  r.auto_resumed = 1;
+  r.auto_deleted = true;
   s.instances.push_back(r);
   s.snapshots.push_back(
       {"sid", "0a1b2c3d", "AdHoc", "Completed", clock.SystemNow(), clock.SystemNow(), true});
@@ -49,6 +55,12 @@ TEST(StateTest, RoundTripsThroughJsonAndFile) {
   EXPECT_EQ(back->instances[0].password, "pw");
   EXPECT_EQ(back->instances[0].create_response_code, "dropped");
   EXPECT_EQ(back->instances[0].create_response_delay, std::chrono::milliseconds(1500));
+  EXPECT_EQ(back->instances[0].status_since, r.status_since);
+  EXPECT_EQ(back->instances[0].last_write, r.last_write);
+  EXPECT_TRUE(back->instances[0].status_pinned);
+  EXPECT_EQ(back->instances[0].auto_paused, 2);
+  EXPECT_EQ(back->instances[0].auto_resumed, 1);
+  EXPECT_TRUE(back->instances[0].auto_deleted);
 
   std::ofstream(path) << "{\"version\": 1, \"instances\": 5}";
   EXPECT_EQ(ReadStateFile(path).status().code(), base::StatusCode::kDataLoss);
@@ -56,6 +68,31 @@ TEST(StateTest, RoundTripsThroughJsonAndFile) {
   EXPECT_EQ(ReadStateFile(path).status().code(), base::StatusCode::kDataLoss);
   std::remove(path.c_str());
   rmdir(dir);
+}
+
+TEST(StateTest, FilesWithoutTheLifecycleFieldsStillLoad) {
+  // A state file written before statuses on demand and Aura's own lifecycle.
+  const nlohmann::json old = {{"version", 1},
+                              {"instances",
+                               {{{"id", "0a1b2c3d"},
+                                 {"name", "n"},
+                                 {"tenant_id", "t"},
+                                 {"cloud_provider", "gcp"},
+                                 {"region", "europe-west1"},
+                                 {"type", "free-db"},
+                                 {"memory", "1GB"},
+                                 {"status", "running"},
+                                 {"created_ms", 1000},
+                                 {"status_until_ms", 4000}}}},
+                              {"snapshots", nlohmann::json::array()},
+                              {"tokens", nlohmann::json::object()}};
+  auto s = StateFromJson(old);
+  ASSERT_TRUE(s.ok()) << s.status();
+  const InstanceRecord& r = s->instances[0];
+  EXPECT_EQ(r.status_since, r.status_until);  // running since its creation ended
+  EXPECT_FALSE(r.status_pinned);
+  EXPECT_EQ(r.auto_paused, 0);
+  EXPECT_FALSE(r.auto_deleted);
 }
 
 }  // namespace
