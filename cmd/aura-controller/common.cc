@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <iostream>
 
+#include "cmd/aura-controller/state_files.h"
 #include "pkg/etcd/etcd_client.h"
 #include "pkg/http/url.h"
 
@@ -71,12 +72,51 @@ base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock*
   lopts.limit = c.rate_limit;
   lopts.window = c.rate_window;
   lopts.safety_margin = c.rate_margin;
+  if (!c.rate_limit_explicit) {
+    // The account's tier: 125 a minute when billed, 25 for Free and unbilled trials. Kept from
+    // an earlier process, or learned from the first 429 (ratelimit/limiter.h).
+    if (std::optional<LearnedLimit> known = LoadLearnedLimit(c, log)) {
+      lopts.limit = known->limit;
+      lopts.safety_margin = std::min(lopts.safety_margin, std::max(0, known->limit - 1));
+      log.Info("rate limit from an earlier run",
+               {{"rate_limit", known->limit}, {"confirmed", known->confirmed}});
+    } else {
+      lopts.learn_limit = true;
+      lopts.probe_above = std::min(kLowestTierLimit, lopts.limit - 1);
+      const Config copy = c;
+      metrics::Metrics* metrics = m;
+      lopts.on_learned = [copy, log, metrics](int limit, bool confirmed) {
+        SaveLearnedLimit(copy, LearnedLimit{limit, confirmed}, log);
+        if (metrics != nullptr) metrics->rate_limit_requests.Set(limit);
+        if (confirmed) {
+          log.Info(
+              "the account allows more than the lowest tier: requests no longer go one at "
+              "a time past it",
+              {{"rate_limit", limit}});
+        } else {
+          log.Warn(
+              "learned the account's rate limit from its first 429 (Free and unbilled trial "
+              "accounts get 25 a minute); kept for the next runs; --rate-limit overrides",
+              {{"rate_limit", limit},
+               {"window_s",
+                std::chrono::duration_cast<std::chrono::seconds>(copy.rate_window).count()}});
+        }
+      };
+    }
+  }
+  if (m != nullptr) m->rate_limit_requests.Set(lopts.limit);
   stack->limiter = std::make_unique<ratelimit::Limiter>(lopts, clock, m);
   api::TokenSourceOptions tok;
   tok.token_url = c.token_url;
   tok.client_id = c.client_id;
   tok.client_secret = c.client_secret;
   tok.request_timeout = c.request_timeout;
+  tok.failure_cooldown = c.token_cooldown;
+  tok.failure_cooldown_max = 60 * c.token_cooldown;
+  if (const std::string path = TokenCachePath(c); !path.empty()) {
+    stack->token_cache = std::make_unique<FileTokenCache>(path, TokenAccount(c), log);
+    tok.cache = stack->token_cache.get();
+  }
   stack->tokens = std::make_unique<api::TokenSource>(tok, stack->transport.get(),
                                                      stack->limiter.get(), clock, m, log);
   if (with_client) stack->client = NewClient(c, *stack, clock, m, log);
@@ -94,7 +134,7 @@ std::unique_ptr<api::Client> NewClient(const Config& c, ApiStack& stack, base::C
                                        stack.limiter.get(), clock, m, log);
 }
 
-reconcile::ControllerOptions ControllerOptionsFrom(const Config& c) {
+reconcile::ControllerOptions ControllerOptionsFrom(const Config& c, const ApiStack* stack) {
   reconcile::ControllerOptions o;
   o.plan.settle_window = c.settle_window;
   o.plan.allow_delete = c.allow_delete;
@@ -107,6 +147,11 @@ reconcile::ControllerOptions ControllerOptionsFrom(const Config& c) {
   o.failure_max = std::max<base::Duration>(std::chrono::seconds(1), c.resync * 5);
   o.drift_share = c.drift_share;
   o.rate_limit = c.rate_limit - c.rate_margin;
+  if (stack != nullptr && stack->limiter) {
+    const ratelimit::Limiter* limiter = stack->limiter.get();
+    const int margin = c.rate_margin;
+    o.current_rate_limit = [limiter, margin] { return std::max(1, limiter->Limit() - margin); };
+  }
   o.rate_window = c.rate_window;
   o.seed = static_cast<std::uint64_t>(::getpid()) ^
            static_cast<std::uint64_t>(base::RealClock().Now().time_since_epoch().count());

@@ -29,6 +29,9 @@ inline constexpr int kExitOk = 0;
 inline constexpr int kExitError = 1;
 inline constexpr int kExitChanges = 2;
 
+// The smallest rate limit Aura gives an account (Free and unbilled trials, per minute).
+inline constexpr int kLowestTierLimit = 25;
+
 // Prints the error (secrets redacted) and returns kExitError.
 int Fail(const base::Status& s);
 
@@ -38,6 +41,7 @@ base::Logger MakeLogger(const Config& c);
 struct ApiStack {
   std::unique_ptr<http::Transport> transport;
   std::unique_ptr<ratelimit::Limiter> limiter;
+  std::unique_ptr<api::TokenCache> token_cache;  // declared before tokens: outlives them
   std::unique_ptr<api::TokenSource> tokens;
   std::unique_ptr<api::Client> client;  // null when built with with_client = false
   void Stop() {
@@ -60,7 +64,9 @@ std::unique_ptr<api::Client> NewClient(const Config& c, ApiStack& stack, base::C
                                        metrics::Metrics* m, const base::Logger& log,
                                        std::function<base::Status()> write_guard = {});
 
-reconcile::ControllerOptions ControllerOptionsFrom(const Config& c);
+// `stack` (may be null) gives the rate limit in force, which the limiter may learn.
+reconcile::ControllerOptions ControllerOptionsFrom(const Config& c,
+                                                   const ApiStack* stack = nullptr);
 
 // SIGINT/SIGTERM are blocked in every thread and taken by one waiter thread.
 class SignalWaiter {

@@ -155,7 +155,15 @@ std::map<std::string, Flag> Flags(Config* c) {
         },
         "AURA_CREDENTIALS_KEY_FILE"}},
       {"identity", {false, str(&c->identity), "AURA_IDENTITY"}},
-      {"rate-limit", {false, num("--rate-limit", 1, 100000, &c->rate_limit), "AURA_RATE_LIMIT"}},
+      {"rate-limit",
+       {false,
+        [c](const std::string& v) {
+          c->rate_limit_explicit = true;
+          return SetInt("--rate-limit", v, 1, 100000, &c->rate_limit);
+        },
+        "AURA_RATE_LIMIT"}},
+      {"token-cache", {false, str(&c->token_cache), "AURA_TOKEN_CACHE"}},
+      {"token-cooldown", {false, dur("--token-cooldown", &c->token_cooldown), nullptr}},
       {"rate-window", {false, dur("--rate-window", &c->rate_window), "AURA_RATE_WINDOW"}},
       {"rate-margin", {false, num("--rate-margin", 0, 100000, &c->rate_margin), nullptr}},
       {"resync", {false, dur("--resync", &c->resync), "AURA_RESYNC"}},
@@ -420,12 +428,20 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
   return c;
 }
 
-std::string StatusFilePath(const std::string& state) {
+std::string SidecarPath(const std::string& state, const std::string& what) {
   const std::string ext = ".json";
   if (state.size() > ext.size() && state.compare(state.size() - ext.size(), ext.size(), ext) == 0) {
-    return state.substr(0, state.size() - ext.size()) + ".status.json";
+    return state.substr(0, state.size() - ext.size()) + "." + what + ".json";
   }
-  return state + ".status.json";
+  return state + "." + what + ".json";
+}
+
+std::string StatusFilePath(const std::string& state) { return SidecarPath(state, "status"); }
+
+std::string TokenCachePath(const Config& c) {
+  if (c.token_cache == "none") return "";
+  if (!c.token_cache.empty()) return c.token_cache;
+  return IsEtcdState(c) ? "" : SidecarPath(c.state, "token");
 }
 
 }  // namespace aura::cmd

@@ -40,6 +40,13 @@ struct Config {
   std::string identity;                            // written to the leader key
   // Limits and timing
   int rate_limit = 125;
+  bool rate_limit_explicit = false;  // --rate-limit or AURA_RATE_LIMIT given: never learned
+  // The access token cache: "" = next to a file journal (journal.token.json; none with etcd),
+  // "none" = no cache, or a path.
+  std::string token_cache;
+  // The wait after a failed token request, doubling per failure up to 60 times this (15 s ->
+  // 15 min: 4 an hour; Aura limits token requests to 15 an hour).
+  std::chrono::milliseconds token_cooldown{15000};
   std::chrono::milliseconds rate_window{60000};
   int rate_margin = 0;
   std::chrono::milliseconds resync{60000};
@@ -75,8 +82,12 @@ base::StatusOr<std::chrono::milliseconds> ParseDuration(const std::string& text)
 std::string Usage();                 // the top-level help
 std::string CommandHelp(Command c);  // `aura-controller <command> --help`
 
+// A file next to the journal: (journal.json, "status") -> journal.status.json.
+std::string SidecarPath(const std::string& state, const std::string& what);
 // The status snapshot path next to the journal: journal.json -> journal.status.json.
 std::string StatusFilePath(const std::string& state);
+// Where the access token is cached ("" for none): --token-cache, or journal.token.json.
+std::string TokenCachePath(const Config& c);
 
 // True when --state names etcd (high availability).
 bool IsEtcdState(const Config& c);

@@ -204,7 +204,7 @@ class TermRunner {
         c_, api_, &clock_, &m_, log, [election, term] { return election->CheckLeader(term); });
     reconcile::FileSpecSource specs(c_.specs);
     auto controller = std::make_unique<reconcile::Controller>(
-        ControllerOptionsFrom(c_), *client, *journal, **creds, specs, clock_, m_, log);
+        ControllerOptionsFrom(c_, &api_), *client, *journal, **creds, specs, clock_, m_, log);
 
     std::stop_source term_stop;
     {

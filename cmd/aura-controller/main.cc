@@ -135,8 +135,8 @@ int Plan(const Config& c) {
   if (!stack.ok()) return Fail(stack.status());
   NoCredentials creds;
   reconcile::FileSpecSource specs(c.specs);
-  reconcile::Controller controller(ControllerOptionsFrom(c), *(*stack)->client, *state->journal,
-                                   creds, specs, base::RealClock(), m, log);
+  reconcile::Controller controller(ControllerOptionsFrom(c, stack->get()), *(*stack)->client,
+                                   *state->journal, creds, specs, base::RealClock(), m, log);
   auto plan = controller.PlanOnly();
   if (!plan.ok()) return Fail(plan.status());
   bool spec_errors = false;
@@ -203,8 +203,8 @@ int Apply(const Config& c, SignalWaiter& signals) {
   auto stack = BuildApi(c, &clock, &m, log);
   if (!stack.ok()) return Fail(stack.status());
   reconcile::FileSpecSource specs(c.specs);
-  reconcile::Controller controller(ControllerOptionsFrom(c), *(*stack)->client, *stores->journal,
-                                   *stores->credentials, specs, clock, m, log);
+  reconcile::Controller controller(ControllerOptionsFrom(c, stack->get()), *(*stack)->client,
+                                   *stores->journal, *stores->credentials, specs, clock, m, log);
   std::stop_source stop;
   signals.Start([&](int) {
     stop.request_stop();
@@ -234,7 +234,7 @@ int Run(const Config& c, SignalWaiter& signals) {
   auto stack = BuildApi(c, &clock, &m, log);
   if (!stack.ok()) return Fail(stack.status());
   reconcile::FileSpecSource specs(c.specs);
-  const reconcile::ControllerOptions opts = ControllerOptionsFrom(c);
+  const reconcile::ControllerOptions opts = ControllerOptionsFrom(c, stack->get());
   reconcile::Controller controller(opts, *(*stack)->client, *stores->journal, *stores->credentials,
                                    specs, clock, m, log);
 

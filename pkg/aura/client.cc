@@ -1,5 +1,7 @@
 #include "pkg/aura/client.h"
 
+#include <algorithm>
+#include <cctype>
 #include <nlohmann/json.hpp>
 #include <utility>
 
@@ -21,6 +23,19 @@ Status RequireId(std::string_view what, std::string_view id) {
 std::string Segment(std::string_view s) { return http::PercentEncode(s); }
 
 bool IsSuccess(int code) { return code >= 200 && code < 300; }
+
+// A 403 that refuses the token itself (Aura answers an expired token with 403), as opposed to
+// one that refuses a tenant or an action the credentials may not touch.
+bool TokenExpired(const http::HttpResponse& resp) {
+  const ApiErrorBody e = ParseErrorBody(resp.body);
+  std::string text = e.message + " " + e.reason;
+  std::transform(text.begin(), text.end(), text.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  for (const char* word : {"expired", "token", "jwt", "unauthori", "authenticat"}) {
+    if (text.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
 
 // True when `body` is a JSON object with a "data" member.
 bool HasData(std::string_view body) {
@@ -129,9 +144,10 @@ base::StatusOr<http::HttpResponse> Client::Execute(const Call& call) {
       metrics_->ApiRequests(call.method, route, std::to_string(code)).Increment();
     }
 
-    if ((code == 401 || code == 403) && !token_retried) {
-      // The gateway refused the request: nothing happened, so even a POST may go again, once,
-      // with a fresh token. It does not count as an attempt.
+    if ((code == 401 || (code == 403 && TokenExpired(*resp))) && !token_retried) {
+      // The gateway refused the token: nothing happened, so even a POST may go again, once,
+      // with a fresh token. It does not count as an attempt. A 403 that refuses a tenant or an
+      // action keeps the token (token requests are rate limited too).
       token_retried = true;
       --attempt;
       tokens_->Invalidate(*token);

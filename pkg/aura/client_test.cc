@@ -476,6 +476,40 @@ TEST_F(ClientTest, UnreadableBodiesAreErrorsWithTheRequestId) {
   EXPECT_EQ(transport_.api_requests().size(), 4u);
 }
 
+TEST_F(ClientTest, A403ThatRefusesATenantKeepsTheToken) {
+  transport_.OnApi([](const HttpRequest&) {
+    return Reply(403, R"({"error":"You do not have access to project t9"})", "rid-403");
+  });
+  auto l = client_.ListInstances("t9");
+  EXPECT_EQ(l.status().code(), StatusCode::kPermissionDenied);
+  EXPECT_EQ(l.status().request_id(), "rid-403");
+  EXPECT_EQ(transport_.token_requests(), 1);
+  EXPECT_EQ(transport_.api_requests().size(), 1u) << "refused tenants are not retried";
+  // An expired token is another matter: a new one, and the call once more.
+  int calls = 0;
+  transport_.OnApi([&](const HttpRequest&) {
+    return ++calls == 1 ? Reply(403, R"({"error":"Access token expired"})", "rid-exp")
+                        : Reply(200, R"({"data":[]})", "rid-ok");
+  });
+  ASSERT_TRUE(client_.ListInstances("t1").ok());
+  EXPECT_EQ(transport_.token_requests(), 2);
+}
+
+TEST_F(ClientTest, DeprecationHeaderIsAWarningOnceAndAGauge) {
+  transport_.OnApi([](const HttpRequest&) {
+    return Reply(200, R"({"data":[]})", "rid-d",
+                 {{"X-Tyk-Api-Expires", "Wed, 03 Mar 2027 00:00:00 UTC"}});
+  });
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(client_.ListInstances("t").ok());
+  const std::string log = Log();
+  size_t n = 0;
+  for (size_t at = log.find("deprecated"); at != std::string::npos;
+       at = log.find("deprecated", at + 1))
+    ++n;
+  EXPECT_EQ(n, 1u) << log;
+  EXPECT_EQ(metrics_.api_deprecation_expiry.Value(), 1804032000.0);  // 2027-03-03T00:00:00Z
+}
+
 TEST_F(ClientTest, OverlookedFieldsAreLoggedOncePerFieldAtDebug) {
   transport_.OnApi([](const HttpRequest&) {
     return Reply(200,

@@ -42,12 +42,28 @@ void TokenSource::Invalidate(std::string_view token) {
   std::lock_guard<std::mutex> g(mu_);
   if (!token_.empty() && token_ == token) {
     token_.clear();
+    if (options_.cache != nullptr) options_.cache->Clear();
     logger_.Info("access token refused by the API; dropped it");
   }
 }
 
 base::StatusOr<std::string> TokenSource::Token(std::stop_token stop) {
   std::unique_lock<std::mutex> lock(mu_);
+  if (!cache_read_ && options_.cache != nullptr) {
+    cache_read_ = true;
+    if (std::optional<TokenCache::Entry> c = options_.cache->Load()) {
+      // Used until the same margin before its expiry as a fresh one.
+      const base::Duration left = c->expires_at - clock_->SystemNow();
+      if (!c->access_token.empty() && left > options_.refresh_margin) {
+        base::RegisterSecret(c->access_token);
+        token_ = c->access_token;
+        refresh_at_ = clock_->Now() + (left - options_.refresh_margin);
+        logger_.Info(
+            "reusing the cached access token",
+            {{"expires_in_s", std::chrono::duration_cast<std::chrono::seconds>(left).count()}});
+      }
+    }
+  }
   for (;;) {
     if (stopped_ || stop.stop_requested()) return base::CancelledError("token source: stopped");
     if (!token_.empty() && clock_->Now() < refresh_at_) return token_;
@@ -82,12 +98,22 @@ base::StatusOr<std::string> TokenSource::Token(std::stop_token stop) {
         lifetime >= 2 * options_.refresh_margin ? options_.refresh_margin : lifetime / 2;
     refresh_at_ = sent_at + lifetime - margin;
     failures_ = 0;
+    if (options_.cache != nullptr) {
+      options_.cache->Save({token_, clock_->SystemNow() - (clock_->Now() - sent_at) + lifetime});
+    }
   } else if (fetched.status().code() != base::StatusCode::kCancelled) {
     base::Duration cooldown = options_.failure_cooldown;
     for (int i = 0; i < failures_ && cooldown < options_.failure_cooldown_max; ++i) cooldown *= 2;
     cooldown = std::min(cooldown, options_.failure_cooldown_max);
+    // A throttled token endpoint says when to come back: that is the cooldown.
+    if (retry_after_) cooldown = std::max<base::Duration>(*retry_after_, std::chrono::seconds(1));
+    retry_after_.reset();
     ++failures_;
     retry_at_ = clock_->Now() + cooldown;
+    logger_.Warn(
+        "token request failed; no new one before the cooldown",
+        {{"cooldown_s", std::chrono::duration_cast<std::chrono::seconds>(cooldown).count()},
+         {"consecutive_failures", failures_}});
   }
   cv_.notify_all();
   return fetched;
@@ -116,6 +142,15 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
   req.body = "grant_type=client_credentials";
   req.timeout = options_.request_timeout;
   const std::string route(metrics::kRouteToken);
+  bool failing = false;  // a streak of failed fetches: one request each
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    failing = failures_ > 0;
+  }
+  auto can_retry = [&](int attempt) { return !failing && backoff_.CanRetry(attempt); };
+  auto count = [&](std::string_view result) {
+    if (metrics_ != nullptr) metrics_->TokenRequests(result).Increment();
+  };
 
   for (int attempt = 1;; ++attempt) {
     {
@@ -137,8 +172,11 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
 
     if (!resp.ok()) {
       if (metrics_ != nullptr) metrics_->ApiRequests("POST", route, "error").Increment();
+      count("error");
       base::Status e = resp.status().WithContext("fetching an access token");
-      if (backoff_.CanRetry(attempt)) {
+      const bool transport_kind =
+          e.reason() == "connect" || e.reason() == "timeout" || e.reason() == "io";
+      if (transport_kind && can_retry(attempt)) {
         if (metrics_ != nullptr) metrics_->ApiRetries("transport").Increment();
         logger_.Warn("token request failed; retrying", base::StatusFields(e));
         AURA_RETURN_IF_ERROR(SleepBackoff(attempt, std::nullopt, stop));
@@ -151,6 +189,7 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
     if (metrics_ != nullptr) metrics_->ApiRequests("POST", route, std::to_string(code)).Increment();
 
     if (code == 200) {
+      count("ok");
       base::StatusOr<TokenResponse> t = ParseTokenResponse(resp->body);
       if (!t.ok()) {
         return base::Status(t.status())
@@ -174,13 +213,17 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
     const ApiErrorBody body = ParseErrorBody(resp->body);
     std::optional<std::chrono::milliseconds> retry_after =
         backoff::ParseRetryAfter(resp->Header("Retry-After"), clock_->SystemNow());
+    count(code == 429 ? "throttled" : (code >= 500 || code == 408) ? "error" : "refused");
     if (code == 429) {
       if (metrics_ != nullptr) metrics_->api_throttled.Increment();
-      // The token endpoint has a limit of its own: this says nothing of the API's.
+      // The token endpoint has a limit of its own (15 an hour): it says nothing of the API's,
+      // and waiting it out inside this fetch would only spend more of it.
       limiter_->OnThrottled(retry_after, *sent_at, /*may_learn=*/false);
+      std::lock_guard<std::mutex> g(mu_);
+      retry_after_ = retry_after;
     }
-    const bool transient = code == 429 || code >= 500 || code == 408;
-    if (transient && backoff_.CanRetry(attempt)) {
+    const bool transient = code >= 500 || code == 408;
+    if (transient && can_retry(attempt)) {
       if (metrics_ != nullptr) {
         metrics_->ApiRetries(code == 429 ? "429" : code >= 500 ? "5xx" : "transport").Increment();
       }

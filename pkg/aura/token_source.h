@@ -4,13 +4,19 @@
 // POSTs `grant_type=client_credentials` with HTTP Basic auth to the token URL (not under /v1),
 // through the shared rate limiter (Priority::kWrite: every other request needs the token), and
 // caches the token until expires_in minus a margin, measured from when the request was sent.
+// Aura limits token requests too (announced: 15 an hour per client), so a token is fetched only
+// when there is none or it expired, or after a /v1 call said it was refused (Invalidate). With
+// a TokenCache (a 0600 file in the state folder) consecutive processes (`plan`, `apply`) reuse
+// one token for its whole life.
 // However many callers need a token at once, exactly one fetch is in flight; the others wait
 // for it and share its result, success or failure. Token fetches have no side effect on the
 // server, so they are retried like GETs (5xx, 429, transport errors) with backoff. A fetch that
 // failed all the same (refused credentials, an endpoint down for longer than its retries) is
-// not repeated before a cooldown that doubles with each consecutive failure: callers in between
-// get its error (or the cached token, when it was not refused) without a request, so wrong
-// credentials cost one token request per cooldown, not one per caller. The client
+// not repeated before a cooldown that doubles with each consecutive failure (15 s up to 15 min;
+// after a 429, the Retry-After it gave), and while failing each fetch is a single request:
+// callers in between get its error (or the cached token, when it was not refused) without a
+// request, so failing credentials or a throttled endpoint cost at most 4 token requests an hour
+// once the cooldown has grown, not one per caller. The client
 // secret, the Basic header and every token are registered with base::RegisterSecret and never
 // appear in errors or logs.
 //
@@ -25,6 +31,7 @@
 #include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <stop_token>
 #include <string>
 #include <string_view>
@@ -41,6 +48,21 @@ namespace aura::api {
 
 inline constexpr char kDefaultTokenUrl[] = "https://api.neo4j.io/oauth/token";
 
+// Where an access token outlives the process (TokenSourceOptions::cache). Implementations keep it
+// private (0600) and must be thread-safe; errors are theirs to log: the token source only loses
+// the reuse.
+class TokenCache {
+ public:
+  struct Entry {
+    std::string access_token;
+    base::SystemTime expires_at{};
+  };
+  virtual ~TokenCache() = default;
+  virtual std::optional<Entry> Load() = 0;
+  virtual void Save(const Entry& entry) = 0;
+  virtual void Clear() = 0;
+};
+
 struct TokenSourceOptions {
   std::string token_url = kDefaultTokenUrl;
   std::string client_id;
@@ -51,9 +73,10 @@ struct TokenSourceOptions {
   std::chrono::milliseconds request_timeout{30000};
   backoff::Policy retry;  // bounded attempts of one fetch
   // The cooldown after a failed fetch: failure_cooldown, doubled per consecutive failure, at
-  // most failure_cooldown_max.
-  base::Duration failure_cooldown = std::chrono::seconds(1);
-  base::Duration failure_cooldown_max = std::chrono::seconds(60);
+  // most failure_cooldown_max (4 an hour); after a 429, its Retry-After instead.
+  base::Duration failure_cooldown = std::chrono::seconds(15);
+  base::Duration failure_cooldown_max = std::chrono::minutes(15);
+  TokenCache* cache = nullptr;  // not owned; may be null
 };
 
 class TokenSource {
@@ -69,8 +92,9 @@ class TokenSource {
   // A valid access token: the cached one, or a fresh one.
   [[nodiscard]] base::StatusOr<std::string> Token(std::stop_token stop = {});
 
-  // Drops `token` if it is still the cached one: a /v1 call answered 401/403 with it. Callers
-  // that used an older token do not throw away a newer one.
+  // Drops `token` if it is still the cached one (in memory and in the TokenCache): a /v1 call
+  // answered 401, or 403 saying the token expired. Callers that used an older token do not
+  // throw away a newer one.
   void Invalidate(std::string_view token);
 
   // Waiters and later calls return kCancelled. A fetch already sent finishes in the background
@@ -106,6 +130,8 @@ class TokenSource {
   base::TimePoint retry_at_{};    // GUARDED_BY(mu_): no new fetch before, after a failure
   bool stopped_ = false;          // GUARDED_BY(mu_)
   std::int64_t fetches_ = 0;      // GUARDED_BY(mu_)
+  bool cache_read_ = false;       // GUARDED_BY(mu_): the TokenCache was looked at
+  std::optional<base::Duration> retry_after_;  // GUARDED_BY(mu_): of the last 429, if any
 };
 
 }  // namespace aura::api

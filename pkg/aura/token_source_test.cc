@@ -89,6 +89,7 @@ TEST_F(TokenSourceTest, FailedFetchesCoolDownBeforeTheNextOne) {
                         200, R"({"access_token":"t","expires_in":3600,"token_type":"bearer"})");
   });
   TokenSourceOptions o = Options();
+  o.failure_cooldown = seconds(1);
   o.failure_cooldown_max = seconds(4);
   TokenSource ts(o, &transport_, &limiter_, &clock_, nullptr);
   auto expect = [&](int fetches, StatusCode code) {
@@ -157,6 +158,105 @@ TEST_F(TokenSourceTest, StopCancelsAFetchWaitingForTheLimiter) {
   ts.Stop();
   EXPECT_EQ(fut.get().status().code(), StatusCode::kCancelled);
   EXPECT_EQ(ts.fetches(), 0);
+}
+
+}  // namespace
+}  // namespace aura::api
+
+namespace aura::api {
+namespace {
+
+// A TokenCache in memory, counting what it is asked.
+class MemTokenCache : public TokenCache {
+ public:
+  std::optional<Entry> Load() override {
+    ++loads;
+    return entry;
+  }
+  void Save(const Entry& e) override {
+    ++saves;
+    entry = e;
+  }
+  void Clear() override {
+    ++clears;
+    entry.reset();
+  }
+  std::optional<Entry> entry;
+  int loads = 0, saves = 0, clears = 0;
+};
+
+TEST_F(TokenSourceTest, ACachedTokenIsReusedByTheNextProcess) {
+  MemTokenCache cache;
+  TokenSourceOptions o = Options();
+  o.cache = &cache;
+  {
+    TokenSource first(o, &transport_, &limiter_, &clock_, nullptr);
+    ASSERT_TRUE(first.Token().ok());
+  }
+  ASSERT_TRUE(cache.entry.has_value());
+  EXPECT_EQ(cache.entry->expires_at, clock_.SystemNow() + seconds(3600));
+  // Ten more "processes" within the hour: no token request.
+  for (int i = 0; i < 10; ++i) {
+    clock_.Advance(seconds(300));
+    TokenSource next(o, &transport_, &limiter_, &clock_, nullptr);
+    auto t = next.Token();
+    ASSERT_TRUE(t.ok());
+    EXPECT_EQ(*t, cache.entry->access_token);
+  }
+  EXPECT_EQ(transport_.token_requests(), 1);
+  // Within the refresh margin of its expiry: a new one, saved for the next.
+  clock_.Advance(seconds(600 - 30));
+  TokenSource late(o, &transport_, &limiter_, &clock_, nullptr);
+  ASSERT_TRUE(late.Token().ok());
+  EXPECT_EQ(transport_.token_requests(), 2);
+  EXPECT_EQ(cache.saves, 2);
+  // A refused token leaves the cache too.
+  late.Invalidate(*late.Token());
+  EXPECT_FALSE(cache.entry.has_value());
+}
+
+TEST_F(TokenSourceTest, FailingTokenRequestsSettleAtFourAnHour) {
+  transport_.OnToken([](const HttpRequest&) {
+    return FakeTransport::Response(503, R"({"error":"unavailable"})");
+  });
+  TokenSource ts(Options(), &transport_, &limiter_, &clock_, nullptr);
+  std::vector<int> per_hour(4, 0);
+  int before = 0;
+  for (int minute = 0; minute < 4 * 60; ++minute) {
+    // The first fetch backs off between its tries on the fake clock: step it to each deadline.
+    auto fut = std::async(std::launch::async, [&] { return ts.Token(); });
+    while (fut.wait_for(std::chrono::milliseconds(1)) != std::future_status::ready) {
+      base::TimePoint next;
+      if (clock_.NextDeadline(&next) && next > clock_.Now()) clock_.Advance(next - clock_.Now());
+    }
+    (void)fut.get();
+    const int now = transport_.token_requests();
+    per_hour[minute / 60] += now - before;
+    before = now;
+    clock_.Advance(seconds(60));
+  }
+  // The first fetch may retry once; later ones are single requests, 15 s doubling to 15 min.
+  EXPECT_LE(per_hour[0], 10);  // 2 + the ramp 15 s, 30 s, ... 8 min, polled each minute
+  for (int h = 1; h < 4; ++h) EXPECT_LE(per_hour[h], 4) << "hour " << h;
+}
+
+TEST_F(TokenSourceTest, AThrottledTokenEndpointIsLeftAloneForItsRetryAfter) {
+  transport_.OnToken([](const HttpRequest&) {
+    return FakeTransport::Response(429, R"({"error":"rate_limited"})", {{"Retry-After", "1200"}});
+  });
+  metrics::Metrics m;
+  TokenSource ts(Options(), &transport_, &limiter_, &clock_, &m);
+  EXPECT_EQ(ts.Token().status().code(), StatusCode::kThrottled);
+  EXPECT_EQ(transport_.token_requests(), 1) << "a 429 is not retried inside the fetch";
+  clock_.Advance(seconds(1199));
+  EXPECT_EQ(ts.Token().status().code(), StatusCode::kThrottled);
+  EXPECT_EQ(transport_.token_requests(), 1);
+  clock_.Advance(seconds(1));
+  // (A short Retry-After is honoured as it is, not stretched to the cooldown.)
+  (void)ts.Token();
+  EXPECT_EQ(transport_.token_requests(), 2);
+  EXPECT_EQ(m.TokenRequests("throttled").Value(), 2);
+  EXPECT_EQ(limiter_.Limit(), 125) << "the token endpoint's limit is not the API's";
 }
 
 }  // namespace

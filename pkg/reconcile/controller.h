@@ -52,6 +52,9 @@ struct ControllerOptions {
   // Share of the rate budget that drift checks may use per pass.
   double drift_share = 0.3;
   int rate_limit = 125;
+  // When set, the limit in force now (the limiter may learn the account's), used instead of
+  // rate_limit.
+  std::function<int()> current_rate_limit;
   base::Duration rate_window = std::chrono::seconds(60);
   std::uint64_t seed = 1;
   // Check each spec's (provider, region, type, version, memory, storage) against its tenant's

@@ -148,7 +148,9 @@ Status Controller::StartPass() {
   // one of its slots, since workers send whatever is ready when the limiter has room.
   const double passes_per_window =
       base::ToSeconds(options_.rate_window) / std::max(1e-9, base::ToSeconds(options_.resync));
-  auto budget = static_cast<std::size_t>(options_.rate_limit * options_.drift_share /
+  const int rate_limit =
+      options_.current_rate_limit ? options_.current_rate_limit() : options_.rate_limit;
+  auto budget = static_cast<std::size_t>(rate_limit * options_.drift_share /
                                          std::max(1.0, passes_per_window));
   const std::size_t busy = BusyKeys();
   budget = budget > busy ? budget - busy : 0;

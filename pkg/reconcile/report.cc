@@ -10,6 +10,8 @@
 #include <map>
 #include <sstream>
 
+#include "pkg/store/state_file.h"
+
 namespace aura::reconcile {
 namespace {
 
@@ -194,17 +196,8 @@ base::Status SaveStatusFile(const std::string& path, const std::vector<SpecStatu
                             base::SystemTime written_at) {
   json j = {{"written_at", FormatRfc3339(written_at)}, {"specs", json::array()}};
   for (const auto& s : statuses) j["specs"].push_back(ToJson(s));
-  const std::string tmp = path + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    if (!out) return base::UnavailableError("cannot write status file " + tmp);
-    out << j.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
-    if (!out.flush()) return base::UnavailableError("cannot write status file " + tmp);
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    return base::UnavailableError("cannot replace status file " + path);
-  }
-  return base::Status();
+  // Atomic and private (0600): it holds keys, names and messages of every spec.
+  return store::WriteJsonFile(path, j);
 }
 
 base::StatusOr<StatusFile> LoadStatusFile(const std::string& path) {

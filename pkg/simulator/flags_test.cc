@@ -158,7 +158,7 @@ TEST(FlagsTest, ProfileRealSetsItsDefaults) {
   EXPECT_EQ(o.free_idle_pause, hours(72));
   EXPECT_EQ(o.free_paused_delete, hours(720));
   EXPECT_EQ(o.paid_paused_resume, hours(720));
-  EXPECT_EQ(o.api_expires, "Mon, 03 Mar 2027 00:00:00 UTC");
+  EXPECT_EQ(o.api_expires, "Wed, 03 Mar 2027 00:00:00 UTC");
 }
 
 TEST(FlagsTest, ExplicitFlagsWinOverTheProfileInAnyOrder) {
@@ -243,7 +243,7 @@ TEST(FlagsTest, HelpDocumentsEveryProfileFlag) {
   for (const char* text :
        {"--profile", "strict|real", "--token-limit", "--token-window", "--free-idle-pause",
         "--free-paused-delete", "--paid-paused-resume", "--api-expires", "/_sim/profile",
-        "/_sim/instances/ID/status", "Mon, 03 Mar 2027 00:00:00 UTC", "72h"}) {
+        "/_sim/instances/ID/status", "Wed, 03 Mar 2027 00:00:00 UTC", "72h"}) {
     EXPECT_NE(usage.find(text), std::string::npos) << text;
   }
 }

@@ -48,7 +48,7 @@ enum class Profile { kStrict, kReal };
 std::string_view ProfileName(Profile p);
 
 // The deprecation date profile real announces in X-Tyk-Api-Expires (the Tyk gateway's format).
-inline constexpr char kRealApiExpires[] = "Mon, 03 Mar 2027 00:00:00 UTC";
+inline constexpr char kRealApiExpires[] = "Wed, 03 Mar 2027 00:00:00 UTC";
 
 // How long each asynchronous transition takes.
 struct Durations {

@@ -18,7 +18,7 @@ using std::chrono::seconds;
 using testing::CreateBody;
 using testing::kTenant;
 
-constexpr char kExpires[] = "Mon, 03 Mar 2027 00:00:00 UTC";
+constexpr char kExpires[] = "Wed, 03 Mar 2027 00:00:00 UTC";
 
 std::set<std::string> Keys(const json& j) {
   std::set<std::string> keys;

@@ -63,7 +63,7 @@ class Sha256 {
   bool ok_ = false;
 };
 
-StatusOr<std::string> Sha256Hex(std::string_view data) {
+StatusOr<std::string> Sha256HexOf(std::string_view data) {
   Sha256 h;
   h.Update(data);
   return h.HexDigest();
@@ -266,11 +266,13 @@ Status DecodeEntry(const std::string& key, const json& j, JournalEntry* e) {
 
 }  // namespace
 
+StatusOr<std::string> Sha256Hex(std::string_view data) { return Sha256HexOf(data); }
+
 StatusOr<std::string> JournalChecksum(const json& doc) {
   try {
     json rest = doc;
     if (rest.is_object()) rest.erase("checksum");
-    AURA_ASSIGN_OR_RETURN(std::string hex, Sha256Hex(rest.dump()));
+    AURA_ASSIGN_OR_RETURN(std::string hex, Sha256HexOf(rest.dump()));
     return "sha256:" + hex;
   } catch (const json::exception& e) {
     return base::InvalidArgumentError(std::string("cannot serialize the journal: ") + e.what());

@@ -59,6 +59,9 @@ struct DecodedCredentials {
 
 // RFC 3339 in UTC with nanoseconds: "2027-01-01T00:00:00.000000000Z". Parse is exact inverse.
 std::string FormatTime(base::SystemTime t);
+
+// SHA-256 of `data`, 64 lower-case hex digits (OpenSSL EVP).
+base::StatusOr<std::string> Sha256Hex(std::string_view data);
 [[nodiscard]] base::StatusOr<base::SystemTime> ParseTime(std::string_view s);
 
 }  // namespace aura::store::detail

@@ -67,12 +67,13 @@ std::vector<std::string> Workspace::Passwords() const {
 
 std::vector<std::string> ControllerFlags(const test_harness::SimulatorProcess& sim,
                                          const Workspace& ws) {
-  return {"--api-url",       sim.api_url(), "--token-url",       sim.token_url(),
-          "--state",         ws.state(),    "--credentials-dir", ws.credentials(),
-          "--poll-interval", "200ms",       "--poll-max",        "1s",
-          "--resync",        "1s",          "--spec-poll",       "200ms",
-          "--settle-window", "2s",          "--request-timeout", "3s",
-          "--log-format",    "json",        "--specs",           ws.specs()};
+  return {"--api-url",        sim.api_url(), "--token-url",       sim.token_url(),
+          "--state",          ws.state(),    "--credentials-dir", ws.credentials(),
+          "--poll-interval",  "200ms",       "--poll-max",        "1s",
+          "--resync",         "1s",          "--spec-poll",       "200ms",
+          "--settle-window",  "2s",          "--request-timeout", "3s",
+          "--token-cooldown", "1s",          "--log-format",      "json",
+          "--specs",          ws.specs()};
 }
 
 std::map<std::string, std::string> ControllerEnv() {

@@ -12,7 +12,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-constexpr char kExpires[] = "Mon, 03 Mar 2027 00:00:00 UTC";
+constexpr char kExpires[] = "Wed, 03 Mar 2027 00:00:00 UTC";
 
 TEST_F(SimulatorHttpTest, RealProfileLeanListDeprecationHeaderAnd25PerWindow) {
   StartSim({"--profile", "real"});  // the token request is the first of the window
