@@ -106,6 +106,27 @@ base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock*
   }
   if (m != nullptr) m->rate_limit_requests.Set(lopts.limit);
   stack->limiter = std::make_unique<ratelimit::Limiter>(lopts, clock, m);
+  // Requests an earlier process of this state folder sent within the window still count.
+  {
+    const base::TimePoint now = clock->Now();
+    const base::SystemTime wall = clock->SystemNow();
+    std::vector<base::TimePoint> earlier;
+    for (base::SystemTime t : LoadRecentRequests(c)) {
+      if (t <= wall) earlier.push_back(now - std::chrono::duration_cast<base::Duration>(wall - t));
+    }
+    stack->limiter->Preload(earlier);
+    ratelimit::Limiter* limiter = stack->limiter.get();
+    stack->on_exit = [c, clock, limiter, log] {
+      const base::TimePoint at_exit = clock->Now();
+      const base::SystemTime wall_at_exit = clock->SystemNow();
+      std::vector<base::SystemTime> sent;
+      for (base::TimePoint t : limiter->RecentGrants()) {
+        sent.push_back(wall_at_exit -
+                       std::chrono::duration_cast<base::SystemTime::duration>(at_exit - t));
+      }
+      SaveRecentRequests(c, sent, log);
+    };
+  }
   api::TokenSourceOptions tok;
   tok.token_url = c.token_url;
   tok.client_id = c.client_id;

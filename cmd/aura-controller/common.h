@@ -44,6 +44,10 @@ struct ApiStack {
   std::unique_ptr<api::TokenCache> token_cache;  // declared before tokens: outlives them
   std::unique_ptr<api::TokenSource> tokens;
   std::unique_ptr<api::Client> client;  // null when built with with_client = false
+  std::function<void()> on_exit;        // keeps the recent requests for the next process
+  ~ApiStack() {
+    if (on_exit) on_exit();
+  }
   void Stop() {
     if (client) client->Stop();
     if (limiter) limiter->Stop();

@@ -188,6 +188,17 @@ class Progress {
   std::map<std::string, std::string> last_;
 };
 
+// What a person must know after an apply: specs whose password is unknown, and why.
+void PrintApplySummary(const std::vector<reconcile::SpecStatus>& statuses) {
+  std::vector<const reconcile::SpecStatus*> unknown;
+  for (const auto& s : statuses) {
+    if (!s.credentials_known && !s.credentials_note.empty()) unknown.push_back(&s);
+  }
+  if (unknown.empty()) return;
+  std::cout << "password unknown for " << unknown.size() << " spec(s):\n";
+  for (const auto* s : unknown) std::cout << "  " << s->key << ": " << s->credentials_note << "\n";
+}
+
 int Apply(const Config& c, SignalWaiter& signals) {
   if (IsEtcdState(c)) {
     return Fail(base::InvalidArgumentError(
@@ -215,8 +226,19 @@ int Apply(const Config& c, SignalWaiter& signals) {
   Status s = controller.Apply(
       c.wait, clock.Now() + c.timeout, [&](const auto& st) { progress.Show(st); },
       stop.get_token());
+  // One last chance for passwords whose save failed before the process ends.
+  (void)controller.FlushUnsavedCredentials();
   const auto statuses = controller.Statuses();
   (void)reconcile::SaveStatusFile(StatusFilePath(c.state), statuses, clock.SystemNow());
+  PrintApplySummary(statuses);
+  if (const auto unsaved = controller.UnsavedCredentialKeys(); !unsaved.empty()) {
+    std::string keys;
+    for (const auto& k : unsaved) keys += (keys.empty() ? "" : ", ") + k;
+    return Fail(base::UnavailableError(
+        "one-time passwords received but NOT saved (the credentials store failed): " + keys +
+        "; they are lost when this process ends: fix --credentials-dir and run again, or reset "
+        "them in the Aura console"));
+  }
   if (!s.ok()) return Fail(s);
   if (c.wait) std::cout << "converged: " << statuses.size() << " specs\n";
   return kExitOk;

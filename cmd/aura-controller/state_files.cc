@@ -93,4 +93,31 @@ void SaveLearnedLimit(const Config& c, const LearnedLimit& l, const base::Logger
   }
 }
 
+std::vector<base::SystemTime> LoadRecentRequests(const Config& c) {
+  std::vector<base::SystemTime> out;
+  if (IsEtcdState(c)) return out;
+  auto doc = store::ReadJsonFile(SidecarPath(c.state, "window"));
+  if (!doc.ok() || !doc->has_value()) return out;
+  const json& j = **doc;
+  if (j.value("account", "") != RateLimitAccount(c)) return out;
+  for (const json& t : j.value("sent", json::array())) {
+    if (!t.is_string()) continue;
+    if (auto at = store::detail::ParseTime(t.get<std::string>()); at.ok()) out.push_back(*at);
+  }
+  return out;
+}
+
+void SaveRecentRequests(const Config& c, const std::vector<base::SystemTime>& sent,
+                        const base::Logger& log) {
+  if (IsEtcdState(c)) return;
+  json times = json::array();
+  for (base::SystemTime t : sent) times.push_back(store::detail::FormatTime(t));
+  json j = {{"format", "aura-controller recent requests"},
+            {"account", RateLimitAccount(c)},
+            {"sent", std::move(times)}};
+  if (base::Status s = store::WriteJsonFile(SidecarPath(c.state, "window"), j); !s.ok()) {
+    log.Warn("could not keep the recent requests for the next run", {{"error", s.ToString()}});
+  }
+}
+
 }  // namespace aura::cmd

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "cmd/aura-controller/config.h"
 #include "pkg/aura/token_source.h"
@@ -49,5 +50,12 @@ struct LearnedLimit {
 // The limit kept for this account and --rate-window, if any (not with etcd state).
 std::optional<LearnedLimit> LoadLearnedLimit(const Config& c, const base::Logger& log);
 void SaveLearnedLimit(const Config& c, const LearnedLimit& l, const base::Logger& log);
+
+// journal.window.json: when this account's last requests were sent (those still inside
+// --rate-window), so that the next process of the same state folder (a `plan` right after an
+// `apply`) counts them instead of meeting a 429 for them.
+std::vector<base::SystemTime> LoadRecentRequests(const Config& c);
+void SaveRecentRequests(const Config& c, const std::vector<base::SystemTime>& sent,
+                        const base::Logger& log);
 
 }  // namespace aura::cmd

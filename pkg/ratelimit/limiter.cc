@@ -60,6 +60,26 @@ int Limiter::BaseLimit() const {
   return std::max(1, limit_ - std::max(0, std::min(options_.safety_margin, limit_ - 1)));
 }
 
+std::vector<TimePoint> Limiter::RecentGrants() const {
+  std::lock_guard<std::mutex> g(mu_);
+  const TimePoint now = clock_->Now();
+  std::vector<TimePoint> out;
+  for (TimePoint t : log_) {
+    if (t + Span() > now) out.push_back(t);
+  }
+  return out;
+}
+
+void Limiter::Preload(const std::vector<TimePoint>& times) {
+  std::lock_guard<std::mutex> g(mu_);
+  const TimePoint now = clock_->Now();
+  for (TimePoint t : times) {
+    if (t + Span() > now && t <= now) log_.push_back(t);
+  }
+  std::sort(log_.begin(), log_.end());
+  UpdateGaugesLocked(now);
+}
+
 int Limiter::Limit() const {
   std::lock_guard<std::mutex> g(mu_);
   return limit_;

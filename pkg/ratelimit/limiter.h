@@ -36,6 +36,7 @@
 #include <mutex>
 #include <optional>
 #include <stop_token>
+#include <vector>
 
 #include "pkg/backoff/backoff.h"
 #include "pkg/base/clock.h"
@@ -162,6 +163,13 @@ class Limiter {
   // rate again: they are the same burst.
   void OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at, bool may_learn = true);
   void OnThrottled(std::optional<Duration> retry_after);
+
+  // Grants still inside the window now, oldest first: another process sharing the account's
+  // budget (the next `plan` of the same state folder) preloads them.
+  std::vector<TimePoint> RecentGrants() const;
+  // Counts grants made elsewhere (another process, just before this one) at `times`; those
+  // already out of the window are ignored.
+  void Preload(const std::vector<TimePoint>& times);
 
   // The limit in force now (Options::limit, or what was learned).
   int Limit() const;

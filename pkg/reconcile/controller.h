@@ -105,6 +105,12 @@ class Controller {
   // True when every key that is not converged needs a spec change (terminal).
   bool OnlyTerminalLeft() const;
   Health GetHealth() const;
+  // Passwords received whose save failed (kept in memory, retried): their keys.
+  std::vector<std::string> UnsavedCredentialKeys() const {
+    return executor_.UnsavedCredentialKeys();
+  }
+  // One more attempt to save them now (shutdown). OK when none remain.
+  base::Status FlushUnsavedCredentials() { return executor_.FlushUnsavedCredentials(); }
   WorkQueue& queue() { return queue_; }
 
  private:

@@ -440,7 +440,9 @@ ActionResult Executor::PowerChange(const Action& a) {
            {{"request_id", reply->request_id}, {"reason", a.reason}});
   if (pause && a.repause) metrics_.instances_repaused.Increment();
   auto entry = journal_.Get(a.key);
-  if (entry.ok() && entry->paused_here != pause) {
+  // Aura turns CDC off while paused: after a resume it is sent afresh, not counted as a repeat.
+  const bool forget_cdc = !pause && entry.ok() && entry->patches.erase("cdcEnrichmentMode") > 0;
+  if (entry.ok() && (entry->paused_here != pause || forget_cdc)) {
     entry->paused_here = pause;
     if (Status s = PutEntry(*entry); !s.ok()) {
       log.Warn("could not record the power change in the journal", base::StatusFields(s));
