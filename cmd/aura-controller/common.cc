@@ -9,6 +9,7 @@
 #include "cmd/aura-controller/state_files.h"
 #include "pkg/etcd/etcd_client.h"
 #include "pkg/http/url.h"
+#include "pkg/store/state_file.h"
 
 namespace aura::cmd {
 
@@ -112,17 +113,23 @@ base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock*
     const base::SystemTime wall = clock->SystemNow();
     std::vector<base::TimePoint> earlier;
     for (base::SystemTime t : LoadRecentRequests(c)) {
-      if (t <= wall) earlier.push_back(now - std::chrono::duration_cast<base::Duration>(wall - t));
+      // May be a little ahead of now (see on_exit below): the limiter counts those as of now.
+      earlier.push_back(now + std::chrono::duration_cast<base::Duration>(t - wall));
     }
     stack->limiter->Preload(earlier);
     ratelimit::Limiter* limiter = stack->limiter.get();
     stack->on_exit = [c, clock, limiter, log] {
       const base::TimePoint at_exit = clock->Now();
       const base::SystemTime wall_at_exit = clock->SystemNow();
+      // A request reaches Aura after its grant, by up to its latency: the next process counts
+      // each as of its grant plus the largest latency seen, and at least a tenth of the window
+      // (the latency margin's cap), as Aura may.
+      const base::Duration late = std::max<base::Duration>(
+          {limiter->Stats().margin, limiter->options().window / 10, std::chrono::milliseconds(50)});
       std::vector<base::SystemTime> sent;
       for (base::TimePoint t : limiter->RecentGrants()) {
-        sent.push_back(wall_at_exit -
-                       std::chrono::duration_cast<base::SystemTime::duration>(at_exit - t));
+        sent.push_back(wall_at_exit - std::chrono::duration_cast<base::SystemTime::duration>(
+                                          at_exit - (t + late)));
       }
       SaveRecentRequests(c, sent, log);
     };
@@ -153,6 +160,37 @@ std::unique_ptr<api::Client> NewClient(const Config& c, ApiStack& stack, base::C
   copts.write_guard = std::move(write_guard);
   return std::make_unique<api::Client>(copts, stack.transport.get(), stack.tokens.get(),
                                        stack.limiter.get(), clock, m, log);
+}
+
+base::Status CheckStateBinding(const Config& c, store::Journal& journal, bool writable,
+                               const base::Logger& log) {
+  std::string api = c.api_url;
+  while (!api.empty() && api.back() == '/') api.pop_back();
+  const store::StateBinding want{api, store::AccountFingerprint({c.client_id})};
+  AURA_ASSIGN_OR_RETURN(store::StateBinding have, journal.GetBinding());
+  if (have == want) return base::Status();
+  if (have.empty() || c.rebind_state) {
+    if (!writable) return base::Status();  // read-only commands never bind
+    AURA_RETURN_IF_ERROR(journal.SetBinding(want).WithContext("binding the state to the account"));
+    if (have.empty()) {
+      log.Info("state bound to this account", {{"api_url", api}});
+    } else {
+      log.Warn("state moved to another account (--rebind-state)",
+               {{"api_url", api}, {"was_api_url", have.api_url}});
+    }
+    return base::Status();
+  }
+  std::string differs;
+  if (have.api_url != want.api_url) differs = "API URL " + have.api_url;
+  if (have.client != want.client) {
+    differs += std::string(differs.empty() ? "" : " and ") + "another client id";
+  }
+  return base::FailedPreconditionError(
+      "the state at " + c.state + " belongs to another account (" + differs + "; this run uses " +
+      api +
+      "): used here it would create new instances and file their passwords over the old "
+      "ones. Point --state at this account's own state, or pass --rebind-state to move it on "
+      "purpose");
 }
 
 reconcile::ControllerOptions ControllerOptionsFrom(const Config& c, const ApiStack* stack) {

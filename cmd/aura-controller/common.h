@@ -69,6 +69,11 @@ std::unique_ptr<api::Client> NewClient(const Config& c, ApiStack& stack, base::C
                                        std::function<base::Status()> write_guard = {});
 
 // `stack` (may be null) gives the rate limit in force, which the limiter may learn.
+// Refuses a journal made for another account (API URL, client id) unless --rebind-state; binds
+// an unbound one when `writable`.
+base::Status CheckStateBinding(const Config& c, store::Journal& journal, bool writable,
+                               const base::Logger& log);
+
 reconcile::ControllerOptions ControllerOptionsFrom(const Config& c,
                                                    const ApiStack* stack = nullptr);
 
@@ -111,6 +116,15 @@ class NoCredentials final : public store::CredentialStore {
   }
   base::StatusOr<store::Credentials> Load(const std::string& key) const override {
     return base::NotFoundError("not loaded: " + key);
+  }
+  base::StatusOr<store::Credentials> LoadInstance(const std::string& id) const override {
+    return base::NotFoundError("not loaded: " + id);
+  }
+  base::StatusOr<std::vector<store::Credentials>> History(const std::string& key) const override {
+    return base::NotFoundError("not loaded: " + key);
+  }
+  base::Status Link(const std::string&, const std::string&) override {
+    return base::FailedPreconditionError("read-only command");
   }
 };
 

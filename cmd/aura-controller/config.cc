@@ -188,6 +188,8 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"allow-delete", {true, on(&c->allow_delete), nullptr}},
       {"max-deletes", {false, num("--max-deletes", 0, 100000, &c->max_deletes), nullptr}},
       {"wait", {true, on(&c->wait), nullptr}},
+      {"all", {true, on(&c->all), nullptr}},
+      {"rebind-state", {true, on(&c->rebind_state), nullptr}},
       {"timeout", {false, dur("--timeout", &c->timeout), nullptr}},
       {"output",
        {false,
@@ -338,9 +340,10 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
         best = name;
       }
     }
-    return InvalidArgumentError("unknown command \"" + first + "\"" +
-                                (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
-                                " (commands: run, plan, apply, validate, status, version)");
+    return InvalidArgumentError(
+        "unknown command \"" + first + "\"" +
+        (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
+        " (commands: run, plan, apply, validate, status, credentials, version)");
   }
   c.command = cmd->second;
   ++i;

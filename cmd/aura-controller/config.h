@@ -58,7 +58,11 @@ struct Config {
   int workers = 4;
   // Safety
   bool allow_delete = false;
+  // Use a state made for another account (API URL, client id) and bind it to this one.
+  bool rebind_state = false;
   int max_deletes = 1;
+  // credentials get --all: every record saved for the key, newest first
+  bool all = false;
   // apply
   bool wait = false;
   std::chrono::milliseconds timeout{30 * 60 * 1000};

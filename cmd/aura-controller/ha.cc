@@ -186,6 +186,11 @@ class TermRunner {
       if (!election_.CheckLeader(t.term).ok()) return;
       if (!clock_.SleepFor(std::chrono::seconds(1), stop)) return;
     }
+    if (Status b = CheckStateBinding(c_, *journal, /*writable=*/true, log); !b.ok()) {
+      // Another account's state: nothing is done in this term (status and logs say why).
+      log.Error("refusing the state: it belongs to another account", base::StatusFields(b));
+      return;
+    }
     etcd::EtcdCredentialStoreOptions co;
     co.etcd = conn_.etcd.get();
     co.clock = &clock_;

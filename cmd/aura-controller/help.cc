@@ -16,6 +16,8 @@ Commands:
   apply      one reconcile pass; --wait to wait until converged (or --timeout)
   validate   check spec files offline; exit 0 valid, 1 invalid
   status     the journal and last observed state of every spec
+  credentials get [NAMESPACE/]NAME [--all]
+             print the one-time credentials saved for a spec (--all: every instance's)
   version    print the version
 
 Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
@@ -36,7 +38,11 @@ Aura API:
                            in production; every plain-http endpoint is named in a warning)
   --request-timeout D      per-request timeout (default 30s)
   --rate-limit N           requests per window, all requests included (env AURA_RATE_LIMIT;
-                           default 125)
+                           default: 125, or the account's tier learned from its first 429
+                           and kept next to the journal)
+  --token-cache FILE|none  the access token kept between processes, 0600 (env
+                           AURA_TOKEN_CACHE; default journal.token.json beside --state)
+  --token-cooldown D       wait after a failed token request, doubling to 60x (default 15s)
   --rate-window D          the sliding window (env AURA_RATE_WINDOW; default 60s)
   --rate-margin N          requests per window held back as a safety margin (default 0)
 )";
@@ -122,9 +128,12 @@ the journal and the last snapshot a running controller wrote. Sends no request.
   --output table|json      (default table)
 )";
     case Command::kCredentials:
-      return R"(Usage: aura-controller credentials get NAMESPACE/NAME [flags]
+      return R"(Usage: aura-controller credentials get [NAMESPACE/]NAME [flags]
 
-Prints the one-time credentials saved for a spec (stdout only, never logged).
+Prints the one-time credentials saved for a spec (stdout only, never logged); a NAME alone is
+in namespace "default".
+  --all                    every record saved for the spec (an instance replaced or vanished
+                           keeps its own), newest first
   --credentials-dir DIR    where the file backend keeps them (default .aura/credentials)
   --state etcd://...       the etcd backend (with --credentials-key-file, and --etcd-ca,
                            --etcd-cert, --etcd-key for etcds://)

@@ -26,6 +26,7 @@
 #include "pkg/reconcile/report.h"
 #include "pkg/reconcile/spec_source.h"
 #include "pkg/spec/spec.h"
+#include "pkg/store/codec.h"
 #include "pkg/store/file_credential_store.h"
 #include "pkg/store/file_journal.h"
 
@@ -133,6 +134,9 @@ int Plan(const Config& c) {
   if (!state.ok()) return Fail(state.status());
   auto stack = BuildApi(c, &base::RealClock(), &m, log);
   if (!stack.ok()) return Fail(stack.status());
+  if (Status b = CheckStateBinding(c, *state->journal, /*writable=*/false, log); !b.ok()) {
+    return Fail(b);
+  }
   NoCredentials creds;
   reconcile::FileSpecSource specs(c.specs);
   reconcile::Controller controller(ControllerOptionsFrom(c, stack->get()), *(*stack)->client,
@@ -213,6 +217,9 @@ int Apply(const Config& c, SignalWaiter& signals) {
   if (!stores.ok()) return Fail(stores.status());
   auto stack = BuildApi(c, &clock, &m, log);
   if (!stack.ok()) return Fail(stack.status());
+  if (Status b = CheckStateBinding(c, *stores->journal, /*writable=*/true, log); !b.ok()) {
+    return Fail(b);
+  }
   reconcile::FileSpecSource specs(c.specs);
   reconcile::Controller controller(ControllerOptionsFrom(c, stack->get()), *(*stack)->client,
                                    *stores->journal, *stores->credentials, specs, clock, m, log);
@@ -255,6 +262,9 @@ int Run(const Config& c, SignalWaiter& signals) {
   if (!stores.ok()) return Fail(stores.status());
   auto stack = BuildApi(c, &clock, &m, log);
   if (!stack.ok()) return Fail(stack.status());
+  if (Status b = CheckStateBinding(c, *stores->journal, /*writable=*/true, log); !b.ok()) {
+    return Fail(b);
+  }
   reconcile::FileSpecSource specs(c.specs);
   const reconcile::ControllerOptions opts = ControllerOptionsFrom(c, stack->get());
   reconcile::Controller controller(opts, *(*stack)->client, *stores->journal, *stores->credentials,
@@ -331,9 +341,12 @@ int Run(const Config& c, SignalWaiter& signals) {
 int Credentials(const Config& c) {
   if (c.args.size() != 2 || c.args[0] != "get") {
     return Fail(base::InvalidArgumentError(
-        "usage: aura-controller credentials get NAMESPACE/NAME [--credentials-dir DIR | --state "
-        "etcd://... --credentials-key-file FILE]"));
+        "usage: aura-controller credentials get [NAMESPACE/]NAME [--all] [--credentials-dir DIR "
+        "| --state etcd://... --credentials-key-file FILE]"));
   }
+  // A name alone is in namespace "default", as in specs.
+  const std::string key =
+      c.args[1].find('/') == std::string::npos ? "default/" + c.args[1] : c.args[1];
   std::optional<EtcdConnection> etcd;
   std::unique_ptr<store::CredentialStore> store;
   if (IsEtcdState(c)) {
@@ -348,15 +361,25 @@ int Credentials(const Config& c) {
     if (!s.ok()) return Fail(s.status());
     store = std::move(s).value();
   }
-  auto cr = store->Load(c.args[1]);
-  if (!cr.ok()) return Fail(cr.status());
+  auto record = [](const store::Credentials& cr) {
+    return nlohmann::json{
+        {"instance_id", cr.instance_id}, {"connection_url", cr.connection_url},
+        {"username", cr.username},       {"password", cr.password},
+        {"saved_for", cr.key},           {"saved_at", store::detail::FormatTime(cr.saved_at)}};
+  };
   // Printed on request to stdout only: never logged.
-  std::cout << nlohmann::json{{"instance_id", cr->instance_id},
-                              {"connection_url", cr->connection_url},
-                              {"username", cr->username},
-                              {"password", cr->password}}
-                   .dump(2)
-            << "\n";
+  if (c.all) {
+    auto history = store->History(key);
+    if (!history.ok()) return Fail(history.status());
+    if (history->empty()) return Fail(base::NotFoundError("no credentials saved for " + key));
+    nlohmann::json out = nlohmann::json::array();
+    for (const auto& cr : *history) out.push_back(record(cr));
+    std::cout << out.dump(2) << "\n";
+    return kExitOk;
+  }
+  auto cr = store->Load(key);
+  if (!cr.ok()) return Fail(cr.status());
+  std::cout << record(*cr).dump(2) << "\n";
   return kExitOk;
 }
 

@@ -1,8 +1,11 @@
 // EtcdCredentialStore: the one-time Aura credentials in etcd, sealed (sealing.h), so that a
 // password survives the loss of the node that received it (HA mode).
 //
-// Layout: `<prefix>/credentials/<namespace>/<name>` holds Seal(key, the credentials file format
-// of codec.h, aad = that etcd key). Keys must be "namespace/name" as for FileCredentialStore.
+// Layout: `<prefix>/credentials-by-id/<instance id>` holds each instance's record and
+// `<prefix>/credentials/<namespace>/<name>` the key's current one, both Seal(key, the
+// credentials file format of codec.h, aad = that etcd key), written in one transaction. An
+// instance's record is never replaced by another password. Keys must be "namespace/name" as for
+// FileCredentialStore.
 //
 // Save: a fenced transaction (etcd_fence.h), so a deposed leader cannot overwrite what the
 // current one saved. One exception keeps a password Aura will never show again: when the fence
@@ -48,12 +51,21 @@ class EtcdCredentialStore final : public store::CredentialStore {
 
   [[nodiscard]] base::Status Save(const std::string& key, const store::Credentials& c) override;
   base::StatusOr<store::Credentials> Load(const std::string& key) const override;
+  base::StatusOr<store::Credentials> LoadInstance(const std::string& id) const override;
+  base::StatusOr<std::vector<store::Credentials>> History(const std::string& key) const override;
+  [[nodiscard]] base::Status Link(const std::string& key, const std::string& id) override;
 
   static std::string KeyPrefix(const std::string& prefix) { return prefix + "/credentials/"; }
+  static std::string IdPrefix(const std::string& prefix) { return prefix + "/credentials-by-id/"; }
 
  private:
   explicit EtcdCredentialStore(EtcdCredentialStoreOptions o) : options_(std::move(o)) {}
   const base::Logger& log() const;
+  // Reads, unseals and decodes one value.
+  base::StatusOr<store::Credentials> Read(const std::string& etcd_key,
+                                          const std::string& what) const;
+  base::StatusOr<std::string> Sealed(const std::string& key, const store::Credentials& c,
+                                     const std::string& etcd_key) const;
 
   const EtcdCredentialStoreOptions options_;
 };

@@ -1,5 +1,6 @@
 #include "pkg/etcd/etcd_journal.h"
 
+#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "pkg/store/codec.h"
@@ -84,6 +85,24 @@ Status EtcdJournal::Remove(const std::string& key) {
   AURA_RETURN_IF_ERROR(Write(EtcdOp::Delete(EtcdKey(key)), "removing " + key));
   entries_.erase(key);
   return Status();
+}
+
+StatusOr<store::StateBinding> EtcdJournal::GetBinding() const {
+  StatusOr<EtcdRangeResult> r = options_.etcd->Range(options_.prefix + "/binding");
+  if (!r.ok()) return r.status().WithContext("reading the journal's binding");
+  store::StateBinding b;
+  if (r->kvs.empty()) return b;
+  nlohmann::json j = nlohmann::json::parse(r->kvs[0].value, nullptr, false);
+  if (!j.is_object()) return base::DataLossError("the journal's binding in etcd is not JSON");
+  b.api_url = j.value("api_url", "");
+  b.client = j.value("client", "");
+  return b;
+}
+
+Status EtcdJournal::SetBinding(const store::StateBinding& b) {
+  const nlohmann::json j = {{"api_url", b.api_url}, {"client", b.client}};
+  std::lock_guard<std::mutex> g(mu_);
+  return Write(EtcdOp::Put(options_.prefix + "/binding", j.dump()), "binding the journal");
 }
 
 Status EtcdJournal::Write(const EtcdOp& op, const std::string& what) {

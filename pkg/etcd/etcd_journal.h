@@ -58,6 +58,9 @@ class EtcdJournal final : public store::Journal {
   // Sets e.updated to the clock's SystemNow() in what it stores.
   [[nodiscard]] base::Status Put(const store::JournalEntry& e) override;
   [[nodiscard]] base::Status Remove(const std::string& key) override;
+  // `<prefix>/binding`: {"api_url": ..., "client": ...}, a fenced write.
+  base::StatusOr<store::StateBinding> GetBinding() const override;
+  [[nodiscard]] base::Status SetBinding(const store::StateBinding& b) override;
 
   // "<prefix>/journal/" and the etcd key of a spec key.
   static std::string KeyPrefix(const std::string& prefix) { return prefix + "/journal/"; }

@@ -74,7 +74,9 @@ void Limiter::Preload(const std::vector<TimePoint>& times) {
   std::lock_guard<std::mutex> g(mu_);
   const TimePoint now = clock_->Now();
   for (TimePoint t : times) {
-    if (t + Span() > now && t <= now) log_.push_back(t);
+    // A time a little ahead of now (another process's estimate of when Aura counted it) still
+    // counts, as of now at the latest.
+    if (t + Span() > now) log_.push_back(std::min(t, now));
   }
   std::sort(log_.begin(), log_.end());
   UpdateGaugesLocked(now);

@@ -487,3 +487,27 @@ TEST(LimiterLearningTest, ProbingFindsA25TierWithOne429) {
 
 }  // namespace
 }  // namespace aura::ratelimit
+
+namespace aura::ratelimit {
+namespace {
+
+TEST(LimiterPreloadTest, AnotherProcesssRecentRequestsCount) {
+  base::FakeClock clock;
+  Options o;
+  o.limit = 25;
+  o.window = std::chrono::seconds(3);
+  Limiter l(o, &clock);
+  std::vector<TimePoint> earlier;
+  for (int i = 0; i < 16; ++i) earlier.push_back(clock.Now() - std::chrono::milliseconds(100));
+  // Some a little ahead of now: the other process's estimate of when Aura counted them.
+  earlier.push_back(clock.Now() + std::chrono::milliseconds(200));
+  earlier.push_back(clock.Now() - std::chrono::seconds(4));  // long gone
+  l.Preload(earlier);
+  int granted = 0;
+  while (l.TryAcquire(Priority::kPoll)) ++granted;
+  EXPECT_EQ(granted, 25 - 17);
+  EXPECT_EQ(l.RecentGrants().size(), 25u);
+}
+
+}  // namespace
+}  // namespace aura::ratelimit

@@ -307,6 +307,9 @@ ActionResult Executor::RecordCreated(const Action& a) {
     if (credentials_.Save(a.key, linked).ok()) saved = linked;
   }
   entry.credentials_saved = saved.ok() && saved->instance_id == a.instance_id;
+  if (!entry.credentials_saved && credentials_.LoadInstance(a.instance_id).ok()) {
+    entry.credentials_saved = credentials_.Link(a.key, a.instance_id).ok();
+  }
   entry.credentials_note = entry.credentials_saved ? "" : "resolved-from-list";
   out.status = PutEntry(entry);
   out.journal_changed = out.status.ok();
@@ -363,8 +366,10 @@ ActionResult Executor::Adopt(const Action& a) {
   entry.intent.reset();
   entry.instance_id = a.instance_id;
   entry.origin = store::Origin::kAdopted;
-  entry.credentials_saved = false;
-  entry.credentials_note = "adopted";
+  // An instance this controller created under another key (a renamed spec) has its record.
+  entry.credentials_saved =
+      credentials_.LoadInstance(a.instance_id).ok() && credentials_.Link(a.key, a.instance_id).ok();
+  entry.credentials_note = entry.credentials_saved ? "" : "adopted";
   entry.delete_on_removal = a.delete_on_removal;
   out.status = PutEntry(entry);
   out.journal_changed = out.status.ok();

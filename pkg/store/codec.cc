@@ -330,16 +330,19 @@ void HashEntry(Sha256* h, bool* first, std::string_view quoted_key, std::string_
 }  // namespace
 
 StatusOr<std::string> EncodeJournal(const JournalImage& image) {
-  return EncodeJournal(image.entries, image.generation);
+  return EncodeJournal(image.entries, image.generation, image.binding);
 }
 
 StatusOr<std::string> EncodeJournal(const std::map<std::string, JournalEntry>& entries,
-                                    std::uint64_t generation) {
+                                    std::uint64_t generation, const StateBinding& binding) {
   try {
     json doc{{"format", std::string(kJournalFormat)},
              {"schema_version", kJournalSchemaVersion},
              {"generation", generation},
              {"entries", json::object()}};
+    if (!binding.empty()) {
+      doc["binding"] = json{{"api_url", binding.api_url}, {"client", binding.client}};
+    }
     // The text is the skeleton's dump(2) with the entries spliced into its empty "entries",
     // and a checksum placeholder of the final length, filled in at the end.
     static constexpr std::string_view kSum = "sha256:";
@@ -487,6 +490,13 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   r.Require("generation");
   r.Get("generation", &image.generation);
   AURA_RETURN_IF_ERROR(r.status());
+  if (auto b = doc.find("binding"); b != doc.end() && !b->is_null()) {
+    if (!b->is_object()) return base::DataLossError("binding: expected an object");
+    ObjectReader br(*b, "journal.binding");
+    br.Get("api_url", &image.binding.api_url);
+    br.Get("client", &image.binding.client);
+    AURA_RETURN_IF_ERROR(br.status());
+  }
   if (entries == doc.end() || !entries->is_object()) {
     return base::DataLossError("entries: expected an object");
   }

@@ -24,12 +24,14 @@ inline constexpr std::string_view kCredentialsFormat = "aura-controller credenti
 struct JournalImage {
   std::map<std::string, JournalEntry> entries;
   std::uint64_t generation = 0;  // grows with every write since the file was first created
+  StateBinding binding;          // the "binding" member: {"api_url", "client"}; absent if empty
 };
 
 // The bytes of a journal file. kInvalidArgument when a string is not valid UTF-8.
 [[nodiscard]] base::StatusOr<std::string> EncodeJournal(const JournalImage& image);
 [[nodiscard]] base::StatusOr<std::string> EncodeJournal(
-    const std::map<std::string, JournalEntry>& entries, std::uint64_t generation);
+    const std::map<std::string, JournalEntry>& entries, std::uint64_t generation,
+    const StateBinding& binding = {});
 // Parses and verifies a journal file. kDataLoss naming what is wrong (never the content).
 [[nodiscard]] base::StatusOr<JournalImage> DecodeJournal(std::string_view bytes);
 // "sha256:<hex>" over the compact dump of `doc` without its "checksum" member.

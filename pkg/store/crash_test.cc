@@ -240,8 +240,15 @@ TEST_P(CredentialCrashTest, KilledAtEveryStepLeavesOldOrNewCredentials) {
     trace = fs.trace();
   }
   const int steps = static_cast<int>(trace.size());
-  const int append = IndexOf(trace, "append");
+  // Two files: the instance's record (by_id/), then the key's current one.
+  int append = -1, id_rename = -1;
+  for (int i = 0; i < steps; ++i) {
+    if (trace[i].rfind("append", 0) == 0) append = i;
+    if (id_rename < 0 && trace[i].rfind("rename", 0) == 0) id_rename = i;
+  }
   ASSERT_GE(append, 0);
+  ASSERT_GE(id_rename, 0);
+  ASSERT_NE(trace[id_rename].find("by_id"), std::string::npos) << trace[id_rename];
   std::vector<std::pair<int, bool>> kills;
   for (int n = 0; n <= steps; ++n) kills.emplace_back(n, false);
   kills.emplace_back(append, true);
@@ -274,6 +281,12 @@ TEST_P(CredentialCrashTest, KilledAtEveryStepLeavesOldOrNewCredentials) {
       EXPECT_EQ(c->password, old_.password);
     } else {
       EXPECT_EQ(c.status().code(), base::StatusCode::kNotFound);
+    }
+    // Once the instance's record was renamed into place, its password is kept by id.
+    if (step > id_rename) {
+      auto by_id = store->LoadInstance(new_.instance_id);
+      ASSERT_TRUE(by_id.ok()) << by_id.status();
+      EXPECT_EQ(by_id->password, new_.password);
     }
     const std::set<std::string> names = Names(root + "/shop");
     for (const std::string& name : names) EXPECT_EQ(name, "orders.json") << "left over";

@@ -71,6 +71,7 @@ StatusOr<std::unique_ptr<FileJournal>> FileJournal::Open(const std::string& path
   std::unique_ptr<FileJournal> j(new FileJournal(path, clock, options, std::move(lock)));
   j->entries_ = std::move(image.entries);
   j->generation_ = image.generation;
+  j->binding_ = image.binding;
 
   if (!options.read_only) {
     // Leftovers of writes interrupted by a crash. We hold the lock, so no writer owns them.
@@ -143,12 +144,29 @@ std::uint64_t FileJournal::generation() const {
   return generation_;
 }
 
+StatusOr<StateBinding> FileJournal::GetBinding() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return binding_;
+}
+
+Status FileJournal::SetBinding(const StateBinding& b) {
+  if (options_.read_only) {
+    return base::FailedPreconditionError("the journal " + path_ + " was opened read-only");
+  }
+  std::lock_guard<std::mutex> g(mu_);
+  const StateBinding before = binding_;
+  binding_ = b;
+  Status s = Commit("binding it to " + b.api_url);
+  if (!s.ok()) binding_ = before;
+  return s;
+}
+
 Status FileJournal::Commit(const std::string& what) {
   const std::string context = what + " in the journal " + path_ + " failed";
   if (options_.read_only) {
     return base::FailedPreconditionError(context + ": the journal was opened read-only");
   }
-  StatusOr<std::string> bytes = detail::EncodeJournal(entries_, generation_ + 1);
+  StatusOr<std::string> bytes = detail::EncodeJournal(entries_, generation_ + 1, binding_);
   if (!bytes.ok()) return bytes.status().WithContext(context);
   // Advanced even on failure: a failed final folder fsync may have left this generation on
   // disk, and another content must not reuse its number.

@@ -16,6 +16,7 @@
 //         }
 //       }
 //     },
+//     "binding": {"api_url": "...", "client": "sha256:..."},  // absent until first bound
 //     "format": "aura-controller journal",
 //     "generation": 42,               // grows with every write since the file was created
 //     "schema_version": 1
@@ -87,6 +88,8 @@ class FileJournal final : public Journal {
   // key or strings that are not UTF-8; file-system errors as in file_system.h, with context.
   [[nodiscard]] base::Status Put(const JournalEntry& e) override;
   [[nodiscard]] base::Status Remove(const std::string& key) override;
+  base::StatusOr<StateBinding> GetBinding() const override;
+  [[nodiscard]] base::Status SetBinding(const StateBinding& b) override;
 
   const std::string& path() const { return path_; }
   // The generation of the last write attempted (persisted in the file; grows with every write).
@@ -108,6 +111,7 @@ class FileJournal final : public Journal {
   mutable std::mutex mu_;
   std::map<std::string, JournalEntry> entries_;  // GUARDED_BY(mu_)
   std::uint64_t generation_ = 0;                 // GUARDED_BY(mu_)
+  StateBinding binding_;                         // GUARDED_BY(mu_)
 };
 
 }  // namespace aura::store

@@ -68,9 +68,24 @@ struct JournalEntry {
   base::SystemTime updated{};
 };
 
+// The account a journal was made for (issue: state not bound to an account). Pointing a
+// journal at another API made the controller create new instances and overwrite the saved
+// passwords of the old ones; the binding refuses that unless it is asked for.
+struct StateBinding {
+  std::string api_url;  // the --api-url it was first used with
+  std::string client;   // store::AccountFingerprint of the client id (never the id itself)
+  bool empty() const { return api_url.empty() && client.empty(); }
+  bool operator==(const StateBinding&) const = default;
+};
+
 class Journal {
  public:
   virtual ~Journal() = default;
+
+  // The account this journal is bound to; empty when it was never used with one.
+  virtual base::StatusOr<StateBinding> GetBinding() const = 0;
+  // Binds it (durably). The caller checks the existing binding first.
+  [[nodiscard]] virtual base::Status SetBinding(const StateBinding& b) = 0;
 
   // Every entry, by key.
   virtual base::StatusOr<std::map<std::string, JournalEntry>> List() const = 0;
@@ -93,19 +108,35 @@ class Journal {
 
 // The credentials Aura returns once, on create.
 struct Credentials {
-  std::string instance_id;
+  std::string instance_id;  // "" for a password that arrived without an id (linked later)
   std::string connection_url;
   std::string username;
   std::string password;
+  // Filled by Load/LoadInstance/History: the key it was saved under and when.
+  std::string key = {};
+  base::SystemTime saved_at{};
 };
 
-// Where one-time passwords go before the journal records Created.
+// Where one-time passwords go before the journal records Created. Records are kept by instance
+// id, with the spec key as an index to the current one: a record is never overwritten by
+// another instance's (a spec's instance replaced, a state folder pointed at another account),
+// an earlier instance's record stays as history, and a renamed spec that adopts the same
+// instance finds its password again (Link).
 class CredentialStore {
  public:
   virtual ~CredentialStore() = default;
-  // Durable (0600 file written atomically and fsync'd, or an encrypted etcd value).
+  // Durable (0600 file written atomically and fsync'd, or an encrypted etcd value): the record
+  // of c.instance_id, then `key`'s index pointing at it. With an empty instance_id only the key's
+  // current record is written (a password waiting for its id).
   [[nodiscard]] virtual base::Status Save(const std::string& key, const Credentials& c) = 0;
+  // The current record of `key`. kNotFound when none.
   virtual base::StatusOr<Credentials> Load(const std::string& key) const = 0;
+  // The record of instance `id`, whatever key saved it. kNotFound when none.
+  virtual base::StatusOr<Credentials> LoadInstance(const std::string& id) const = 0;
+  // Every record saved under `key` (the current one included), newest first.
+  virtual base::StatusOr<std::vector<Credentials>> History(const std::string& key) const = 0;
+  // Makes instance `id`'s record the current one of `key`. kNotFound when there is none.
+  [[nodiscard]] virtual base::Status Link(const std::string& key, const std::string& id) = 0;
 };
 
 }  // namespace aura::store

@@ -59,6 +59,8 @@ std::vector<std::string> Workspace::Passwords() const {
   for (auto it = fs::recursive_directory_iterator(credentials(), ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (!it->is_regular_file() || it->path().extension() != ".json") continue;
+    // Keys' current records only: by_id/ holds a copy of each instance's.
+    if (it->path().parent_path().filename() == "by_id") continue;
     auto j = nlohmann::json::parse(ReadFile(it->path().string()), nullptr, false);
     if (j.is_object() && j.contains("password")) out.push_back(j["password"].get<std::string>());
   }

@@ -35,7 +35,8 @@ class Workspace {
                   const std::string& memory = "1GB", const std::string& extra = "") const;
   void WriteFile(const std::string& relative, const std::string& content) const;
   void RemoveFile(const std::string& relative) const;
-  // Every password in the credentials folder.
+  // The password of every key's current record in the credentials folder (by_id/ copies left
+  // out).
   std::vector<std::string> Passwords() const;
 
  private:

@@ -81,6 +81,13 @@ TEST(RealApiE2E, ConvergesKeepsEveryPasswordAndSpendsLittle) {
   Workspace ws;
   WriteRealSpecs(ws, "4GB");
   std::map<std::string, int> cdc;
+  auto phase = [&](const char* name) {
+    auto st = (*sim)->Stats();
+    if (st.ok()) {
+      std::cout << "after " << name << ": throttled=" << (*st)["throttled_total"]
+                << " requests=" << (*st)["requests_total"] << "\n";
+    }
+  };
   auto add_cdc = [&](const std::string& log) {
     for (const auto& [k, n] : CdcPatches(log)) cdc[k] += n;
   };
@@ -92,6 +99,7 @@ TEST(RealApiE2E, ConvergesKeepsEveryPasswordAndSpendsLittle) {
                              << a1.err.substr(a1.err.size() > 6000 ? a1.err.size() - 6000 : 0);
   EXPECT_THAT(a1.out, HasSubstr("converged: 16 specs"));
   add_cdc(a1.err);
+  phase("apply 1");
   EXPECT_THAT(a1.err, HasSubstr("learned the account's rate limit")) << "no 429 was expected?";
   EXPECT_THAT(a1.err, HasSubstr("deprecated"));
 
@@ -113,6 +121,7 @@ TEST(RealApiE2E, ConvergesKeepsEveryPasswordAndSpendsLittle) {
     EXPECT_EQ(p.exit.code, 0) << p.out
                               << p.err.substr(p.err.size() > 4000 ? p.err.size() - 4000 : 0);
   }
+  phase("10 plans");
   auto stats = (*sim)->Stats();
   ASSERT_TRUE(stats.ok());
   EXPECT_EQ(Count(*stats, "POST /oauth/token"), 1) << stats->dump();
@@ -122,11 +131,13 @@ TEST(RealApiE2E, ConvergesKeepsEveryPasswordAndSpendsLittle) {
       RunCli(ControllerArgs(**sim, ws, {"apply", "--wait", "--timeout", "2m"}), seconds(150));
   EXPECT_EQ(a2.exit.code, 0) << a2.out << a2.err;
   add_cdc(a2.err);
+  phase("apply 2");
   WriteRealSpecs(ws, "8GB");
   CliResult a3 =
       RunCli(ControllerArgs(**sim, ws, {"apply", "--wait", "--timeout", "2m"}), seconds(150));
   EXPECT_EQ(a3.exit.code, 0) << a3.out << a3.err;
   add_cdc(a3.err);
+  phase("apply 3 (resize)");
   EXPECT_THAT(a3.out, HasSubstr("e2e/recs Updating"));
   EXPECT_THAT(a3.out, HasSubstr("instance is resizing"));
   EXPECT_EQ(cdc.size(), 2u) << "each business-critical spec sends CDC once";
@@ -149,6 +160,7 @@ TEST(RealApiE2E, ConvergesKeepsEveryPasswordAndSpendsLittle) {
   EXPECT_EQ(a4.exit.code, 1) << a4.out << a4.err;
   EXPECT_THAT(a4.err, HasSubstr("e2e/orders (Failed)"));
   EXPECT_THAT(a4.err, HasSubstr("suspended"));
+  phase("apply 4 (suspended)");
 
   // Over everything: at most one 429, still one token request, exactly-once.
   stats = (*sim)->Stats();

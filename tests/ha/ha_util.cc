@@ -75,36 +75,17 @@ HaEnv::~HaEnv() {
 
 std::vector<std::string> HaEnv::Flags(int i, std::vector<std::string> extra) const {
   const Controller& c = controllers_[static_cast<size_t>(i)];
-  std::vector<std::string> f = {"--api-url",
-                                sim_->api_url(),
-                                "--token-url",
-                                sim_->token_url(),
-                                "--state",
-                                etcd_->StateUrl(kPrefix),
-                                "--credentials-key-file",
-                                key_file_,
-                                "--lease-ttl",
-                                std::to_string(LeaseTtl().count()) + "s",
-                                "--identity",
-                                c.identity,
-                                "--metrics-addr",
-                                "127.0.0.1:0",
-                                "--poll-interval",
-                                "200ms",
-                                "--poll-max",
-                                "1s",
-                                "--resync",
-                                std::to_string(kResync.count()) + "s",
-                                "--spec-poll",
-                                "200ms",
-                                "--settle-window",
-                                "2s",
-                                "--request-timeout",
-                                "3s",
-                                "--log-format",
-                                "json",
-                                "--specs",
-                                ws_.specs()};
+  std::vector<std::string> f = {
+      "--api-url", sim_->api_url(), "--token-url", sim_->token_url(), "--state",
+      etcd_->StateUrl(kPrefix), "--credentials-key-file", key_file_, "--lease-ttl",
+      std::to_string(LeaseTtl().count()) + "s", "--identity", c.identity, "--metrics-addr",
+      "127.0.0.1:0", "--poll-interval", "200ms", "--poll-max", "1s", "--resync",
+      std::to_string(kResync.count()) + "s", "--spec-poll", "200ms", "--settle-window", "2s",
+      "--request-timeout", "3s", "--log-format", "json", "--specs", ws_.specs(),
+      // Each controller has an API client of its own here, to tell
+      // their requests apart in the simulator's stats; in production
+      // the replicas share one and the state stays bound to it.
+      "--rebind-state"};
   f.insert(f.end(), extra.begin(), extra.end());
   return f;
 }

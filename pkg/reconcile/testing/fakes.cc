@@ -365,7 +365,37 @@ base::Status MemCredentialStore::Save(const std::string& key, const store::Crede
     --fail_;
     return base::UnavailableError("disk full");
   }
-  creds_[key] = c;
+  store::Credentials r = c;
+  r.key = key;
+  if (!c.instance_id.empty() && !by_id_.contains(c.instance_id)) by_id_[c.instance_id] = r;
+  creds_[key] = r;
+  return base::Status();
+}
+
+base::StatusOr<store::Credentials> MemCredentialStore::LoadInstance(const std::string& id) const {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return base::NotFoundError("no credentials for instance " + id);
+  return it->second;
+}
+
+base::StatusOr<std::vector<store::Credentials>> MemCredentialStore::History(
+    const std::string& key) const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::vector<store::Credentials> out;
+  auto cur = creds_.find(key);
+  if (cur != creds_.end()) out.push_back(cur->second);
+  for (const auto& [id, c] : by_id_) {
+    if (c.key == key && (cur == creds_.end() || cur->second.instance_id != id)) out.push_back(c);
+  }
+  return out;
+}
+
+base::Status MemCredentialStore::Link(const std::string& key, const std::string& id) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = by_id_.find(id);
+  if (it == by_id_.end()) return base::NotFoundError("no credentials for instance " + id);
+  creds_[key] = it->second;
   return base::Status();
 }
 

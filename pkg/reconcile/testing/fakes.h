@@ -106,6 +106,15 @@ class MemJournal : public store::Journal {
   base::StatusOr<store::JournalEntry> Get(const std::string& key) const override;
   base::Status Put(const store::JournalEntry& e) override;
   base::Status Remove(const std::string& key) override;
+  base::StatusOr<store::StateBinding> GetBinding() const override {
+    std::lock_guard<std::mutex> g(mu_);
+    return binding_;
+  }
+  base::Status SetBinding(const store::StateBinding& b) override {
+    std::lock_guard<std::mutex> g(mu_);
+    binding_ = b;
+    return base::Status();
+  }
   // The next `n` writes fail with `s` (e.g. a full disk).
   void FailWrites(int n, base::Status s);
   int writes() const;
@@ -113,6 +122,7 @@ class MemJournal : public store::Journal {
  private:
   mutable std::mutex mu_;
   std::map<std::string, store::JournalEntry> entries_;
+  store::StateBinding binding_;
   int fail_writes_ = 0;
   base::Status fail_status_;
   int writes_ = 0;
@@ -122,12 +132,16 @@ class MemCredentialStore final : public store::CredentialStore {
  public:
   base::Status Save(const std::string& key, const store::Credentials& c) override;
   base::StatusOr<store::Credentials> Load(const std::string& key) const override;
+  base::StatusOr<store::Credentials> LoadInstance(const std::string& id) const override;
+  base::StatusOr<std::vector<store::Credentials>> History(const std::string& key) const override;
+  base::Status Link(const std::string& key, const std::string& id) override;
   void FailSaves(int n);
-  std::map<std::string, store::Credentials> all() const;
+  std::map<std::string, store::Credentials> all() const;  // current record by key
 
  private:
   mutable std::mutex mu_;
-  std::map<std::string, store::Credentials> creds_;
+  std::map<std::string, store::Credentials> creds_;  // by key
+  std::map<std::string, store::Credentials> by_id_;  // by instance id
   int fail_ = 0;
 };
 
