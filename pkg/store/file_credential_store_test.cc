@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <filesystem>
 
 #include "pkg/base/log.h"
 #include "pkg/store/codec.h"
@@ -192,6 +193,75 @@ TEST_F(FileCredentialStoreTest, SaveRemovesOlderTempFilesOfTheSameKey) {
   WriteRaw(root_ + "/shop/.other.json.tmp.77.1", "{");
   ASSERT_TRUE(store->Save("shop/orders", Creds("id2", "pw-2-000002")).ok());
   EXPECT_EQ(Names(root_ + "/shop"), (std::set<std::string>{"orders.json", ".other.json.tmp.77.1"}));
+}
+
+}  // namespace
+}  // namespace aura::store
+
+namespace aura::store {
+namespace {
+
+// ---- records by instance id ----
+
+class CredentialsByIdTest : public FileCredentialStoreTest {};
+
+TEST_F(CredentialsByIdTest, AnotherInstancesPasswordNeverReplacesAnEarlierOne) {
+  auto store = MustOpen();
+  ASSERT_TRUE(store->Save("shop/orders", Creds("prod0001", "pw-production")).ok());
+  clock_.Advance(std::chrono::seconds(10));
+  // The key's instance is replaced (a state folder pointed at another API, a re-creation).
+  ASSERT_TRUE(store->Save("shop/orders", Creds("new00002", "pw-replacement")).ok());
+  EXPECT_EQ(store->Load("shop/orders")->password, "pw-replacement");
+  auto old = store->LoadInstance("prod0001");
+  ASSERT_TRUE(old.ok()) << old.status();
+  EXPECT_EQ(old->password, "pw-production");
+  EXPECT_EQ(old->key, "shop/orders");
+  EXPECT_EQ(ModeOf(root_ + "/by_id/prod0001.json"), 0600);
+  auto history = store->History("shop/orders");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].instance_id, "new00002");  // current first
+  EXPECT_EQ((*history)[1].instance_id, "prod0001");
+  // The same instance saved again with another password keeps the first (and says so).
+  base::Status s = store->Save("shop/other", Creds("prod0001", "pw-impostor"));
+  EXPECT_EQ(s.code(), base::StatusCode::kAlreadyExists);
+  EXPECT_EQ(store->LoadInstance("prod0001")->password, "pw-production");
+}
+
+TEST_F(CredentialsByIdTest, ARenamedSpecLinksTheRecordOfItsInstance) {
+  auto store = MustOpen();
+  ASSERT_TRUE(store->Save("shop/reco", Creds("abcd0001", "pw-reco")).ok());
+  EXPECT_EQ(store->Load("shop/recommend").status().code(), base::StatusCode::kNotFound);
+  ASSERT_TRUE(store->Link("shop/recommend", "abcd0001").ok());
+  auto c = store->Load("shop/recommend");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->password, "pw-reco");
+  EXPECT_EQ(store->Link("shop/x", "nope0000").code(), base::StatusCode::kNotFound);
+  EXPECT_EQ(store->LoadInstance("../etc").status().code(), base::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CredentialsByIdTest, AStoreFromBeforeRecordsByIdIsMigratedOnOpen) {
+  // A key file as older releases wrote it, with nothing in by_id/.
+  std::filesystem::create_directories(root_ + "/shop");
+  WriteRaw(root_ + "/shop/orders.json",
+           Bytes("shop/orders", Creds("old00001", "pw-old-release"), clock_.SystemNow()));
+  ::chmod((root_ + "/shop/orders.json").c_str(), 0600);
+  auto store = MustOpen();
+  auto c = store->LoadInstance("old00001");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->password, "pw-old-release");
+  // Replacing it now keeps it.
+  ASSERT_TRUE(store->Save("shop/orders", Creds("new00001", "pw-new")).ok());
+  EXPECT_EQ(store->LoadInstance("old00001")->password, "pw-old-release");
+}
+
+TEST_F(CredentialsByIdTest, APasswordWithoutItsIdWaitsInTheKeyFileOnly) {
+  auto store = MustOpen();
+  ASSERT_TRUE(store->Save("shop/orders", Creds("", "pw-pending")).ok());
+  EXPECT_EQ(store->Load("shop/orders")->password, "pw-pending");
+  EXPECT_FALSE(Exists(root_ + "/by_id/.json"));
+  ASSERT_TRUE(store->Save("shop/orders", Creds("late0001", "pw-pending")).ok());
+  EXPECT_EQ(store->LoadInstance("late0001")->password, "pw-pending");
 }
 
 }  // namespace
