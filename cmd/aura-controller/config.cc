@@ -190,6 +190,7 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"wait", {true, on(&c->wait), nullptr}},
       {"all", {true, on(&c->all), nullptr}},
       {"rebind-state", {true, on(&c->rebind_state), nullptr}},
+      {"allow-core-dumps", {true, on(&c->allow_core_dumps), nullptr}},
       {"timeout", {false, dur("--timeout", &c->timeout), nullptr}},
       {"output",
        {false,

@@ -60,6 +60,8 @@ struct Config {
   bool allow_delete = false;
   // Use a state made for another account (API URL, client id) and bind it to this one.
   bool rebind_state = false;
+  // Leave core dumps and ptrace as the system has them (default: off, they hold secrets).
+  bool allow_core_dumps = false;
   int max_deletes = 1;
   // credentials get --all: every record saved for the key, newest first
   bool all = false;

@@ -1,6 +1,8 @@
 // aura-controller: flag parsing and wiring only (DESIGN.md "The binary"). Every real
 // implementation is constructed here and nowhere else.
 #include <malloc.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -116,9 +118,9 @@ int ShowStatus(const Config& c) {
   if (c.output == "json") {
     nlohmann::json j = {{"observed_at", written_at}, {"specs", nlohmann::json::array()}};
     for (const auto& s : list) j["specs"].push_back(reconcile::ToJson(s));
-    std::cout << j.dump(2) << "\n";
+    std::cout << base::Redact(j.dump(2)) << "\n";
   } else {
-    std::cout << reconcile::StatusTable(list);
+    std::cout << base::Redact(reconcile::StatusTable(list));
     std::cout << "\n"
               << list.size() << " specs; last observed "
               << (written_at.empty() ? "never (no controller has run)" : written_at) << "\n";
@@ -301,8 +303,15 @@ int Run(const Config& c, SignalWaiter& signals) {
           const bool list_ok = h.last_list_ok && clock.Now() - *h.last_list_ok <= ready_window;
           body += std::string("recent successful LIST: ") + (list_ok ? "yes" : "no") + "\n";
           if (!h.last_error.empty()) body += "last error: " + h.last_error + "\n";
-          const bool ready = h.specs_loaded && list_ok;
-          return http::Reply{ready ? 200 : 503, "text/plain", body, {}};
+          // A password only in memory is lost if this process ends: not ready, and say whose.
+          const std::vector<std::string> unsaved = controller.UnsavedCredentialKeys();
+          if (!unsaved.empty()) {
+            body += "credentials NOT saved (the credentials store fails): ";
+            for (size_t i = 0; i < unsaved.size(); ++i) body += (i ? ", " : "") + unsaved[i];
+            body += "\n";
+          }
+          const bool ready = h.specs_loaded && list_ok && unsaved.empty();
+          return http::Reply{ready ? 200 : 503, "text/plain", base::Redact(body), {}};
         }}});
   if (!server.ok()) return Fail(server.status().WithContext("--metrics-addr"));
   log.Info("aura-controller running", {{"version", AURA_VERSION},
@@ -331,9 +340,18 @@ int Run(const Config& c, SignalWaiter& signals) {
   controller.Run(stop.get_token());
   snapshots.request_stop();
   snapshots.join();
+  // One last attempt for passwords whose save failed: they are lost when this process ends.
+  const Status flushed = controller.FlushUnsavedCredentials();
   (void)reconcile::SaveStatusFile(StatusFilePath(c.state), controller.Statuses(),
                                   clock.SystemNow());
   (*server)->Stop();
+  if (const auto unsaved = controller.UnsavedCredentialKeys(); !unsaved.empty()) {
+    std::string keys;
+    for (const auto& k : unsaved) keys += (keys.empty() ? "" : ", ") + k;
+    log.Error("stopping with one-time passwords NOT saved: they are lost",
+              {{"keys", keys}, {"error", flushed.ToString()}});
+    return Fail(base::UnavailableError("one-time passwords not saved at shutdown: " + keys));
+  }
   log.Info("aura-controller stopped");
   return kExitOk;
 }
@@ -404,6 +422,13 @@ int main(int argc, char** argv) {
   if (config->help || config->command == Command::kHelp) {
     std::cout << (config->command == Command::kHelp ? Usage() : CommandHelp(config->command));
     return 0;
+  }
+  if (!config->allow_core_dumps) {
+    // A core dump holds every password and token this process has seen: none is written, and
+    // no other process of this user may attach to or read this one's memory.
+    ::prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    const rlimit none{0, 0};
+    ::setrlimit(RLIMIT_CORE, &none);
   }
   switch (config->command) {
     case Command::kVersion:

@@ -68,19 +68,71 @@ std::string_view LogLevelName(LogLevel l) {
 
 void RegisterSecret(std::string_view secret) {
   if (secret.size() < 4) return;
+  // As it appears inside a JSON string (quotes, backslashes, control characters escaped).
+  std::string escaped = nlohmann::json(std::string(secret))
+                            .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  escaped = escaped.size() >= 2 ? escaped.substr(1, escaped.size() - 2) : escaped;
   std::unique_lock<std::shared_mutex> g(SecretsMu());
   Secrets().emplace(secret);
+  if (escaped != secret && escaped.size() >= 4) Secrets().emplace(std::move(escaped));
 }
+
+namespace {
+
+bool SecretName(std::string_view name) {
+  std::string lower(name);
+  for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  for (const char* word : {"password", "secret", "token", "authorization"}) {
+    if (lower.find(word) != std::string::npos) return true;
+  }
+  return false;
+}
+
+// Masks the string value of JSON members named like secrets: `"password" : "..."`.
+void MaskSecretMembers(std::string* text) {
+  std::string& t = *text;
+  for (size_t open = t.find('"'); open != std::string::npos; open = t.find('"', open + 1)) {
+    size_t close = open + 1;
+    while (close < t.size() && t[close] != '"') close += t[close] == '\\' ? 2 : 1;
+    if (close >= t.size()) return;
+    const std::string_view name(t.data() + open + 1, close - open - 1);
+    size_t p = close + 1;
+    while (p < t.size() && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r')) ++p;
+    if (p >= t.size() || t[p] != ':' || !SecretName(name)) {
+      open = close;
+      continue;
+    }
+    ++p;
+    while (p < t.size() && (t[p] == ' ' || t[p] == '\t' || t[p] == '\n' || t[p] == '\r')) ++p;
+    if (p >= t.size() || t[p] != '"') {
+      open = close;
+      continue;
+    }
+    size_t end = p + 1;
+    while (end < t.size() && t[end] != '"') end += t[end] == '\\' ? 2 : 1;
+    // A value cut short (a truncated body) is masked to the end.
+    const size_t stop = std::min(end, t.size());
+    if (t.compare(p + 1, stop - p - 1, "[REDACTED]") != 0) {
+      t.replace(p + 1, stop - p - 1, "[REDACTED]");
+    }
+    open = p + 1 + 10;
+  }
+}
+
+}  // namespace
 
 std::string Redact(std::string_view text) {
   std::string out(text);
-  std::shared_lock<std::shared_mutex> g(SecretsMu());
-  for (const std::string& s : Secrets()) {
-    for (size_t pos = out.find(s); pos != std::string::npos; pos = out.find(s, pos)) {
-      out.replace(pos, s.size(), "[REDACTED]");
-      pos += 10;
+  {
+    std::shared_lock<std::shared_mutex> g(SecretsMu());
+    for (const std::string& s : Secrets()) {
+      for (size_t pos = out.find(s); pos != std::string::npos; pos = out.find(s, pos)) {
+        out.replace(pos, s.size(), "[REDACTED]");
+        pos += 10;
+      }
     }
   }
+  MaskSecretMembers(&out);
   return out;
 }
 
@@ -111,16 +163,39 @@ Logger Logger::With(nlohmann::json fields) const {
 
 bool Logger::Enabled(LogLevel level) const { return level >= shared_->min_level; }
 
+namespace {
+
+// Redacts every string in `j` (keys named like secrets lose their values), before it is
+// serialized: a secret is found as it is, not as JSON escaping changed it.
+void RedactJson(nlohmann::json& j) {
+  if (j.is_string()) {
+    j = Redact(j.get_ref<const std::string&>());
+  } else if (j.is_object()) {
+    for (auto it = j.begin(); it != j.end(); ++it) {
+      if (it.value().is_string() && SecretName(it.key())) {
+        it.value() = "[REDACTED]";
+      } else {
+        RedactJson(it.value());
+      }
+    }
+  } else if (j.is_array()) {
+    for (auto& v : j) RedactJson(v);
+  }
+}
+
+}  // namespace
+
 std::string Logger::Format(LogLevel level, std::string_view msg,
                            const nlohmann::json& fields) const {
   nlohmann::json all = fields_;
   if (fields.is_object()) all.update(fields);
+  RedactJson(all);
   const std::string time = Rfc3339Millis(shared_->clock->SystemNow());
   if (shared_->format == LogFormat::kJson) {
     nlohmann::json line = nlohmann::json::object();
     line["time"] = time;
     line["level"] = LogLevelName(level);
-    line["msg"] = msg;
+    line["msg"] = Redact(msg);
     for (auto it = all.begin(); it != all.end(); ++it) line[it.key()] = it.value();
     // Replace invalid UTF-8 rather than throw: a log line must never take the process down.
     return line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -128,7 +203,7 @@ std::string Logger::Format(LogLevel level, std::string_view msg,
   std::string out = time.substr(11, 12);  // HH:MM:SS.mmm
   std::string lvl(LogLevelName(level));
   for (auto& c : lvl) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  out += " " + lvl + " " + std::string(msg);
+  out += " " + lvl + " " + Redact(msg);
   for (auto it = all.begin(); it != all.end(); ++it) {
     out += " " + it.key() + "=";
     out += it.value().is_string() ? it.value().get<std::string>()

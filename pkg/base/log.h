@@ -29,9 +29,13 @@ StatusOr<LogLevel> ParseLogLevel(std::string_view s);
 std::string_view LogLevelName(LogLevel l);
 
 // Secrets registered here never appear in any log line. Strings shorter than 4 characters are
-// ignored (they would redact ordinary words).
+// ignored (they would redact ordinary words). Their JSON-escaped form is registered too, so a
+// secret holding `"` or `\` is also found inside a serialized line.
 void RegisterSecret(std::string_view secret);
-// Replaces every registered secret in `text` with "[REDACTED]".
+// Replaces every registered secret in `text` with "[REDACTED]", and the value of every JSON
+// member whose name says it is a secret ("password", "secret", "token", "client_secret",
+// "access_token", "authorization", any letter case) even when nothing registered it: a body
+// that echoes a password not seen yet (an error reply) shows no more than its shape.
 std::string Redact(std::string_view text);
 
 class Logger {

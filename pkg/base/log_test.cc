@@ -86,3 +86,44 @@ TEST(LogLevelTest, Parses) {
 
 }  // namespace
 }  // namespace aura::base
+
+namespace aura::base {
+namespace {
+
+TEST(RedactionTest, SecretsWithQuotesAndBackslashesAreFoundInSerializedLines) {
+  const std::string secret = "pa\"ss\\wo\"rd-42";
+  RegisterSecret(secret);
+  std::vector<std::string> lines;
+  for (LogFormat f : {LogFormat::kJson, LogFormat::kHuman}) {
+    Logger log(LogLevel::kDebug, f, [&](std::string_view l) { lines.emplace_back(l); });
+    log.Info("saw " + secret, {{"detail", "x " + secret + " y"}, {"nested", {{"v", secret}}}});
+  }
+  // And in a serialized JSON text handed to Redact directly.
+  lines.push_back(Redact(nlohmann::json{{"any", secret}}.dump()));
+  for (const auto& l : lines) {
+    EXPECT_EQ(l.find("pa\\\"ss"), std::string::npos) << l;
+    EXPECT_EQ(l.find("pa\"ss"), std::string::npos) << l;
+    EXPECT_NE(l.find("[REDACTED]"), std::string::npos) << l;
+  }
+}
+
+TEST(RedactionTest, SecretNamedMembersAreMaskedEvenWhenNeverRegistered) {
+  // An error body echoing a password nobody registered yet.
+  const std::string body =
+      R"({"errors":[{"message":"bad"}],"password":"never-registered-9","data":{"Access_Token" : "tok-never"},"name":"ok"})";
+  const std::string r = Redact(body);
+  EXPECT_EQ(r.find("never-registered-9"), std::string::npos) << r;
+  EXPECT_EQ(r.find("tok-never"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"name\":\"ok\""), std::string::npos) << r;
+  // Cut short in the middle of the value.
+  EXPECT_EQ(Redact(R"({"client_secret":"half-of-it)").find("half-of-it"), std::string::npos);
+  // In a log line the body is a string value inside the line: masked before escaping.
+  std::string line;
+  Logger log(LogLevel::kDebug, LogFormat::kJson, [&](std::string_view l) { line = l; });
+  log.Warn("request refused", {{"error", "HTTP 500: " + body}, {"password", "raw-field-value"}});
+  EXPECT_EQ(line.find("never-registered-9"), std::string::npos) << line;
+  EXPECT_EQ(line.find("raw-field-value"), std::string::npos) << line;
+}
+
+}  // namespace
+}  // namespace aura::base

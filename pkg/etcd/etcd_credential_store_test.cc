@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include "pkg/base/base64.h"
+
 #include "pkg/etcd/fake_etcd.h"
 
 namespace aura::etcd {
@@ -44,7 +46,7 @@ class EtcdCredentialStoreTest : public ::testing::Test {
 
   base::FakeClock clock_;
   FakeEtcd etcd_;
-  store::SealingKey key_ = *store::ParseSealingKey(std::string(32, 'k'));
+  store::SealingKey key_ = *store::ParseSealingKey(base::Base64Encode(std::string(32, 'k')));
 };
 
 TEST_F(EtcdCredentialStoreTest, SavedSealedAndLoadedBack) {
@@ -67,7 +69,7 @@ TEST_F(EtcdCredentialStoreTest, SavedSealedAndLoadedBack) {
 TEST_F(EtcdCredentialStoreTest, WrongKeyAndMovedValuesDoNotOpen) {
   auto s = Open(Lead("a"));
   ASSERT_TRUE(s->Save("shop/orders", Creds("id1", "pw-1")).ok());
-  const store::SealingKey other = *store::ParseSealingKey(std::string(32, 'o'));
+  const store::SealingKey other = *store::ParseSealingKey(base::Base64Encode(std::string(32, 'o')));
   auto r = Open(std::nullopt, {other})->Load("shop/orders");
   EXPECT_EQ(r.status().code(), StatusCode::kDataLoss);
   EXPECT_NE(r.status().message().find(key_.id), std::string::npos);

@@ -10,6 +10,7 @@
 #include <map>
 #include <sstream>
 
+#include "pkg/base/log.h"
 #include "pkg/store/state_file.h"
 
 namespace aura::reconcile {
@@ -196,8 +197,12 @@ base::Status SaveStatusFile(const std::string& path, const std::vector<SpecStatu
                             base::SystemTime written_at) {
   json j = {{"written_at", FormatRfc3339(written_at)}, {"specs", json::array()}};
   for (const auto& s : statuses) j["specs"].push_back(ToJson(s));
-  // Atomic and private (0600): it holds keys, names and messages of every spec.
-  return store::WriteJsonFile(path, j);
+  // Atomic and private (0600): it holds keys, names and messages of every spec; secrets are
+  // redacted as in logs.
+  const nlohmann::json redacted =
+      nlohmann::json::parse(base::Redact(j.dump(-1, ' ', false, json::error_handler_t::replace)),
+                            nullptr, false);
+  return store::WriteJsonFile(path, redacted.is_discarded() ? j : redacted);
 }
 
 base::StatusOr<StatusFile> LoadStatusFile(const std::string& path) {

@@ -1,5 +1,12 @@
 #include "pkg/store/sealing.h"
 
+#include <openssl/crypto.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+
 #include <openssl/evp.h>
 #include <openssl/rand.h>
 
@@ -58,28 +65,67 @@ std::string Trim(std::string_view s) {
 
 }  // namespace
 
+SealingKey::~SealingKey() { OPENSSL_cleanse(bytes.data(), bytes.size()); }
+
 StatusOr<SealingKey> ParseSealingKey(std::string_view content) {
+  std::string trimmed = Trim(content);
+  const std::string_view text = trimmed;
   std::string bytes;
-  if (content.size() == kKeyBytes) {
-    bytes = std::string(content);
-  } else if (std::optional<std::string> d = base::Base64Decode(Trim(content));
-             d && d->size() == kKeyBytes) {
+  auto hex = [](char c) {
+    return (c >= '0' && c <= '9') ? c - '0'
+           : (c >= 'a' && c <= 'f') ? c - 'a' + 10
+           : (c >= 'A' && c <= 'F') ? c - 'A' + 10
+                                    : -1;
+  };
+  if (text.size() == 2 * kKeyBytes &&
+      std::all_of(text.begin(), text.end(), [&](char c) { return hex(c) >= 0; })) {
+    for (size_t i = 0; i < text.size(); i += 2) {
+      bytes.push_back(static_cast<char>(hex(text[i]) * 16 + hex(text[i + 1])));
+    }
+  } else if (std::optional<std::string> d = base::Base64Decode(text); d && d->size() == kKeyBytes) {
     bytes = std::move(*d);
+    OPENSSL_cleanse(d->data(), d->size());
   } else {
     return base::InvalidArgumentError(
-        "a credentials key file must hold exactly 32 random bytes, raw or base64 (create one "
-        "with: head -c 32 /dev/urandom | base64 > key); this one holds " +
-        std::to_string(content.size()) + " bytes that are neither");
+        "a credentials key file must hold exactly 32 random bytes written as base64 (44 "
+        "characters) or hex (64 digits); create one with: head -c 32 /dev/urandom | base64 > "
+        "key && chmod 600 key (this one holds " +
+        std::to_string(text.size()) + " characters that are neither)");
   }
-  return SealingKey{KeyId(bytes), std::move(bytes)};
+  SealingKey k{KeyId(bytes), bytes};
+  OPENSSL_cleanse(bytes.data(), bytes.size());
+  OPENSSL_cleanse(trimmed.data(), trimmed.size());
+  return k;
 }
 
 StatusOr<SealingKey> LoadSealingKeyFile(const std::string& path) {
+  struct stat st{};
+  if (::stat(path.c_str(), &st) != 0) {
+    return base::NotFoundError("cannot read the credentials key file " + path);
+  }
+  // Group-readable is allowed only for a group this process is in (Kubernetes mounts Secret
+  // files root:<fsGroup> 0440 for a non-root container); others, never.
+  bool group_is_ours = st.st_gid == ::getegid();
+  if (!group_is_ours) {
+    gid_t groups[256];
+    const int n = ::getgroups(256, groups);
+    for (int i = 0; i < n; ++i) group_is_ours = group_is_ours || groups[i] == st.st_gid;
+  }
+  if ((st.st_mode & 007) != 0 || ((st.st_mode & 070) != 0 && !group_is_ours)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return base::InvalidArgumentError(
+        "the credentials key file " + path + " is readable by others (mode " + mode +
+        ", or a group this process is not in): it opens every saved password; chmod 600 " +
+        path);
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) return base::NotFoundError("cannot read the credentials key file " + path);
   std::stringstream ss;
   ss << in.rdbuf();
-  StatusOr<SealingKey> k = ParseSealingKey(ss.str());
+  std::string content = ss.str();
+  StatusOr<SealingKey> k = ParseSealingKey(content);
+  OPENSSL_cleanse(content.data(), content.size());
   if (!k.ok()) return k.status().WithContext(path);
   return k;
 }

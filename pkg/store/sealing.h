@@ -26,13 +26,17 @@ namespace aura::store {
 
 struct SealingKey {
   std::string id;     // 16 hex digits
-  std::string bytes;  // 32 bytes; never logged
+  std::string bytes;  // 32 bytes; never logged; wiped when the key goes away
+  ~SealingKey();
 };
 
-// From the content of a key file. kInvalidArgument saying what a key file must hold (never
-// quoting it).
+// From the content of a key file: 32 bytes as base64 or hex (surrounding whitespace ignored).
+// kInvalidArgument saying what a key file must hold (never quoting it). Not any 32-character
+// text: a passphrase typed into the file is refused.
 [[nodiscard]] base::StatusOr<SealingKey> ParseSealingKey(std::string_view content);
-// Reads and parses a key file; kInvalidArgument / kNotFound naming the path.
+// Reads and parses a key file; kInvalidArgument / kNotFound naming the path. A file readable by
+// others, or by a group this process is not in, is refused (it opens every saved password);
+// group-readable by our own group is how Kubernetes mounts Secrets for non-root containers.
 [[nodiscard]] base::StatusOr<SealingKey> LoadSealingKeyFile(const std::string& path);
 
 // The envelope of `plaintext` sealed with `key`, bound to `aad`.

@@ -3,6 +3,7 @@
 #include "pkg/store/sealing.h"
 
 #include <gtest/gtest.h>
+#include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -16,7 +17,7 @@ namespace {
 using base::StatusCode;
 using nlohmann::json;
 
-SealingKey Key(char fill) { return *ParseSealingKey(std::string(32, fill)); }
+SealingKey Key(char fill) { return *ParseSealingKey(base::Base64Encode(std::string(32, fill))); }
 
 TEST(SealingTest, RoundTrip) {
   const SealingKey k = Key('k');
@@ -91,28 +92,50 @@ TEST(SealingTest, EveryValueGetsAFreshNonce) {
   EXPECT_EQ(ciphertexts.size(), 1000u);
 }
 
-TEST(SealingTest, KeyFilesRawOrBase64) {
+TEST(SealingTest, KeyFilesBase64OrHexOnly) {
   const std::string raw(32, '\x07');
-  auto a = ParseSealingKey(raw);
-  ASSERT_TRUE(a.ok());
-  auto b = ParseSealingKey(base::Base64Encode(raw) + "\n");
-  ASSERT_TRUE(b.ok()) << b.status();
-  EXPECT_EQ(a->bytes, b->bytes);
-  EXPECT_EQ(a->id, b->id);
+  auto a = ParseSealingKey(base::Base64Encode(raw) + "\n");
+  ASSERT_TRUE(a.ok()) << a.status();
+  auto b = ParseSealingKey(std::string(32, '0').replace(1, 1, "7").replace(3, 1, "7") +
+                           "  ");  // not 64 digits: refused below
+  auto h = ParseSealingKey(
+      "0707070707070707070707070707070707070707070707070707070707070707\n");
+  ASSERT_TRUE(h.ok()) << h.status();
+  EXPECT_EQ(a->bytes, raw);
+  EXPECT_EQ(h->bytes, raw);
+  EXPECT_EQ(a->id, h->id);
   EXPECT_EQ(a->id.size(), 16u);
-  for (const std::string& bad : {std::string(31, 'x'), std::string(33, 'x'), std::string(""),
-                                 base::Base64Encode(std::string(16, 'x'))}) {
+  // Raw bytes or any 32-character text (a passphrase) are refused, as are wrong sizes.
+  for (const std::string& bad :
+       {raw, std::string(32, 'x'), std::string("correct horse battery staple!!!!"),
+        std::string(31, 'x'), std::string(""), base::Base64Encode(std::string(16, 'x')),
+        std::string(63, 'a'), std::string(64, 'g')}) {
     auto r = ParseSealingKey(bad);
-    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument);
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidArgument) << bad;
     EXPECT_NE(r.status().message().find("32 random bytes"), std::string::npos);
   }
+  EXPECT_FALSE(b.ok());
   testutil::ScratchDir dir;
   testutil::WriteRaw(dir / "key", base::Base64Encode(raw));
+  ::chmod((dir / "key").c_str(), 0600);
   auto f = LoadSealingKeyFile(dir / "key");
   ASSERT_TRUE(f.ok()) << f.status();
   EXPECT_EQ(f->bytes, raw);
+  // Readable by others: refused, naming the mode and the fix.
+  ::chmod((dir / "key").c_str(), 0644);
+  auto open = LoadSealingKeyFile(dir / "key");
+  EXPECT_EQ(open.status().code(), StatusCode::kInvalidArgument);
+  EXPECT_NE(open.status().message().find("0644"), std::string::npos) << open.status();
+  EXPECT_NE(open.status().message().find("readable by others"), std::string::npos);
+  EXPECT_NE(open.status().message().find("chmod 600"), std::string::npos);
+  ::chmod((dir / "key").c_str(), 0604);
+  EXPECT_FALSE(LoadSealingKeyFile(dir / "key").ok());
+  // Group-readable by this process's own group (Kubernetes' Secret volumes): accepted.
+  ::chmod((dir / "key").c_str(), 0640);
+  EXPECT_TRUE(LoadSealingKeyFile(dir / "key").ok());
   EXPECT_EQ(LoadSealingKeyFile(dir / "missing").status().code(), StatusCode::kNotFound);
   testutil::WriteRaw(dir / "bad", "hello");
+  ::chmod((dir / "bad").c_str(), 0600);
   auto bad = LoadSealingKeyFile(dir / "bad");
   EXPECT_EQ(bad.status().code(), StatusCode::kInvalidArgument);
   EXPECT_NE(bad.status().message().find(dir / "bad"), std::string::npos);

@@ -6,6 +6,8 @@
 // nothing: a new attempt).
 #include <gtest/gtest.h>
 
+#include "pkg/base/base64.h"
+
 #include <atomic>
 
 #include "pkg/aura/client.h"
@@ -100,7 +102,7 @@ class FencingPathTest : public ::testing::Test {
     co.etcd = &etcd_;
     co.clock = &clock_;
     co.prefix = "/aura";
-    co.keys = {*store::ParseSealingKey(std::string(32, 'k'))};
+    co.keys = {*store::ParseSealingKey(base::Base64Encode(std::string(32, 'k')))};
     co.fence = fence;
     t.creds = std::move(etcd::EtcdCredentialStore::Open(co)).value();
     api::ClientOptions o;

@@ -1,5 +1,7 @@
 #include "tests/ha/ha_util.h"
 
+#include <sys/stat.h>
+
 #include <cstdlib>
 #include <fstream>
 #include <set>
@@ -54,6 +56,7 @@ base::StatusOr<std::unique_ptr<HaEnv>> HaEnv::Start(HaEnvOptions options) {
   AURA_ASSIGN_OR_RETURN(env->sim_, test_harness::SimulatorProcess::Start(sim_flags));
   env->key_file_ = env->ws_.dir() + "/credentials.key";
   env->ws_.WriteFile("credentials.key", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n");
+  ::chmod(env->key_file_.c_str(), 0600);  // a key readable by others is refused
   for (int i = 0; i < options.controllers; ++i) {
     Controller c;
     c.index = i;
