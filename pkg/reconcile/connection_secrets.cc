@@ -28,6 +28,33 @@ std::string Value(const std::map<std::string, std::string>& m, std::string_view 
   return it == m.end() ? "" : it->second;
 }
 
+// The SecretSynced condition's reason for a failure (CamelCase, as Kubernetes reasons are).
+std::string ReasonFor(const Status& s) {
+  if (s.reason() == "PasswordNotSaved") return s.reason();
+  switch (s.code()) {
+    case StatusCode::kPermissionDenied:
+      return "Forbidden";
+    case StatusCode::kUnauthenticated:
+      return "Unauthorized";
+    case StatusCode::kUnavailable:
+      return "Unavailable";
+    case StatusCode::kDeadlineExceeded:
+      return "Timeout";
+    case StatusCode::kThrottled:
+      return "Throttled";
+    case StatusCode::kConflict:
+      return "Conflict";
+    case StatusCode::kInvalidArgument:
+      return "Invalid";
+    case StatusCode::kDataLoss:
+      return "CredentialsUnreadable";
+    case StatusCode::kFailedPrecondition:
+      return "FailedPrecondition";
+    default:
+      return "Error";
+  }
+}
+
 }  // namespace
 
 std::string ConnectionSecretName(const spec::InstanceSpec& s) {
@@ -171,10 +198,7 @@ base::Duration ConnectionSecrets::Failed(const std::string& key, const std::stri
                                          const Status& s, std::size_t fingerprint) {
   const bool forbidden = s.code() == StatusCode::kPermissionDenied;
   const bool no_namespace = s.code() == StatusCode::kFailedPrecondition && s.http_status() == 404;
-  std::string reason = forbidden      ? "Forbidden"
-                       : no_namespace ? "NamespaceNotFound"
-                                      : std::string(base::StatusCodeName(s.code()));
-  if (s.reason() == "PasswordNotSaved") reason = s.reason();
+  std::string reason = no_namespace ? "NamespaceNotFound" : ReasonFor(s);
   metrics_.ConnectionSecretWrites(forbidden ? "forbidden" : "error").Increment();
   base::Duration delay;
   {
@@ -311,17 +335,31 @@ std::optional<base::Duration> ConnectionSecrets::Sync(const spec::InstanceSpec& 
   }
   const std::size_t fingerprint = std::hash<std::string>{}(facts);
   const base::TimePoint now = clock_.Now();
+  bool reading_back = false;  // in sync with these facts: only checking it is still there
   {
     // In sync and read back recently: nothing to do. Failed with the same facts: back off.
     std::lock_guard<std::mutex> g(mu_);
     auto it = keys_.find(key);
     if (it != keys_.end() && it->second.fingerprint == fingerprint && it->second.secret == secret) {
       const KeyState& st = it->second;
-      if (st.synced && now - st.verified < options_.verify_interval) return std::nullopt;
+      if (st.synced && now < st.verified + options_.verify_interval) return std::nullopt;
       if (!st.synced && now < st.next_try) return st.next_try - now;
+      reading_back = st.synced;
     }
   }
-  auto failed = [&](const Status& s) { return Failed(key, secret, s, fingerprint); };
+  auto failed = [&](const Status& s) {
+    const bool transient = s.IsRetryable() || s.code() == StatusCode::kDeadlineExceeded;
+    if (!reading_back || !transient) return Failed(key, secret, s, fingerprint);
+    // A read-back that could not be made says nothing against the Secret written: it stays
+    // synced (not pending), and the read-back is tried again after a backoff.
+    std::lock_guard<std::mutex> g(mu_);
+    KeyState& st = keys_[key];
+    ++st.failures;
+    const base::Duration delay = Backoff(st.failures);
+    st.verified = now + delay - options_.verify_interval;
+    st.message = "written; the last read-back failed (retried): " + s.message();
+    return delay;
+  };
   if (unsaved) {
     // Never ahead of the store: the executor retries the save; the journal says when it is in.
     return failed(base::UnavailableError(

@@ -108,8 +108,7 @@ TEST(DesiredSecretTest, AdoptedHasNoPasswordAndSaysWhy) {
 TEST(DecideSecretTest, CreateUpdateOnlyWhatDiffersAndNeverSomeoneElses) {
   const store::Credentials creds = CredsFor("i-1");
   const InstanceObservation seen = Seen("i-1", "orders", "neo4j+s://i-1.databases.neo4j.io");
-  const DesiredSecret d =
-      DesiredSecretFor(kKey, MakeSpec("orders"), CreatedEntry(), &seen, &creds);
+  const DesiredSecret d = DesiredSecretFor(kKey, MakeSpec("orders"), CreatedEntry(), &seen, &creds);
   SecretDecision create = DecideSecret(kKey, d, std::nullopt, true);
   ASSERT_EQ(create.op, SecretDecision::Op::kCreate);
   EXPECT_EQ(create.write.labels.at("app.kubernetes.io/managed-by"), "aura-controller");
@@ -271,6 +270,21 @@ TEST_F(ConnectionSecretsTest, WrittenAfterTheStoreOnceAndThenLeftAlone) {
   EXPECT_FALSE(Sync().has_value());
   EXPECT_EQ(secrets_.calls("get"), gets + 1);
   EXPECT_EQ(secrets_.calls("put"), 1);
+  // A read-back that fails (the API away) leaves it synced, not pending, and is retried.
+  secrets_.SetDown(true);
+  clock_.Advance(seconds(61));
+  auto retry = Sync();
+  ASSERT_TRUE(retry.has_value());
+  EXPECT_EQ(sync_.State(kKey), SecretState::kSynced);
+  EXPECT_EQ(sync_.Pending(), 0u);
+  EXPECT_TRUE(Status().secret_synced);
+  EXPECT_THAT(Status().secret_message, HasSubstr("read-back failed"));
+  EXPECT_FALSE(Sync().has_value());  // not again before the retry is due
+  EXPECT_EQ(secrets_.calls("get"), gets + 2);
+  secrets_.SetDown(false);
+  clock_.Advance(*retry);
+  EXPECT_FALSE(Sync().has_value());
+  EXPECT_EQ(secrets_.calls("get"), gets + 3);
   // Deleted by someone: written again at the next read-back.
   secrets_.Remove("default", "orders-aura");
   clock_.Advance(seconds(61));
@@ -422,7 +436,7 @@ TEST_F(ConnectionSecretsTest, ApiDownForAWhileThenEverythingCatchesUp) {
   auto retry = Sync();
   ASSERT_TRUE(retry.has_value());
   EXPECT_EQ(sync_.State(kKey), SecretState::kPending);
-  EXPECT_EQ(Status().secret_reason, "UNAVAILABLE");
+  EXPECT_EQ(Status().secret_reason, "Unavailable");
   secrets_.SetDown(false);
   clock_.Advance(*retry);
   EXPECT_FALSE(Sync().has_value());

@@ -78,6 +78,15 @@ Status Controller::PlanConnectionSecrets(const DesiredState& desired,
       auto o = observed.instances.find(entry->instance_id);
       if (o != observed.instances.end()) observation = &o->second;
     }
+    // A planned rename shows in the Secret as it will be once the PATCH is taken.
+    std::optional<InstanceObservation> renamed;
+    for (const Action& a : k.actions) {
+      if (a.type == ActionType::kPatch && a.patch.name && observation && observation->found) {
+        renamed = *observation;
+        renamed->instance.name = *a.patch.name;
+        observation = &*renamed;
+      }
+    }
     const bool will_forget = std::any_of(k.actions.begin(), k.actions.end(), [](const Action& a) {
       return a.type == ActionType::kForget || a.type == ActionType::kDelete;
     });
