@@ -83,7 +83,8 @@ def labels_select(selector, labels):
 
 # ---- command lines -------------------------------------------------------------------------
 
-AURA_BOOLEAN_FLAGS = {"allow-delete", "insecure-http-aura", "insecure-http-etcd", "wait", "help"}
+AURA_BOOLEAN_FLAGS = {"allow-delete", "insecure-http-aura", "insecure-http-etcd", "wait", "help",
+                      "connection-secrets"}
 
 
 def parse_flags(args, boolean=frozenset(AURA_BOOLEAN_FLAGS)):
