@@ -79,6 +79,7 @@ DesiredSecret DesiredSecretFor(const std::string& key, const spec::InstanceSpec&
   const bool creds = credentials != nullptr && credentials->instance_id == entry.instance_id;
   d.data[std::string(kSecretInstanceId)] = entry.instance_id;
   std::string name = seen ? observation->instance.name : "";
+  d.name_observed = !name.empty();
   if (name.empty()) name = entry.aura_name.empty() ? spec.aura_name : entry.aura_name;
   d.data[std::string(kSecretInstanceName)] = name;
   std::string uri = seen ? observation->instance.connection_url : "";
@@ -145,9 +146,11 @@ SecretDecision DecideSecret(const std::string& key, const DesiredSecret& desired
     auto want = desired.data.find(name);
     auto have = out.write.data.find(name);
     if (want != desired.data.end()) {
-      if (k == kSecretUri && !desired.uri_observed && same_instance &&
-          have != out.write.data.end()) {
-        continue;  // not observed now (paused): the URI written for this instance stays
+      const bool observed = k == kSecretUri            ? desired.uri_observed
+                            : k == kSecretInstanceName ? desired.name_observed
+                                                       : true;
+      if (!observed && same_instance && have != out.write.data.end()) {
+        continue;  // not observed now (paused, or not read yet): what was written stays
       }
       if (have == out.write.data.end() || have->second != want->second) {
         out.write.data[name] = want->second;
@@ -485,6 +488,8 @@ base::Status ConnectionSecrets::BeforeForget(const store::JournalEntry& entry,
     if (!s.ok()) {
       Status held = s.WithContext("deleting connection Secret " + ns + "/" + name);
       *retry_after = Failed(key, ns + "/" + name, held, 0);
+      std::lock_guard<std::mutex> g(mu_);
+      keys_[key].removing = true;
       return held;
     }
   }
@@ -570,6 +575,19 @@ SecretState ConnectionSecrets::State(const std::string& key) const {
   std::lock_guard<std::mutex> g(mu_);
   auto it = keys_.find(key);
   return it == keys_.end() ? SecretState::kNotApplicable : it->second.state;
+}
+
+std::map<std::string, SecretState> ConnectionSecrets::States() const {
+  std::lock_guard<std::mutex> g(mu_);
+  std::map<std::string, SecretState> out;
+  for (const auto& [k, st] : keys_) out[k] = st.state;
+  return out;
+}
+
+void ConnectionSecrets::SpecRemoved(const std::string& key) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = keys_.find(key);
+  if (it != keys_.end() && !it->second.removing) keys_.erase(it);
 }
 
 void ConnectionSecrets::Forget(const std::string& key) {

@@ -70,6 +70,9 @@ struct DesiredSecret {
   // NEO4J_URI came from an observation (else from the saved credentials, which a URI already
   // written for the same instance outranks: a paused instance shows none).
   bool uri_observed = false;
+  // AURA_INSTANCENAME came from an observation (else from the journal, which a name already
+  // written for the same instance outranks: after a restart, before the first GET).
+  bool name_observed = false;
   // The journal says the password is saved for this instance (it is in `data` unless the
   // caller did not load it: plan).
   bool password_saved = false;
@@ -139,8 +142,13 @@ class ConnectionSecrets {
   // Sets the SecretSynced fields of `status` from the key's last sync.
   void Annotate(const std::string& key, SpecStatus* status) const;
   SecretState State(const std::string& key) const;
-  // The key is gone (forgotten, or no longer has a spec).
+  // Every key's state (those with one).
+  std::map<std::string, SecretState> States() const;
+  // The key is gone (forgotten).
   void Forget(const std::string& key);
+  // The key's spec is gone: what its last write did no longer matters; a failing delete of its
+  // Secrets (BeforeForget) does.
+  void SpecRemoved(const std::string& key);
   // Keys whose Secret should be written or deleted now but is not
   // (aura_connection_secrets_pending).
   std::size_t Pending() const;
@@ -156,6 +164,7 @@ class ConnectionSecrets {
     base::TimePoint next_try{};
     std::size_t fingerprint = 0;  // of the facts of the last attempt (0: none)
     base::TimePoint verified{};
+    bool removing = false;  // a removed spec's Secrets not deleted yet
   };
 
   // Writes the Secret (GET, decide, PUT; again after a 409). Returns the decision made.

@@ -305,6 +305,13 @@ TEST_F(ConnectionSecretsTest, FollowsTheUriAndTheNameAndANewInstance) {
   EXPECT_EQ(Data().at("AURA_INSTANCENAME"), "orders-v2");
   EXPECT_EQ(secrets_.calls("put"), puts + 2);
   EXPECT_THAT(Status().secret_message, HasSubstr("AURA_INSTANCENAME"));
+  // After a restart nothing is observed yet: what was written for this instance stays (no
+  // flapping back to the name in the journal).
+  ConnectionSecrets restarted(secrets_, journal_, creds_, clock_, metrics_, log_, Options());
+  auto e = journal_.Get(kKey);
+  EXPECT_FALSE(restarted.Sync(spec_, &*e, nullptr).has_value());
+  EXPECT_EQ(secrets_.calls("put"), puts + 2);
+  EXPECT_EQ(Data().at("AURA_INSTANCENAME"), "orders-v2");
   // Paused: the URI stays as written.
   o.instance.connection_url = "";
   Sync(&o);
@@ -638,6 +645,9 @@ TEST_F(ControllerSecretsTest, RemovedWithDeleteTheSecretGoesAfterTheInstance) {
   auto st = StatusOf("default/orders");
   ASSERT_TRUE(st.has_value());
   EXPECT_THAT(st->message, HasSubstr("not forgotten until its connection Secret is deleted"));
+  EXPECT_FALSE(controller_->Converged());  // apply --wait waits for the delete too
+  EXPECT_FALSE(controller_->OnlyTerminalLeft());
+  EXPECT_EQ(metrics_.connection_secrets_pending.Value(), 1);
   secrets_.SetDown(false);
   for (int i = 0; i < 6 && journal_.Get("default/orders").ok(); ++i) {
     clock_.Advance(seconds(8));
@@ -645,6 +655,7 @@ TEST_F(ControllerSecretsTest, RemovedWithDeleteTheSecretGoesAfterTheInstance) {
   }
   EXPECT_FALSE(journal_.Get("default/orders").ok());
   EXPECT_FALSE(secrets_.Find("default", "orders-aura").has_value());
+  EXPECT_TRUE(controller_->Converged());
   EXPECT_TRUE(secrets_.Find("default", "kept-aura").has_value());  // Retain: still works
 }
 

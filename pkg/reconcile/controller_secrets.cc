@@ -37,8 +37,12 @@ std::optional<base::Duration> Controller::SyncConnectionSecret(const std::string
                                                                bool invalid, KeyPlan* plan) {
   if (!secrets_) return std::nullopt;
   if (spec == nullptr || invalid || spec->suspend) {
-    if (spec == nullptr && journal_.Get(key).status().code() == StatusCode::kNotFound) {
-      secrets_->Forget(key);
+    if (spec == nullptr) {
+      if (journal_.Get(key).status().code() == StatusCode::kNotFound) {
+        secrets_->Forget(key);
+      } else {
+        secrets_->SpecRemoved(key);
+      }
     }
     secrets_->Annotate(key, &plan->status);
     return std::nullopt;
@@ -100,15 +104,23 @@ Status Controller::PlanConnectionSecrets(const DesiredState& desired,
 void Controller::SecretBacklog(std::set<std::string>* pending,
                                std::set<std::string>* terminal) const {
   if (!secrets_) return;
-  std::vector<std::string> keys;
+  std::set<std::string> keys;  // desired, reconciled keys; and removed ones deleting Secrets
+  std::set<std::string> desired;
   {
     std::lock_guard<std::mutex> g(desired_mu_);
     for (const auto& [k, s] : desired_) {
-      if (!s.suspend && !invalid_keys_.contains(k)) keys.push_back(k);
+      desired.insert(k);
+      if (!s.suspend && !invalid_keys_.contains(k)) keys.insert(k);
     }
+    desired.insert(invalid_keys_.begin(), invalid_keys_.end());
+  }
+  const std::map<std::string, SecretState> states = secrets_->States();
+  for (const auto& [k, _] : states) {
+    if (!desired.contains(k)) keys.insert(k);
   }
   for (const auto& k : keys) {
-    switch (secrets_->State(k)) {
+    auto it = states.find(k);
+    switch (it == states.end() ? SecretState::kNotApplicable : it->second) {
       case SecretState::kTerminal:
         if (terminal != nullptr) terminal->insert(k);
         pending->insert(k);

@@ -125,6 +125,9 @@ bool Controller::Converged() const {
     if (!(s.ready || s.phase == kPhaseSuspended) || s.pending_create) return false;
     if (s.phase != kPhaseSuspended && secrets_pending.contains(k)) return false;
   }
+  for (const auto& k : secrets_pending) {
+    if (!desired.contains(k)) return false;  // a removed spec's Secret not deleted yet
+  }
   for (const auto& [k, ks] : keys_) {
     if (desired.contains(k) || !ks.has_status) continue;
     // A removed spec still in the journal: converged only when nothing more will happen
@@ -163,6 +166,11 @@ bool Controller::OnlyTerminalLeft() const {
       continue;
     }
     if (!it->second.terminal) return false;
+    any = true;
+  }
+  for (const auto& k : secrets_pending) {
+    if (desired.contains(k)) continue;
+    if (!secrets_terminal.contains(k)) return false;  // a removed spec's Secret being deleted
     any = true;
   }
   return any;
