@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs every system dependency of aura-controller on Debian 12 (bookworm), idempotently:
 # runs `apt-get update` once, and only when a package is missing. Also installs the test-only
-# npm tools (Prism) into tools/node_modules from the committed lock file.
+# npm tools (Prism, kubernetes-models) into tools/node_modules from the committed lock file.
 # Usage: scripts/install-deps.sh [--no-npm]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -45,8 +45,9 @@ else
 fi
 
 if [ "${1:-}" != "--no-npm" ]; then
-  if [ ! -x tools/node_modules/.bin/prism ] || [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
-    echo "install-deps: installing npm test tools (Prism) into tools/node_modules"
+  if [ ! -x tools/node_modules/.bin/prism ] || [ ! -d tools/node_modules/kubernetes-models ] ||
+     [ tools/package-lock.json -nt tools/node_modules/.package-lock.json ]; then
+    echo "install-deps: installing npm test tools (Prism, kubernetes-models) into tools/node_modules"
     (cd tools && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
   fi
 fi

@@ -37,6 +37,8 @@ int Fail(const base::Status& s);
 
 base::Logger MakeLogger(const Config& c);
 
+struct KubeSecrets;  // kube_secrets.h
+
 // Everything that talks to Aura, built from the configuration.
 struct ApiStack {
   std::unique_ptr<http::Transport> transport;
@@ -45,6 +47,9 @@ struct ApiStack {
   std::unique_ptr<api::TokenSource> tokens;
   std::unique_ptr<api::Client> client;  // null when built with with_client = false
   std::function<void()> on_exit;        // keeps the recent requests for the next process
+  // --connection-secrets: the Kubernetes Secrets client (kube_secrets.h), null when off. Kept
+  // here so that every command and each high-availability term reaches it.
+  std::shared_ptr<KubeSecrets> kube;
   ~ApiStack() {
     if (on_exit) on_exit();
   }

@@ -56,6 +56,11 @@ struct Config {
   std::chrono::milliseconds spec_poll{5000};
   double drift_share = 0.3;
   int workers = 4;
+  // Connection Secrets in Kubernetes (off unless asked; the in-cluster manifests turn it on)
+  bool connection_secrets = false;
+  std::string kube_api_url;     // "" = in-cluster (KUBERNETES_SERVICE_HOST/_PORT)
+  std::string kube_token_file;  // "" = the service account token, when mounted
+  std::string kube_ca_file;     // "" = the service account CA (https only)
   // Safety
   bool allow_delete = false;
   // Use a state made for another account (API URL, client id) and bind it to this one.

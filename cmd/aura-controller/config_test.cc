@@ -14,10 +14,11 @@ using ::testing::HasSubstr;
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* v : {"AURA_CLIENT_ID", "AURA_CLIENT_SECRET", "AURA_API_URL", "AURA_STATE",
-                          "AURA_RATE_LIMIT", "AURA_SPECS", "AURA_CREDENTIALS_FILE",
-                          "AURA_LEASE_TTL", "AURA_ETCD_CA", "AURA_ETCD_CERT", "AURA_ETCD_KEY",
-                          "AURA_CREDENTIALS_KEY_FILE", "AURA_IDENTITY"}) {
+    for (const char* v :
+         {"AURA_CLIENT_ID", "AURA_CLIENT_SECRET", "AURA_API_URL", "AURA_STATE", "AURA_RATE_LIMIT",
+          "AURA_SPECS", "AURA_CREDENTIALS_FILE", "AURA_LEASE_TTL", "AURA_ETCD_CA", "AURA_ETCD_CERT",
+          "AURA_ETCD_KEY", "AURA_CREDENTIALS_KEY_FILE", "AURA_IDENTITY", "AURA_CONNECTION_SECRETS",
+          "AURA_KUBE_API_URL", "AURA_KUBE_TOKEN_FILE", "AURA_KUBE_CA_FILE"}) {
       ::unsetenv(v);
     }
   }
@@ -50,6 +51,28 @@ TEST_F(ConfigTest, FlagsBeatEnvironmentWhichBeatsDefaults) {
   ASSERT_TRUE(c.ok());
   EXPECT_EQ(c->rate_limit, 50);
   EXPECT_EQ(c->state, "/var/lib/j.json");
+}
+
+TEST_F(ConfigTest, ConnectionSecretsOffByDefaultOnByFlagOrEnvironment) {
+  auto off = ParseConfig({"run"});
+  ASSERT_TRUE(off.ok());
+  EXPECT_FALSE(off->connection_secrets);
+  EXPECT_EQ(off->kube_api_url, "");
+  auto on = ParseConfig({"run", "--connection-secrets", "--kube-api-url=http://127.0.0.1:8001",
+                         "--kube-token-file", "/t", "--kube-ca-file", "/ca.pem"});
+  ASSERT_TRUE(on.ok()) << on.status();
+  EXPECT_TRUE(on->connection_secrets);
+  EXPECT_EQ(on->kube_api_url, "http://127.0.0.1:8001");
+  EXPECT_EQ(on->kube_token_file, "/t");
+  EXPECT_EQ(on->kube_ca_file, "/ca.pem");
+  ::setenv("AURA_CONNECTION_SECRETS", "true", 1);
+  EXPECT_TRUE(ParseConfig({"apply"})->connection_secrets);
+  EXPECT_FALSE(ParseConfig({"apply", "--connection-secrets=false"})->connection_secrets);
+  ::setenv("AURA_CONNECTION_SECRETS", "maybe", 1);
+  EXPECT_THAT(ParseConfig({"apply"}).status().message(), HasSubstr("AURA_CONNECTION_SECRETS"));
+  ::unsetenv("AURA_CONNECTION_SECRETS");
+  EXPECT_THAT(ParseConfig({"run", "--conection-secrets"}).status().message(),
+              HasSubstr("did you mean --connection-secrets?"));
 }
 
 TEST_F(ConfigTest, SecretNeverFromAFlag) {
@@ -149,8 +172,8 @@ TEST_F(ConfigTest, EtcdStateAndItsFlags) {
 
   ::setenv("AURA_LEASE_TTL", "20s", 1);
   ::setenv("AURA_IDENTITY", "pod-a", 1);
-  auto e = ParseConfig({"status", "--state", "etcds://h:1/p", "--etcd-ca", "ca.pem",
-                        "--etcd-cert", "c.pem", "--etcd-key", "k.pem"});
+  auto e = ParseConfig({"status", "--state", "etcds://h:1/p", "--etcd-ca", "ca.pem", "--etcd-cert",
+                        "c.pem", "--etcd-key", "k.pem"});
   ASSERT_TRUE(e.ok()) << e.status();
   EXPECT_EQ(e->lease_ttl, std::chrono::seconds(20));
   EXPECT_EQ(e->identity, "pod-a");

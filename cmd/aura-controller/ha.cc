@@ -8,6 +8,7 @@
 #include <optional>
 #include <thread>
 
+#include "cmd/aura-controller/kube_secrets.h"
 #include "pkg/etcd/leader_election.h"
 #include "pkg/http/server.h"
 #include "pkg/http/url.h"
@@ -210,6 +211,7 @@ class TermRunner {
     reconcile::FileSpecSource specs(c_.specs);
     auto controller = std::make_unique<reconcile::Controller>(
         ControllerOptionsFrom(c_, &api_), *client, *journal, **creds, specs, clock_, m_, log);
+    EnableConnectionSecrets(c_, api_.kube.get(), **creds, *controller);
 
     std::stop_source term_stop;
     {
@@ -379,6 +381,9 @@ int RunHa(const Config& c, SignalWaiter& signals) {
   if (!conn.ok()) return Fail(conn.status());
   auto api = BuildApi(c, &clock, &m, log, /*with_client=*/false);
   if (!api.ok()) return Fail(api.status());
+  auto kube = BuildKubeSecrets(c, &m, log);
+  if (!kube.ok()) return Fail(kube.status());
+  (*api)->kube = std::move(*kube);
 
   etcd::LeaderElectionOptions eo;
   eo.key = conn->target.prefix + "/leader";

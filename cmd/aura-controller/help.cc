@@ -77,6 +77,19 @@ Reconciling:
   --drift-share F          share of the rate budget for drift checks, 0..1 (default 0.3)
   --workers N              concurrent reconciles (default 4)
 )";
+  const std::string secrets = R"(
+Connection Secrets (README "How apps connect"):
+  --connection-secrets     write each spec's connection Secret (NEO4J_URI, NEO4J_USERNAME,
+                           NEO4J_PASSWORD, AURA_INSTANCEID, AURA_INSTANCENAME) in its namespace,
+                           named spec.connectionSecret.name (default <name>-aura), after the
+                           password is saved (env AURA_CONNECTION_SECRETS; default off)
+  --kube-api-url URL       the Kubernetes API (env AURA_KUBE_API_URL; default in a cluster:
+                           https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT)
+  --kube-token-file FILE   bearer token, re-read when it changes (env AURA_KUBE_TOKEN_FILE;
+                           default /var/run/secrets/kubernetes.io/serviceaccount/token)
+  --kube-ca-file FILE      CA bundle that replaces the system's (env AURA_KUBE_CA_FILE; default
+                           the service account's ca.crt)
+)";
   const std::string logs = R"(
 Logs:
   --log-level L            debug, info, warn, error (env AURA_LOG_LEVEL; default info)
@@ -92,7 +105,8 @@ Run:
   --metrics-addr ADDR      /metrics, /healthz, /readyz (env AURA_METRICS_ADDR; default :9090)
   --resync D               full pass period, jittered +-10% (env AURA_RESYNC; default 60s)
   --spec-poll D            how often to look for spec changes (default 5s)
-)" + ha + logs;
+)" + secrets +
+             ha + logs;
     case Command::kPlan:
       return "Usage: aura-controller plan [flags] [SPEC-PATH...]\n\nRead-only: what apply "
              "would do, per spec and why. Sends only GET requests\n(and a token request). "
@@ -100,7 +114,8 @@ Run:
              api + state + R"(
 Output:
   --output table|json      (default table)
-)" + ha + logs;
+)" + secrets +
+             ha + logs;
     case Command::kApply:
       return "Usage: aura-controller apply [flags] [SPEC-PATH...]\n\nOne reconcile pass. "
              "Exit 0 when done (converged with --wait), 1 otherwise.\n" +
@@ -108,7 +123,8 @@ Output:
 Apply:
   --wait                   keep going until every spec is converged
   --timeout D              give up waiting after D (default 30m)
-)" + logs;
+)" + secrets +
+             logs;
     case Command::kValidate:
       return R"(Usage: aura-controller validate [SPEC-PATH...]
 

@@ -16,6 +16,7 @@
 #include "cmd/aura-controller/common.h"
 #include "cmd/aura-controller/config.h"
 #include "cmd/aura-controller/ha.h"
+#include "cmd/aura-controller/kube_secrets.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
 #include "pkg/base/clock.h"
@@ -139,10 +140,13 @@ int Plan(const Config& c) {
   if (Status b = CheckStateBinding(c, *state->journal, /*writable=*/false, log); !b.ok()) {
     return Fail(b);
   }
+  auto kube = BuildKubeSecrets(c, &m, log);
+  if (!kube.ok()) return Fail(kube.status());
   NoCredentials creds;
   reconcile::FileSpecSource specs(c.specs);
   reconcile::Controller controller(ControllerOptionsFrom(c, stack->get()), *(*stack)->client,
                                    *state->journal, creds, specs, base::RealClock(), m, log);
+  EnableConnectionSecrets(c, kube->get(), creds, controller);
   auto plan = controller.PlanOnly();
   if (!plan.ok()) return Fail(plan.status());
   bool spec_errors = false;
@@ -222,9 +226,12 @@ int Apply(const Config& c, SignalWaiter& signals) {
   if (Status b = CheckStateBinding(c, *stores->journal, /*writable=*/true, log); !b.ok()) {
     return Fail(b);
   }
+  auto kube = BuildKubeSecrets(c, &m, log);
+  if (!kube.ok()) return Fail(kube.status());
   reconcile::FileSpecSource specs(c.specs);
   reconcile::Controller controller(ControllerOptionsFrom(c, stack->get()), *(*stack)->client,
                                    *stores->journal, *stores->credentials, specs, clock, m, log);
+  EnableConnectionSecrets(c, kube->get(), *stores->credentials, controller);
   std::stop_source stop;
   signals.Start([&](int) {
     stop.request_stop();
@@ -267,10 +274,13 @@ int Run(const Config& c, SignalWaiter& signals) {
   if (Status b = CheckStateBinding(c, *stores->journal, /*writable=*/true, log); !b.ok()) {
     return Fail(b);
   }
+  auto kube = BuildKubeSecrets(c, &m, log);
+  if (!kube.ok()) return Fail(kube.status());
   reconcile::FileSpecSource specs(c.specs);
   const reconcile::ControllerOptions opts = ControllerOptionsFrom(c, stack->get());
   reconcile::Controller controller(opts, *(*stack)->client, *stores->journal, *stores->credentials,
                                    specs, clock, m, log);
+  EnableConnectionSecrets(c, kube->get(), *stores->credentials, controller);
 
   // Ready while a LIST succeeded within three passes: a real outage, not one failed request.
   const base::Duration ready_window =

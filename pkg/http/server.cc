@@ -42,8 +42,22 @@ class CpprestServer final : public Server {
   explicit CpprestServer(Handler handler) : handler_(std::move(handler)) {}
   ~CpprestServer() override { Stop(); }
 
-  base::Status Open(const std::string& host, int port) {
+  base::Status Open(const std::string& host, int port, const ServerTls& tls) {
     const bool pick = port == 0;
+    const bool https = !tls.cert_file.empty();
+    web::http::experimental::listener::http_listener_config config;
+    if (https) {
+      const std::string cert = tls.cert_file;
+      const std::string key = tls.key_file;
+      config.set_ssl_context_callback([cert, key](boost::asio::ssl::context& ctx) {
+        ctx.set_options(boost::asio::ssl::context::default_workarounds |
+                        boost::asio::ssl::context::no_sslv2 | boost::asio::ssl::context::no_sslv3 |
+                        boost::asio::ssl::context::no_tlsv1 |
+                        boost::asio::ssl::context::no_tlsv1_1);
+        ctx.use_certificate_chain_file(cert);
+        ctx.use_private_key_file(key, boost::asio::ssl::context::pem);
+      });
+    }
     base::Status last;
     for (int attempt = 0; attempt < (pick ? 5 : 1); ++attempt) {
       if (pick) {
@@ -51,7 +65,9 @@ class CpprestServer final : public Server {
       }
       try {
         listener_ = std::make_unique<http_listener>(
-            utility::conversions::to_string_t("http://" + host + ":" + std::to_string(port) + "/"));
+            utility::conversions::to_string_t(std::string(https ? "https" : "http") + "://" + host +
+                                              ":" + std::to_string(port) + "/"),
+            config);
         listener_->support([this](http_request req) { Serve(std::move(req)); });
         listener_->open().wait();
         port_ = port;
@@ -183,11 +199,24 @@ base::Status ParseListenAddress(const std::string& address, std::string* host, i
 }
 
 base::StatusOr<std::unique_ptr<Server>> StartServer(const std::string& address, Handler handler) {
+  return StartServer(address, std::move(handler), ServerTls{});
+}
+
+base::StatusOr<std::unique_ptr<Server>> StartServer(const std::string& address, Handler handler,
+                                                    const ServerTls& tls) {
   std::string host;
   int port = 0;
   AURA_RETURN_IF_ERROR(ParseListenAddress(address, &host, &port));
+  if (tls.cert_file.empty() != tls.key_file.empty()) {
+    return base::InvalidArgumentError("TLS needs both a certificate and its key");
+  }
+  for (const std::string& f : {tls.cert_file, tls.key_file}) {
+    if (!f.empty() && ::access(f.c_str(), R_OK) != 0) {
+      return base::InvalidArgumentError("cannot read TLS file " + f);
+    }
+  }
   auto server = std::make_unique<CpprestServer>(std::move(handler));
-  AURA_RETURN_IF_ERROR(server->Open(host, port));
+  AURA_RETURN_IF_ERROR(server->Open(host, port, tls));
   return std::unique_ptr<Server>(std::move(server));
 }
 

@@ -60,6 +60,16 @@ class Server {
 [[nodiscard]] base::StatusOr<std::unique_ptr<Server>> StartServer(const std::string& address,
                                                                   Handler handler);
 
+// HTTPS: a PEM certificate chain and its private key (TLS 1.2 or later). Test peers use it (the
+// fake Kubernetes API: clients such as kubectl send bearer tokens only over TLS).
+struct ServerTls {
+  std::string cert_file;
+  std::string key_file;
+};
+[[nodiscard]] base::StatusOr<std::unique_ptr<Server>> StartServer(const std::string& address,
+                                                                  Handler handler,
+                                                                  const ServerTls& tls);
+
 // GET (and HEAD) on `routes` (exact paths); other paths get 404, other methods 405.
 using RouteHandler = std::function<Reply()>;
 [[nodiscard]] base::StatusOr<std::unique_ptr<Server>> StartServer(

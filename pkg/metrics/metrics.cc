@@ -150,6 +150,13 @@ Metrics::Metrics(std::string_view version)
                                     "saving it failed (retried with backoff).")
                               .Register(*registry_)
                               .Add({})),
+      connection_secrets_pending(
+          BuildGauge()
+              .Name("aura_connection_secrets_pending")
+              .Help("Spec keys whose connection Secret should be written or deleted now but is "
+                    "not yet (retried with backoff; conflicts and RBAC refusals included).")
+              .Register(*registry_)
+              .Add({})),
       api_requests_(BuildCounter()
                         .Name("aura_api_requests_total")
                         .Help("Requests sent to the Aura API, by method, route template and "
@@ -182,7 +189,17 @@ Metrics::Metrics(std::string_view version)
                           .Name("aura_token_requests_total")
                           .Help("Requests to the OAuth token endpoint, by result: ok, refused, "
                                 "throttled, error.")
-                          .Register(*registry_)) {
+                          .Register(*registry_)),
+      secret_writes_(BuildCounter()
+                         .Name("aura_connection_secret_writes_total")
+                         .Help("Connection Secret writes, by result: created, updated, deleted, "
+                               "conflict, forbidden, error.")
+                         .Register(*registry_)),
+      kube_requests_(BuildCounter()
+                         .Name("aura_kube_requests_total")
+                         .Help("Requests to the Kubernetes API, by verb and HTTP status "
+                               "(\"error\" when no response arrived).")
+                         .Register(*registry_)) {
   BuildGauge()
       .Name("aura_build_info")
       .Help("Build information; the value is always 1.")
@@ -211,6 +228,10 @@ Metrics::Metrics(std::string_view version)
   }
   for (auto result : {"ok", "refused", "throttled", "error"}) TokenRequests(result);
   for (auto outcome : {"accepted", "rejected", "ambiguous"}) Creates(outcome);
+  for (auto result : {"created", "updated", "deleted", "conflict", "forbidden", "error"}) {
+    ConnectionSecretWrites(result);
+  }
+  for (auto verb : {"get", "create", "update", "delete"}) KubeRequests(verb, "200");
 }
 
 prometheus::Counter& Metrics::ApiRequests(std::string_view method, std::string_view route,
@@ -244,6 +265,14 @@ prometheus::Counter& Metrics::TokenRequests(std::string_view result) {
 
 prometheus::Counter& Metrics::Creates(std::string_view outcome) {
   return creates_.Add({{"outcome", std::string(outcome)}});
+}
+
+prometheus::Counter& Metrics::ConnectionSecretWrites(std::string_view result) {
+  return secret_writes_.Add({{"result", std::string(result)}});
+}
+
+prometheus::Counter& Metrics::KubeRequests(std::string_view verb, std::string_view code) {
+  return kube_requests_.Add({{"verb", std::string(verb)}, {"code", std::string(code)}});
 }
 
 std::string Metrics::Serialize() const {

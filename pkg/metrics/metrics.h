@@ -95,6 +95,16 @@ class Metrics {
   prometheus::Counter& instances_repaused;   // aura_instances_repaused_total
   // aura_credentials_unsaved: keys whose one-time password is only in memory.
   prometheus::Gauge& credentials_unsaved;
+  // --- Connection Secrets (--connection-secrets) ---
+  // aura_connection_secrets_pending: spec keys whose connection Secret should be written (or
+  // deleted) now but is not yet: failures being retried, conflicts, RBAC refusals.
+  prometheus::Gauge& connection_secrets_pending;
+  // aura_connection_secret_writes_total{result}: created, updated, deleted, conflict (a Secret
+  // this controller does not manage is in the way), forbidden (RBAC), error.
+  prometheus::Counter& ConnectionSecretWrites(std::string_view result);
+  // aura_kube_requests_total{verb,code}: requests to the Kubernetes API; verb in {get, create,
+  // update, delete}, code the HTTP status or "error" when no response arrived.
+  prometheus::Counter& KubeRequests(std::string_view verb, std::string_view code);
 
  private:
   prometheus::Family<prometheus::Counter>& api_requests_;
@@ -104,6 +114,8 @@ class Metrics {
   prometheus::Family<prometheus::Gauge>& instances_;
   prometheus::Family<prometheus::Counter>& creates_;
   prometheus::Family<prometheus::Counter>& token_requests_;
+  prometheus::Family<prometheus::Counter>& secret_writes_;
+  prometheus::Family<prometheus::Counter>& kube_requests_;
 };
 
 }  // namespace aura::metrics

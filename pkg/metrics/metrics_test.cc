@@ -41,6 +41,12 @@ TEST(MetricsTest, EveryFamilyIsPresentFromStartUp) {
   EXPECT_THAT(text, HasSubstr("aura_build_info{version=\"1.2.3\"} 1"));
   EXPECT_THAT(text, HasSubstr("aura_instances{state=\"pending_create\"} 0"));
   EXPECT_THAT(text, HasSubstr("aura_creates_total{outcome=\"ambiguous\"} 0"));
+  EXPECT_THAT(text, HasSubstr("aura_connection_secrets_pending 0"));
+  for (const char* result : {"created", "updated", "deleted", "conflict", "forbidden", "error"}) {
+    EXPECT_THAT(text, HasSubstr(std::string("aura_connection_secret_writes_total{result=\"") +
+                                result + "\"} 0"));
+  }
+  EXPECT_THAT(text, HasSubstr("aura_kube_requests_total{code=\"200\",verb=\"get\"} 0"));
 }
 
 TEST(MetricsTest, CountsShowUpInText) {

@@ -10,6 +10,9 @@ namespace {
 using base::Status;
 using base::StatusCode;
 
+// The shortest time before a key comes back for its connection Secret.
+constexpr base::Duration kMinRequeue = std::chrono::milliseconds(100);
+
 base::Duration Jittered(base::Duration d, double jitter, std::mt19937_64* rng) {
   std::uniform_real_distribution<double> u(1.0 - jitter, 1.0 + jitter);
   return std::chrono::duration_cast<base::Duration>(d * u(*rng));
@@ -142,6 +145,8 @@ void Controller::ReconcileKey(const std::string& key) {
   bool wrote = false;
   std::optional<ActionType> write_kind;
   bool journal_only = false;
+  std::optional<base::Duration> secret_retry;
+  if (result.ok()) secret_retry = HoldForgetForSecrets(spec ? &*spec : nullptr, entry, &plan);
   if (result.ok()) {
     for (const Action& a : plan.actions) {
       if (a.type == ActionType::kDelete) {
@@ -169,6 +174,10 @@ void Controller::ReconcileKey(const std::string& key) {
         journal_only = true;
       }
     }
+  }
+
+  if (auto r = SyncConnectionSecret(key, spec ? &*spec : nullptr, invalid, &plan)) {
+    secret_retry = secret_retry ? std::min(*secret_retry, *r) : *r;
   }
 
   std::string outcome = "success";
@@ -234,6 +243,7 @@ void Controller::ReconcileKey(const std::string& key) {
     }
     if (plan.status.phase == kPhaseSuspended || invalid) outcome = "skipped";
   }
+  if (secret_retry) queue_.AddAfter(key, std::max<base::Duration>(*secret_retry, kMinRequeue));
   Record(key, plan, result, request_id);
   finish(outcome);
 }

@@ -30,6 +30,7 @@
 #include "pkg/base/clock.h"
 #include "pkg/base/log.h"
 #include "pkg/metrics/metrics.h"
+#include "pkg/reconcile/connection_secrets.h"
 #include "pkg/reconcile/executor.h"
 #include "pkg/reconcile/observed.h"
 #include "pkg/reconcile/planner.h"
@@ -113,6 +114,12 @@ class Controller {
   base::Status FlushUnsavedCredentials() { return executor_.FlushUnsavedCredentials(); }
   WorkQueue& queue() { return queue_; }
 
+  // Writes each spec's connection Secret to `secrets` (connection_secrets.h), reading passwords
+  // from `credentials` (the store the executor saves them in). Off unless called.
+  // REQUIRES: before Run, Apply, PlanOnly or ReconcileKey; both outlive the controller.
+  void EnableConnectionSecrets(SecretStore& secrets, store::CredentialStore& credentials,
+                               ConnectionSecretOptions options);
+
  private:
   struct KeyState {
     SpecStatus status;
@@ -147,6 +154,23 @@ class Controller {
   void UpdateGauges();
   void Record(const std::string& key, const KeyPlan& plan, const base::Status& result,
               const std::string& request_id);
+  // Connection Secrets (controller_secrets.cc). Each returns when to reconcile the key again
+  // for its Secret (nullopt: no need).
+  // A removed key about to be forgotten keeps its journal entry until its Secrets are deleted
+  // (deletionPolicy Delete): the forget is taken out of `plan` while they are not.
+  std::optional<base::Duration> HoldForgetForSecrets(const spec::InstanceSpec* spec,
+                                                     const store::JournalEntry* entry,
+                                                     KeyPlan* plan);
+  // After the key's actions: its Secret written when due; the SecretSynced status set.
+  std::optional<base::Duration> SyncConnectionSecret(const std::string& key,
+                                                     const spec::InstanceSpec* spec, bool invalid,
+                                                     KeyPlan* plan);
+  // `plan`'s Secret changes. REQUIRES: obs_mu_ held (shared) by the caller; `observed` is it.
+  base::Status PlanConnectionSecrets(const DesiredState& desired,
+                                     const std::map<std::string, store::JournalEntry>& journal,
+                                     const Observed& observed, Plan* plan);
+  // Keys whose Secret is not in place yet, and those of them only a person can unblock.
+  void SecretBacklog(std::set<std::string>* pending, std::set<std::string>* terminal) const;
 
   ControllerOptions options_;
   api::AuraApi& api_;
@@ -157,6 +181,7 @@ class Controller {
   base::Logger log_;
   Executor executor_;
   WorkQueue queue_;
+  std::unique_ptr<ConnectionSecrets> secrets_;  // null unless EnableConnectionSecrets
 
   // Desired state.
   mutable std::mutex desired_mu_;

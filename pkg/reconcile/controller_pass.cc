@@ -216,6 +216,7 @@ base::StatusOr<Plan> Controller::PlanOnly() {
     auto e = config_errors.find(k.key);
     if (e != config_errors.end()) k.status.message = e->second;
   }
+  if (secrets_) AURA_RETURN_IF_ERROR(PlanConnectionSecrets(desired, *journal, observed_, &plan));
   return plan;
 }
 

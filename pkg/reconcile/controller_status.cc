@@ -76,6 +76,7 @@ void Controller::UpdateGauges() {
   metrics_.Instances("credentials_unsaved").Set(unsaved);
   metrics_.credentials_unsaved.Set(unsaved);
   metrics_.workqueue_depth.Set(static_cast<double>(queue_.Depth()));
+  if (secrets_) metrics_.connection_secrets_pending.Set(static_cast<double>(secrets_->Pending()));
 
   std::size_t duplicates = 0;
   std::optional<base::SystemTime> oldest;
@@ -114,12 +115,18 @@ bool Controller::Converged() const {
     for (const auto& [k, _] : desired_) desired.insert(k);
   }
   if (executor_.HasUnsavedCredentials()) return false;
+  std::set<std::string> secrets_pending;
+  SecretBacklog(&secrets_pending, nullptr);
   std::lock_guard<std::mutex> g(state_mu_);
   for (const auto& k : desired) {
     auto it = keys_.find(k);
     if (it == keys_.end() || !it->second.has_status) return false;
     const SpecStatus& s = it->second.status;
     if (!(s.ready || s.phase == kPhaseSuspended) || s.pending_create) return false;
+    if (s.phase != kPhaseSuspended && secrets_pending.contains(k)) return false;
+  }
+  for (const auto& k : secrets_pending) {
+    if (!desired.contains(k)) return false;  // a removed spec's Secret not deleted yet
   }
   for (const auto& [k, ks] : keys_) {
     if (desired.contains(k) || !ks.has_status) continue;
@@ -139,14 +146,31 @@ bool Controller::OnlyTerminalLeft() const {
     for (const auto& [k, _] : desired_) desired.insert(k);
     invalid = invalid_keys_;
   }
+  std::set<std::string> secrets_pending;
+  std::set<std::string> secrets_terminal;
+  SecretBacklog(&secrets_pending, &secrets_terminal);
   std::lock_guard<std::mutex> g(state_mu_);
   bool any = !invalid.empty();
   for (const auto& k : desired) {
     auto it = keys_.find(k);
     if (it == keys_.end() || !it->second.has_status) return false;
     const SpecStatus& s = it->second.status;
-    if (s.ready || s.phase == kPhaseSuspended) continue;
+    if (s.phase == kPhaseSuspended) continue;
+    if (s.ready) {
+      // In sync with Aura; its connection Secret may still be on its way, or blocked.
+      if (secrets_terminal.contains(k)) {
+        any = true;
+      } else if (secrets_pending.contains(k)) {
+        return false;
+      }
+      continue;
+    }
     if (!it->second.terminal) return false;
+    any = true;
+  }
+  for (const auto& k : secrets_pending) {
+    if (desired.contains(k)) continue;
+    if (!secrets_terminal.contains(k)) return false;  // a removed spec's Secret being deleted
     any = true;
   }
   return any;
@@ -156,6 +180,13 @@ std::string Controller::TerminalSummary() const {
   std::lock_guard<std::mutex> g(state_mu_);
   std::string out;
   for (const auto& [k, ks] : keys_) {
+    if (ks.has_status && ks.status.ready && !ks.status.secret.empty() && !ks.status.secret_synced &&
+        !ks.status.secret_message.empty()) {
+      // Only a blocked Secret keeps a ready key from converging (OnlyTerminalLeft).
+      out += (out.empty() ? "" : "; ") + k + " (connection Secret " + ks.status.secret + ", " +
+             ks.status.secret_reason + "): " + ks.status.secret_message;
+      continue;
+    }
     if (!ks.has_status || !ks.terminal || ks.status.ready) continue;
     if (!out.empty()) out += "; ";
     out += k + " (" + ks.status.phase + "): " + ks.status.message;

@@ -197,7 +197,11 @@ std::vector<Action> Plan::Actions() const {
 }
 
 bool Plan::HasChanges() const {
-  return std::any_of(keys.begin(), keys.end(), [](const KeyPlan& k) { return !k.actions.empty(); });
+  return std::any_of(keys.begin(), keys.end(), [](const KeyPlan& k) {
+    return !k.actions.empty() ||
+           std::any_of(k.secret_changes.begin(), k.secret_changes.end(),
+                       [](const SecretChange& c) { return c.op != "secret-conflict"; });
+  });
 }
 
 Plan PlanAll(const DesiredState& desired, const std::map<std::string, JournalEntry>& journal,

@@ -117,6 +117,20 @@ struct SpecStatus {
   bool stalled = false;            // the patch guard stopped a PATCH that does not take effect
   bool vanished = false;           // the instance disappeared
   std::vector<std::string> notes;  // e.g. "cdcEnrichmentMode FULL: set, not observable"
+  // Condition SecretSynced (--connection-secrets; connection_secrets.h). `secret` is
+  // "namespace/name", empty when no Secret is managed for this key.
+  std::string secret;
+  bool secret_synced = false;
+  std::string secret_reason;
+  std::string secret_message;
+};
+
+// A connection Secret change that `plan` shows (connection_secrets.h); never executed from a
+// plan: the controller decides again when it syncs.
+struct SecretChange {
+  std::string op;      // "secret-create", "secret-update", "secret-delete", "secret-conflict"
+  std::string secret;  // "namespace/name"
+  std::string reason;  // for people: which keys change (never values), or why not
 };
 
 struct PlanOptions {
@@ -142,6 +156,7 @@ struct KeyPlan {
   bool need_detail = false;                     // a GET of status.aura_id
   std::optional<base::Duration> requeue_after;  // come back then (settle, polling)
   bool terminal = false;                        // only a spec change can fix it
+  std::vector<SecretChange> secret_changes;     // plan only, with --connection-secrets
 };
 
 // The desired state as loaded.
@@ -167,7 +182,7 @@ struct Plan {
   std::vector<KeyPlan> keys;            // sorted by key
   std::vector<Action> Actions() const;  // every action, ordered: journal-only first, then
                                         // creates, patches, pause/resume, deletes
-  bool HasChanges() const;              // any action at all
+  bool HasChanges() const;              // any action or Secret change (conflicts aside)
 };
 
 // Plans every key in desired ∪ journal, applying max_deletes across keys.

@@ -77,6 +77,13 @@ json ToJson(const SpecStatus& s) {
             {"conditions",
              {{{"type", "Ready"}, {"status", s.ready}, {"reason", s.ready_reason}},
               {{"type", "Synced"}, {"status", s.synced}, {"reason", s.synced_reason}}}}};
+  if (!s.secret.empty()) {
+    j["connection_secret"] = s.secret;
+    j["conditions"].push_back({{"type", "SecretSynced"},
+                               {"status", s.secret_synced},
+                               {"reason", s.secret_reason},
+                               {"message", s.secret_message}});
+  }
   return j;
 }
 
@@ -103,6 +110,11 @@ base::StatusOr<SpecStatus> SpecStatusFromJson(const json& j) {
       } else if (c.value("type", "") == "Synced") {
         s.synced = c.value("status", false);
         s.synced_reason = c.value("reason", "");
+      } else if (c.value("type", "") == "SecretSynced") {
+        s.secret = j.value("connection_secret", "");
+        s.secret_synced = c.value("status", false);
+        s.secret_reason = c.value("reason", "");
+        s.secret_message = c.value("message", "");
       }
     }
     return s;
@@ -145,8 +157,17 @@ json PlanToJson(const Plan& plan) {
   json actions = json::array();
   for (const auto& a : plan.Actions()) actions.push_back(ToJson(a));
   json keys = json::array();
-  for (const auto& k : plan.keys) keys.push_back(ToJson(k.status));
-  return {{"changes", plan.HasChanges()}, {"actions", actions}, {"specs", keys}};
+  json secrets = json::array();
+  for (const auto& k : plan.keys) {
+    keys.push_back(ToJson(k.status));
+    for (const auto& c : k.secret_changes) {
+      secrets.push_back(
+          {{"key", k.key}, {"action", c.op}, {"secret", c.secret}, {"reason", c.reason}});
+    }
+  }
+  json out = {{"changes", plan.HasChanges()}, {"actions", actions}, {"specs", keys}};
+  if (!secrets.empty()) out["secret_changes"] = std::move(secrets);
+  return out;
 }
 
 std::string PlanTable(const Plan& plan) {
@@ -154,7 +175,7 @@ std::string PlanTable(const Plan& plan) {
   std::map<std::string, int> counts;
   int unchanged = 0;
   for (const auto& k : plan.keys) {
-    if (k.actions.empty()) {
+    if (k.actions.empty() && k.secret_changes.empty()) {
       ++unchanged;
       rows.push_back({k.key, "-", Dash(k.status.aura_id), k.status.message});
       continue;
@@ -163,6 +184,11 @@ std::string PlanTable(const Plan& plan) {
       ++counts[std::string(ActionTypeName(a.type))];
       rows.push_back({k.key, std::string(ActionTypeName(a.type)),
                       Dash(a.instance_id.empty() ? k.status.aura_id : a.instance_id), a.reason});
+    }
+    // Connection Secrets: the Secret in place of the Aura id.
+    for (const auto& c : k.secret_changes) {
+      ++counts[c.op];
+      rows.push_back({k.key, c.op, c.secret, c.reason});
     }
   }
   std::string out = Table({"KEY", "ACTION", "AURA-ID", "REASON"}, rows);
@@ -189,6 +215,15 @@ std::string StatusTable(const std::vector<SpecStatus>& statuses) {
       Table({"KEY", "AURA-ID", "STATUS", "PHASE", "READY", "SYNCED", "MESSAGE"}, rows);
   if (!errors.empty()) {
     out += "\n" + Table({"KEY", "REQUEST-ID", "LAST ERROR"}, errors);
+  }
+  std::vector<std::vector<std::string>> secrets;
+  for (const auto& s : statuses) {
+    if (s.secret.empty()) continue;
+    secrets.push_back({s.key, s.secret, s.secret_synced ? "True" : "False", Dash(s.secret_reason),
+                       s.secret_message});
+  }
+  if (!secrets.empty()) {
+    out += "\n" + Table({"KEY", "CONNECTION-SECRET", "SYNCED", "REASON", "MESSAGE"}, secrets);
   }
   return out;
 }

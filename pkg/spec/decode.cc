@@ -37,7 +37,9 @@ const std::vector<std::string> kSpecFields = {"name",
                                               "deletionPolicy",
                                               "adoption",
                                               "recreate",
-                                              "suspend"};
+                                              "suspend",
+                                              "connectionSecret"};
+const std::vector<std::string> kConnectionSecretFields = {"name"};
 const std::vector<std::string> kDeletionPolicies = {"Retain", "Delete"};
 const std::vector<std::string> kAdoptions = {"IfExists", "Never"};
 const std::vector<std::string> kRecreates = {"IfMissing", "Never"};
@@ -53,6 +55,9 @@ constexpr std::string_view kTenantRule =
 constexpr std::string_view kRegionRule =
     "a region id of lowercase letters and digits in '-'-separated words, at most 64, such as "
     "europe-west1, us-east-1, westeurope (the online check confirms the tenant offers it)";
+constexpr std::string_view kSecretNameRule =
+    "a Kubernetes Secret name (a DNS-1123 subdomain: at most 253 lowercase letters, digits, '-' "
+    "and '.', starting and ending with a letter or digit)";
 constexpr std::string_view kAuraNameRule =
     "1..30 characters without leading or trailing whitespace";
 
@@ -278,6 +283,7 @@ class Decoder : private FieldReader {
     ReadPlacement(sf, r);
     ReadAuraName(sf, r);
     ReadOptions(sf, r);
+    ReadConnectionSecret(sf);
     if (r.type == Read::kOk && out_.spec.type == "free-db") {
       CheckFreeDb(r);
     } else {
@@ -407,6 +413,48 @@ class Decoder : private FieldReader {
                  &pos) == Read::kOk) {
       spec.recreate = recreate == "Never" ? Recreate::kNever : Recreate::kIfMissing;
     }
+  }
+
+  // spec.connectionSecret: {name}; the namespace is always the spec's own.
+  void ReadConnectionSecret(const Fields& sf) {
+    InstanceSpec& spec = out_.spec;
+    if (!spec.name.empty()) spec.connection_secret = spec.name + "-aura";
+    const Field* f = Find(sf, "connectionSecret");
+    const YamlNode* m = f == nullptr ? nullptr : Resolve(f->value);
+    if (m == nullptr || m->kind == Kind::kNull) return;
+    if (m->kind != Kind::kMap) {
+      Error(ValuePos(*f), "spec.connectionSecret",
+            "found " + Describe(m) + "; allowed: a mapping with name (default: " +
+                (spec.name.empty() ? std::string("<metadata.name>") : spec.name) + "-aura)");
+      return;
+    }
+    // Unknown fields are checked here: `namespace` gets its own reason.
+    const Fields cf = ReadMap(m, "spec.connectionSecret", nullptr);
+    for (const auto& [field, entry] : cf) {
+      if (field == "name") continue;
+      if (field == "namespace") {
+        Error(ValuePos(entry), "spec.connectionSecret.namespace",
+              "found " + Describe(Resolve(entry.value)) +
+                  "; allowed: no namespace: the Secret is always written in the spec's own "
+                  "namespace (metadata.namespace)");
+        continue;
+      }
+      const auto suggestion = Suggest(field, kConnectionSecretFields, 2);
+      const bool printable = IsPrintableText(field) && field.size() <= 64;
+      Error(entry.key->pos, "spec.connectionSecret." + (printable ? field : std::string("?")),
+            "found unknown field " + Quote(field) +
+                (suggestion ? " (did you mean \"" + *suggestion + "\"?)" : "") +
+                "; allowed: name");
+    }
+    std::string name;
+    Position pos = f->key->pos;
+    if (ReadString(cf, "name", "spec.connectionSecret.name", &name, &pos) != Read::kOk) return;
+    if (!IsDns1123Subdomain(name)) {
+      Error(pos, "spec.connectionSecret.name",
+            "found " + Quote(name) + "; allowed: " + std::string(kSecretNameRule));
+      return;
+    }
+    spec.connection_secret = name;
   }
 
   // free-db: 1GB on gcp europe-west1, never paused, no storage.

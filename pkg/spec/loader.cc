@@ -120,6 +120,7 @@ class Loader {
   LoadResult Finish() {
     CheckDuplicateKeys();
     CheckDuplicateClaims();
+    CheckDuplicateSecrets();
     result_.specs.reserve(docs_.size());
     // Each document is freed as its spec moves out, so the specs are never held twice.
     for (; !docs_.empty(); docs_.pop_front()) {
@@ -296,6 +297,39 @@ class Loader {
                                            " claimed again (also by " + detail::Join(others) +
                                            "); allowed: one spec per (tenant, Aura name)",
                                        ""});
+      }
+    }
+  }
+
+  // Two specs of one namespace writing one connection Secret would overwrite each other.
+  void CheckDuplicateSecrets() {
+    std::map<std::pair<std::string, std::string>, std::vector<DecodedDocument*>> by_secret;
+    for (DecodedDocument& d : docs_) {
+      if (d.kind == DecodedDocument::Kind::kInstance && d.key &&
+          !d.spec.connection_secret.empty()) {
+        by_secret[{d.spec.namespace_name, d.spec.connection_secret}].push_back(&d);
+      }
+    }
+    auto where = [](const DecodedDocument* d) {
+      auto it = d->spec.field_locations.find("spec.connectionSecret.name");
+      if (it == d->spec.field_locations.end()) return d->key_location;
+      return SourceLocation{d->key_location.file, it->second.line, it->second.column};
+    };
+    for (auto& [secret, group] : by_secret) {
+      for (DecodedDocument* d : group) {
+        std::vector<std::string> others;
+        for (const DecodedDocument* o : group) {
+          if (*o->key != *d->key) others.push_back(*o->key + " at " + Where(where(o)));
+        }
+        if (others.empty()) continue;  // same key twice: reported by CheckDuplicateKeys
+        const bool defaulted = !d->spec.field_locations.contains("spec.connectionSecret.name");
+        d->errors.push_back(Diagnostic{
+            where(d), "spec.connectionSecret.name",
+            "found Secret name " + detail::Quote(secret.second) +
+                (defaulted ? " (the default, from metadata.name)" : "") + " in namespace " +
+                detail::Quote(secret.first) + " claimed again (also by " + detail::Join(others) +
+                "); allowed: one spec per connection Secret (set spec.connectionSecret.name)",
+            ""});
       }
     }
   }

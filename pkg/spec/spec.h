@@ -66,6 +66,9 @@ struct InstanceSpec {
   Adoption adoption = Adoption::kIfExists;
   Recreate recreate = Recreate::kIfMissing;
   bool suspend = false;
+  // spec.connectionSecret.name: the Secret (in namespace_name) that --connection-secrets
+  // writes. Defaulted to "<metadata.name>-aura"; a DNS-1123 subdomain.
+  std::string connection_secret;
 
   SourceLocation location;  // where the document starts
   // Where each field the user wrote has its value in location.file, by field path

@@ -503,7 +503,15 @@ std::vector<ValidCase> ValidCases() {
          EXPECT_EQ(s.field_locations.at("spec.memory").line, 11);
          EXPECT_EQ(s.field_locations.at("spec.memory").column, 11);
          EXPECT_EQ(s.field_locations.count("spec.storage"), 0u);  // defaulted
+         EXPECT_EQ(s.connection_secret, "orders-aura");
        }},
+      {"ConnectionSecretName", Doc({{"connectionSecret", "{name: orders.neo4j-1}"}}),
+       [](const InstanceSpec& s) {
+         EXPECT_EQ(s.connection_secret, "orders.neo4j-1");
+         EXPECT_EQ(s.field_locations.count("spec.connectionSecret.name"), 1u);
+       }},
+      {"ConnectionSecretEmptyIsDefault", Doc({{"connectionSecret", "~"}}),
+       [](const InstanceSpec& s) { EXPECT_EQ(s.connection_secret, "orders-aura"); }},
       {"DefaultNamespace", Replace(Doc(), "  namespace: shop\n", ""),
        [](const InstanceSpec& s) { EXPECT_EQ(s.key(), "default/orders"); }},
       {"NullNamespaceIsDefault", Replace(Doc(), "namespace: shop", "namespace: ~"),

@@ -22,7 +22,7 @@ using nlohmann::json;
 // encode and decode the new member (missing members decode to their defaults, so old files
 // stay readable), add it to the round-trip test, then update the number.
 #if defined(__GLIBCXX__) && defined(__x86_64__) && !defined(_GLIBCXX_DEBUG)
-static_assert(sizeof(JournalEntry) == 544 && sizeof(CreateIntent) == 112,
+static_assert(sizeof(JournalEntry) == 568 && sizeof(CreateIntent) == 112,
               "JournalEntry or CreateIntent changed: update pkg/store/codec.cc");
 #endif
 
@@ -200,6 +200,7 @@ json EncodeEntry(const JournalEntry& e) {
   if (!e.vanished_ids.empty()) j["vanished_ids"] = e.vanished_ids;
   if (e.paused_here) j["paused_here"] = true;
   if (!e.credentials_note.empty()) j["credentials_note"] = e.credentials_note;
+  if (!e.connection_secrets.empty()) j["connection_secrets"] = e.connection_secrets;
   return j;
 }
 
@@ -225,6 +226,7 @@ Status DecodeEntry(const std::string& key, const json& j, JournalEntry* e) {
   r.Get("vanished_ids", &e->vanished_ids);
   r.Get("paused_here", &e->paused_here);
   r.Get("credentials_note", &e->credentials_note);
+  r.Get("connection_secrets", &e->connection_secrets);
   AURA_RETURN_IF_ERROR(r.status());
   if (auto p = j.find("patches"); p != j.end() && !p->is_null()) {
     if (!p->is_object()) {

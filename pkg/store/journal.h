@@ -65,6 +65,10 @@ struct JournalEntry {
   // Why the one-time password is not in the credentials store, when it is not ("" otherwise):
   // "adopted", "reply-without-password", "resolved-from-list", "unsaved".
   std::string credentials_note;
+  // Connection Secrets (--connection-secrets) this key may have written, in its namespace:
+  // recorded before each is first written and dropped once deleted, so a renamed or removed
+  // spec's Secret is found again even after a restart (the spec no longer names it).
+  std::vector<std::string> connection_secrets;
   base::SystemTime updated{};
 };
 

@@ -44,6 +44,7 @@ inline JournalEntry FullEntry(const std::string& key, const std::string& id = "a
   e.vanished_ids = {"old1"};
   e.paused_here = true;
   e.credentials_note = "reply-without-password";
+  e.connection_secrets = {"orders-aura"};
   e.updated = base::SystemTime(std::chrono::seconds(1798761601));
   return e;
 }
@@ -74,7 +75,8 @@ inline bool SameEntry(const JournalEntry& a, const JournalEntry& b, bool compare
   if (a.intent.has_value() != b.intent.has_value()) return false;
   if (a.intent && !SameIntent(*a.intent, *b.intent)) return false;
   if (!SamePatches(a.patches, b.patches) || a.vanished_ids != b.vanished_ids ||
-      a.paused_here != b.paused_here || a.credentials_note != b.credentials_note) {
+      a.paused_here != b.paused_here || a.credentials_note != b.credentials_note ||
+      a.connection_secrets != b.connection_secrets) {
     return false;
   }
   return a.key == b.key && a.instance_id == b.instance_id && a.origin == b.origin &&

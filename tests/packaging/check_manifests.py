@@ -15,6 +15,14 @@ hostname anti-affinity), a PodDisruptionBudget keeping one, no PersistentVolumeC
 endpoint from a secretKeyRef, the etcd TLS material and the credentials key from Secret volumes
 mounted read-only, and the controller accepting the Deployment's args and env (`run --help`
 parses and checks every flag).
+Connection Secrets: every controller Deployment runs with --connection-secrets and mounts a
+projected service account token (token, ca.crt, namespace at the in-cluster path, expiring) in the
+controller container alone, read-only, with automounting off, so no other container (git-sync)
+holds a token; a token is mounted exactly where the flag is on. manifests/connection-secrets holds
+only Roles and RoleBindings: each Role allows exactly get, create, update, patch, delete on
+secrets and nothing else, bound to the controller's ServiceAccount, one pair in every namespace
+the example specs use; nothing anywhere is cluster-wide RBAC. The example app consumes, with
+envFrom, the Secret that a spec of its namespace gets, and runs hardened.
 The monitoring kustomization: the ServiceMonitor selects the Service's metrics port, the
 PrometheusRule has the required alerts, and its spec passes `promtool check rules` and the alert
 unit tests in alerts_test.yaml (`promtool test rules`).
@@ -39,6 +47,10 @@ except ImportError:
     sys.exit(1)
 
 BASE, GIT_SYNC, HA, MONITORING = "base", "overlays/git-sync", "overlays/ha", "monitoring"
+SECRETS_RBAC = "connection-secrets"
+TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
+SECRET_VERBS = {"get", "create", "update", "patch", "delete"}
+RBAC_NAME = "aura-controller-connection-secrets"
 CONTROLLER_KINDS = {"Namespace", "ServiceAccount", "PersistentVolumeClaim", "Service",
                     "Deployment"}
 SECRET_NAME = "aura-api-credentials"
@@ -49,6 +61,7 @@ REQUIRED_ALERTS = {  # alert -> the metric its expression must use
     "AuraReconcileFailing": "aura_reconcile_total",
     "AuraObservationsStale": "aura_observation_staleness_seconds",
     "AuraCreateStuckPending": "aura_instances",
+    "AuraConnectionSecretsPending": "aura_connection_secrets_pending",
 }
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "CronJob", "Pod"}
 SECRET_LIKE = re.compile(r"SECRET|PASSWORD|TOKEN|PRIVATE")
@@ -123,7 +136,8 @@ def check_deployment(objects, variant, project_version, f):
                 "serviceAccountName %r is not the ServiceAccount %r"
                 % (pod.get("serviceAccountName"), sa["metadata"]["name"]))
     f.check(pod.get("automountServiceAccountToken") is False,
-            "the pod mounts a service account token; the controller never calls Kubernetes")
+            "the pod automounts a service account token into every container; only the "
+            "controller may get one (a projected volume)")
 
     controllers = [c for c in pod.get("containers") or [] if c.get("name") == "controller"]
     if not f.check(len(controllers) == 1, "no container named controller"):
@@ -135,6 +149,7 @@ def check_deployment(objects, variant, project_version, f):
     f.check(re.match(r"^(.*/)?aura-controller:%s$" % re.escape(project_version), image),
             "controller image %r is not aura-controller:%s" % (image, project_version))
     check_port_and_probes(c, f)
+    check_token_mount(dep, c, f)
     env = {e.get("name"): e for e in c.get("env") or []}
     for var, key in SECRET_KEYS.items():
         ref = ((env.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
@@ -260,6 +275,141 @@ def check_service(objects, dep, f):
     return svc
 
 
+# ---- connection Secrets ----------------------------------------------------------------------
+
+def connection_secrets_on(c):
+    flags, _ = parse_flags(c.get("args") or [])
+    value = flags.get("connection-secrets")
+    if value is None:
+        value = setting(c, "connection-secrets", "AURA_CONNECTION_SECRETS")
+    return value in ("true", "1", "")
+
+
+def check_token_mount(dep, c, f):
+    """A projected token in the controller container alone, exactly when Secrets are on."""
+    pod = pod_spec(dep)
+    on = connection_secrets_on(c)
+    f.check(on, "the controller runs without --connection-secrets (on in the in-cluster "
+            "manifests)")
+    token_volumes = [v for v in pod.get("volumes") or []
+                     if any("serviceAccountToken" in src
+                            for src in (v.get("projected") or {}).get("sources") or [])]
+    f.check(pod.get("automountServiceAccountToken") is False and
+            not any("secret" in v and v["secret"].get("secretName", "").endswith("-token")
+                    for v in pod.get("volumes") or []),
+            "a token reaches the pod some other way than the projected volume")
+    if not on:
+        f.check(not token_volumes, "a service account token is mounted although "
+                "--connection-secrets is off")
+        return
+    if not f.check(len(token_volumes) == 1, "expected one projected service account token "
+                   "volume, found %d" % len(token_volumes)):
+        return
+    v = token_volumes[0]
+    sources = v["projected"]["sources"]
+    token = next(src["serviceAccountToken"] for src in sources if "serviceAccountToken" in src)
+    f.check(token.get("path") == "token", "the token is not at <mount>/token")
+    f.check(isinstance(token.get("expirationSeconds"), int) and
+            600 <= token["expirationSeconds"] <= 86400,
+            "the token's expirationSeconds %r is not a bounded lifetime (600..86400)"
+            % token.get("expirationSeconds"))
+    paths = {i.get("path") for src in sources
+             for i in ((src.get("configMap") or src.get("downwardAPI") or {}).get("items") or [])}
+    f.check({"ca.crt", "namespace"} <= paths,
+            "the projected volume lacks ca.crt or namespace (found %r)" % sorted(paths))
+    for other in all_containers(pod):
+        mounts = [m for m in other.get("volumeMounts") or [] if m.get("name") == v["name"]]
+        if other is c:
+            f.check(len(mounts) == 1 and mounts[0].get("mountPath") == TOKEN_PATH and
+                    mounts[0].get("readOnly") is True,
+                    "the controller does not mount the token read-only at %s (%r)"
+                    % (TOKEN_PATH, mounts))
+        else:
+            f.check(not mounts, "container %s mounts the service account token"
+                    % other.get("name"))
+
+
+def check_secrets_rbac(objects, namespaces, f):
+    """Roles allowing exactly the Secret verbs, bound to the controller, in every namespace."""
+    kinds = {o["kind"] for o in objects}
+    f.check(kinds <= {"Role", "RoleBinding"}, "only Roles and RoleBindings belong here, found %s"
+            % sorted(kinds - {"Role", "RoleBinding"}))
+    roles = {(o["metadata"].get("namespace"), o["metadata"]["name"]): o
+             for o in by_kind(objects, "Role")}
+    bound = set()
+    for ns, name in roles:
+        rules = roles[(ns, name)].get("rules") or []
+        f.check(len(rules) == 1, "Role %s/%s has %d rules, expected one" % (ns, name, len(rules)))
+        for r in rules:
+            f.check(r.get("apiGroups") == [""] and r.get("resources") == ["secrets"] and
+                    set(r.get("verbs") or []) == SECRET_VERBS and
+                    len(r.get("verbs") or []) == len(SECRET_VERBS),
+                    "Role %s/%s allows %r, expected exactly %s on secrets"
+                    % (ns, name, r, sorted(SECRET_VERBS)))
+            f.check(set(r) <= {"apiGroups", "resources", "verbs"},
+                    "Role %s/%s has rule fields %r" % (ns, name, sorted(r)))
+    for b in by_kind(objects, "RoleBinding"):
+        ns = b["metadata"].get("namespace")
+        ref = b.get("roleRef") or {}
+        ok = ref.get("kind") == "Role" and (ns, ref.get("name")) in roles
+        f.check(ok, "RoleBinding %s/%s refers to %r, not a Role of these manifests in its "
+                "namespace" % (ns, b["metadata"]["name"], ref))
+        f.check(b.get("subjects") == [{"kind": "ServiceAccount", "name": "aura-controller",
+                                       "namespace": "aura-system"}],
+                "RoleBinding %s/%s binds %r, expected only the controller's ServiceAccount"
+                % (ns, b["metadata"]["name"], b.get("subjects")))
+        if ok:
+            bound.add(ns)
+    for ns in sorted(namespaces):
+        f.check((ns, RBAC_NAME) in roles and ns in bound,
+                "namespace %s has example specs but no Role %s bound to the controller"
+                % (ns, RBAC_NAME))
+
+
+def check_no_cluster_rbac(rendered, f):
+    for k, objects in rendered.items():
+        for o in objects:
+            f.check(o.get("kind") not in ("ClusterRole", "ClusterRoleBinding"),
+                    "manifests/%s renders %s: the controller needs no cluster-wide RBAC"
+                    % (k, ident(o)))
+
+
+def example_specs(root):
+    """{namespace: {Secret names the example specs get}}."""
+    out = {}
+    for n in sorted(os.listdir(os.path.join(root, "examples"))):
+        if not n.endswith((".yaml", ".yml")):
+            continue
+        with open(os.path.join(root, "examples", n), encoding="utf-8") as fh:
+            for d in yaml.safe_load_all(fh):
+                if not isinstance(d, dict) or d.get("kind") != "AuraInstance":
+                    continue
+                meta, spec = d.get("metadata") or {}, d.get("spec") or {}
+                name = ((spec.get("connectionSecret") or {}).get("name") or
+                        meta.get("name", "") + "-aura")
+                out.setdefault(meta.get("namespace", "default"), set()).add(name)
+    return out
+
+
+def check_example_app(path, secrets, f):
+    with open(path, encoding="utf-8") as fh:
+        docs = [d for d in yaml.safe_load_all(fh) if d]
+    deps = by_kind(docs, "Deployment")
+    if not f.check(len(deps) == 1, "%s: expected one Deployment" % path):
+        return
+    dep = deps[0]
+    check_hardened(dep, f)
+    ns = dep["metadata"].get("namespace", "default")
+    refs = [e["secretRef"]["name"] for c in all_containers(pod_spec(dep))
+            for e in c.get("envFrom") or [] if "secretRef" in e]
+    f.check(refs, "%s: no container takes its environment from a Secret (envFrom secretRef)"
+            % path)
+    for r in refs:
+        f.check(r in secrets.get(ns, set()),
+                "%s: envFrom secretRef %s is not the Secret of a spec in namespace %s (%s)"
+                % (path, r, ns, sorted(secrets.get(ns, set()))))
+
+
 # ---- the high-availability overlay ---------------------------------------------------------
 
 HA_STATE_SECRET = "aura-etcd"
@@ -307,6 +457,7 @@ def check_ha(objects, binary, project_version, f):
     f.check(re.match(r"^(.*/)?aura-controller:%s$" % re.escape(project_version), image),
             "controller image %r is not aura-controller:%s" % (image, project_version))
     check_port_and_probes(c, f)
+    check_token_mount(dep, c, f)
     env = {e.get("name"): e for e in c.get("env") or []}
     for var, key in SECRET_KEYS.items():
         ref = ((env.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
@@ -462,7 +613,7 @@ def main():
     f = Failures()
 
     kustomizations = scan_files(opts.manifests, f)
-    for k in (BASE, GIT_SYNC, HA, MONITORING):
+    for k in (BASE, GIT_SYNC, HA, MONITORING, SECRETS_RBAC):
         f.check(k in kustomizations, "no kustomization in manifests/%s" % k)
     rendered = {}
     for k in kustomizations:
@@ -495,6 +646,12 @@ def main():
             f.check(spec_files, "the spec ConfigMap is empty")
         if dep is not None and c is not None:
             deployments[k] = (objects, dep, c)
+
+    f.context = "manifests/" + SECRETS_RBAC
+    secrets = example_specs(opts.manifests)
+    check_secrets_rbac(rendered.get(SECRETS_RBAC) or [], set(secrets), f)
+    check_no_cluster_rbac(rendered, f)
+    check_example_app(os.path.join(opts.manifests, SECRETS_RBAC, "example-app.yaml"), secrets, f)
 
     f.context = "manifests/" + HA
     ha_objects = rendered.get(HA) or []

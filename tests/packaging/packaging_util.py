@@ -84,7 +84,7 @@ def labels_select(selector, labels):
 # ---- command lines -------------------------------------------------------------------------
 
 AURA_BOOLEAN_FLAGS = {"allow-delete", "insecure-http-aura", "insecure-http-etcd", "wait", "help",
-                      "all", "rebind-state", "allow-core-dumps"}
+                      "all", "rebind-state", "allow-core-dumps", "connection-secrets"}
 
 
 def parse_flags(args, boolean=frozenset(AURA_BOOLEAN_FLAGS)):

@@ -4,7 +4,9 @@ Each volume of the pod becomes a temporary folder laid out as the kubelet (a Con
 `..<timestamp>/`, `..data` and per-key symlinks) or git-sync v4 (`.git`, `.worktrees/<commit>`,
 `<link>` -> the worktree) would lay it out; the container's args and literal env are rewritten
 from mount paths to those folders; secretKeyRef variables get dummy values; the Aura API is a
-closed loopback port. `aura-controller run` must accept the args, load every spec from the
+closed loopback port; a projected service account volume gets a dummy token, CA and namespace, and
+the Kubernetes API (--connection-secrets) is a closed loopback port too, reached with the token
+and CA from that volume (flags replace the in-cluster defaults, whose paths are absolute). `aura-controller run` must accept the args, load every spec from the
 volume, answer /healthz and /readyz, export every metric (and label value) the alerts select,
 write nothing outside its writable volume (its working, home and temp folders stay empty; the
 read-only volumes unchanged), lock the journal there, and exit 0 on SIGTERM.
@@ -24,6 +26,8 @@ from packaging_util import (all_containers, by_kind, git_sync_flags, is_git_sync
 
 START_TIMEOUT_S = 15
 CLOSED_API = "http://127.0.0.1:9"  # discard port: connections are refused
+CLOSED_KUBE_API = "https://127.0.0.1:9"
+TOKEN_PATH = "/var/run/secrets/kubernetes.io/serviceaccount"
 
 
 def http_get(port, path):
@@ -64,6 +68,14 @@ def lay_out_volumes(pod, objects, spec_files, root):
                 write(os.path.join(d, stamp, key), text)
                 os.symlink(os.path.join("..data", key), os.path.join(d, key))
             os.symlink(stamp, os.path.join(d, "..data"))
+        elif "projected" in v:
+            for src in v["projected"].get("sources") or []:
+                if "serviceAccountToken" in src:
+                    write(os.path.join(d, src["serviceAccountToken"].get("path", "token")),
+                          "packaging-test-token")
+                for part in ("configMap", "downwardAPI"):
+                    for item in (src.get(part) or {}).get("items") or []:
+                        write(os.path.join(d, item["path"]), "packaging-test-" + item["path"])
         elif v["name"] in links:
             commit = "0123456789abcdef0123456789abcdef01234567"
             os.makedirs(os.path.join(d, ".git", "worktrees", commit))
@@ -149,6 +161,11 @@ def run_as_deployed(binary, objects, dep, c, spec_files, secret_env, rules, f):
             args.append(flag + "=" + host_list(value) if eq and flag.startswith("--") else host(a))
         args += ["--metrics-addr=127.0.0.1:0", "--api-url=%s/v1" % CLOSED_API,
                  "--token-url=%s/oauth/token" % CLOSED_API, "--spec-poll=100ms"]
+        kube = mount_for(c, TOKEN_PATH) is not None
+        if kube:
+            args += ["--kube-api-url=%s" % CLOSED_KUBE_API,
+                     "--kube-token-file=%s" % host(TOKEN_PATH + "/token"),
+                     "--kube-ca-file=%s" % host(TOKEN_PATH + "/ca.crt")]
         for name in ("cwd", "home", "tmp"):
             os.makedirs(os.path.join(root, name))
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -164,7 +181,7 @@ def run_as_deployed(binary, objects, dep, c, spec_files, secret_env, rules, f):
         log = open(os.path.join(root, "controller.log"), "w+", encoding="utf-8")
         proc = subprocess.Popen([binary, "run"] + args, cwd=os.path.join(root, "cwd"), env=env,
                                 stdout=log, stderr=subprocess.STDOUT)
-        port, loaded, health, ready, metrics = None, None, None, None, ""
+        port, loaded, health, ready, metrics, secrets_on = None, None, None, None, "", None
         deadline = time.monotonic() + START_TIMEOUT_S
         while time.monotonic() < deadline and proc.poll() is None:
             for entry in log_entries(log):
@@ -172,6 +189,8 @@ def run_as_deployed(binary, objects, dep, c, spec_files, secret_env, rules, f):
                     port = entry.get("metrics_port")
                 if entry.get("msg") == "specs loaded":
                     loaded = entry
+                if entry.get("msg", "").startswith("connection Secrets on"):
+                    secrets_on = entry
             if port and loaded:
                 try:
                     health, _ = http_get(port, "/healthz")
@@ -197,6 +216,10 @@ def run_as_deployed(binary, objects, dep, c, spec_files, secret_env, rules, f):
                 "the controller did not load the %d spec(s) from the volume (log: %r):\n    %s"
                 % (n, loaded, tail()))
         f.check(health == 200, "/healthz answered %r, expected 200" % health)
+        if kube:
+            f.check(secrets_on and secrets_on.get("token_file") == host(TOKEN_PATH + "/token"),
+                    "connection Secrets are not on with the mounted token (log: %r)"
+                    % secrets_on)
         f.check(ready in (200, 503), "/readyz answered %r, expected 200 or 503" % ready)
         check_metrics(metrics, rules, f)
 
