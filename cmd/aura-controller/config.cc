@@ -419,7 +419,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     if (c.command != Command::kCredentials) c.specs.push_back(a);
   }
   c.client_secret = Env("AURA_CLIENT_SECRET");
-  if (!c.credentials_file.empty()) {
+  if (!c.credentials_file.empty() && !c.help) {  // --help reads no file
     std::string id;
     std::string secret;
     AURA_RETURN_IF_ERROR(ReadCredentialsFile(c.credentials_file, &id, &secret));

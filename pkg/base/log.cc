@@ -82,6 +82,11 @@ namespace {
 bool SecretName(std::string_view name) {
   std::string lower(name);
   for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  // Where a secret is or what it is called, not the secret: token_file, token_url,
+  // connection_secret_name.
+  for (const char* where : {"file", "path", "dir", "url", "name", "names"}) {
+    if (lower.ends_with(where)) return false;
+  }
   for (const char* word : {"password", "secret", "token", "authorization"}) {
     if (lower.find(word) != std::string::npos) return true;
   }

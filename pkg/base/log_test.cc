@@ -125,5 +125,15 @@ TEST(RedactionTest, SecretNamedMembersAreMaskedEvenWhenNeverRegistered) {
   EXPECT_EQ(line.find("raw-field-value"), std::string::npos) << line;
 }
 
+TEST(RedactionTest, WhereASecretIsStaysReadable) {
+  // A path or URL named after a secret is not one: operators need to see which file is read.
+  const std::string r = Redact(
+      R"({"token_file":"/run/token","credentials_key_path":"/k","token_url":"https://t","token":"tk-1"})");
+  EXPECT_NE(r.find("/run/token"), std::string::npos) << r;
+  EXPECT_NE(r.find("\"/k\""), std::string::npos) << r;
+  EXPECT_NE(r.find("https://t"), std::string::npos) << r;
+  EXPECT_EQ(r.find("tk-1"), std::string::npos) << r;
+}
+
 }  // namespace
 }  // namespace aura::base

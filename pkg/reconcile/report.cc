@@ -78,7 +78,7 @@ json ToJson(const SpecStatus& s) {
              {{{"type", "Ready"}, {"status", s.ready}, {"reason", s.ready_reason}},
               {{"type", "Synced"}, {"status", s.synced}, {"reason", s.synced_reason}}}}};
   if (!s.secret.empty()) {
-    j["connection_secret"] = s.secret;
+    j["connection_secret_name"] = s.secret;
     j["conditions"].push_back({{"type", "SecretSynced"},
                                {"status", s.secret_synced},
                                {"reason", s.secret_reason},
@@ -111,7 +111,7 @@ base::StatusOr<SpecStatus> SpecStatusFromJson(const json& j) {
         s.synced = c.value("status", false);
         s.synced_reason = c.value("reason", "");
       } else if (c.value("type", "") == "SecretSynced") {
-        s.secret = j.value("connection_secret", "");
+        s.secret = j.value("connection_secret_name", "");
         s.secret_synced = c.value("status", false);
         s.secret_reason = c.value("reason", "");
         s.secret_message = c.value("message", "");

@@ -75,7 +75,7 @@ std::map<std::string, int> CdcPatches(const std::string& log) {
 
 TEST(RealApiE2E, ConvergesKeepsEveryPasswordAndSpendsLittle) {
   auto sim = SimulatorProcess::Start({"--profile", "real", "--rate-window", kWindow,
-                                      "--create-seconds", "0.5", "--update-seconds", "0.3",
+                                      "--create-seconds", "0.5", "--update-seconds", "2",
                                       "--pause-seconds", "0.3", "--resume-seconds", "0.3"});
   ASSERT_TRUE(sim.ok()) << sim.status();
   Workspace ws;

@@ -7,9 +7,16 @@ escalation, all capabilities dropped, RuntimeDefault seccomp, requests and limit
 variables come from a secretKeyRef.
 The base and the git-sync overlay: one replica, Recreate, the probes, the journal and credentials
 on the PersistentVolumeClaim, the specs from the ConfigMap (base) or from git-sync's published
-symlink (overlay), the Aura client from the aura-api-credentials Secret, the metrics Service;
-the shipped specs pass `aura-controller validate`; and the built controller is started as each
-Deployment starts it (run_as_deployed.py).
+symlink (overlay), the Aura client id and secret from a file of the aura-api-credentials Secret
+(--credentials-file on a read-only Secret volume of the controller alone, not readable by others;
+no client secret in any environment variable), the metrics Service; the base ships no spec (its
+ConfigMap holds only a README), manifests/examples replaces it with the example specs, which pass
+`aura-controller validate`; and the built controller is started as each Deployment starts it
+(run_as_deployed.py).
+NetworkPolicy, in every controller kustomization: the controller pods' ingress only from the
+monitoring namespace to the metrics port; egress only DNS (UDP and TCP 53), HTTPS (443, 6443) and
+what the variant needs (etcd 2379 for HA, SSH 22 for git-sync-ssh); no rule without ports.
+Every kustomization renders without warnings (current fields: resources, patches).
 The HA overlay (overlays/ha): two replicas rolled one at a time, never on one node (required
 hostname anti-affinity), a PodDisruptionBudget keeping one, no PersistentVolumeClaim, the etcd
 endpoint from a secretKeyRef, the etcd TLS material and the credentials key from Secret volumes
@@ -54,7 +61,13 @@ RBAC_NAME = "aura-controller-connection-secrets"
 CONTROLLER_KINDS = {"Namespace", "ServiceAccount", "PersistentVolumeClaim", "Service",
                     "Deployment"}
 SECRET_NAME = "aura-api-credentials"
-SECRET_KEYS = {"AURA_CLIENT_ID": "client-id", "AURA_CLIENT_SECRET": "client-secret"}
+SECRET_KEY = "credentials"
+EXAMPLES, GIT_SYNC_SSH = "examples", "overlays/git-sync-ssh"
+EGRESS = {  # kustomization -> the (protocol, port) pairs its controller pods may reach
+    None: {("UDP", 53), ("TCP", 53), ("TCP", 443), ("TCP", 6443)},
+    "overlays/ha": {("TCP", 2379)},
+    GIT_SYNC_SSH: {("TCP", 22)},
+}
 REQUIRED_ALERTS = {  # alert -> the metric its expression must use
     "AuraDuplicateInstances": "aura_duplicate_instances",
     "AuraApiThrottled": "aura_api_throttled_total",
@@ -151,22 +164,83 @@ def check_deployment(objects, variant, project_version, f):
     check_port_and_probes(c, f)
     check_token_mount(dep, c, f)
     env = {e.get("name"): e for e in c.get("env") or []}
-    for var, key in SECRET_KEYS.items():
-        ref = ((env.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
-        f.check(ref.get("name") == SECRET_NAME and ref.get("key") == key,
-                "env %s is not secretKeyRef {name: %s, key: %s} (found %r)"
-                % (var, SECRET_NAME, key, env.get(var)))
+    check_api_credentials(pod, c, f)
     check_state_volume(objects, pod, c, env, f)
     paths = spec_paths(c)
     if f.check(len(paths) == 1, "expected one spec folder, found %r" % paths):
         m = mount_for(c, paths[0])
         if f.check(m is not None, "the spec folder %s is on no volume" % paths[0]):
             f.check(m.get("readOnly") is True, "the controller mounts its specs writable")
-            if variant == BASE:
+            if variant in (BASE, EXAMPLES):
                 check_configmap_specs(objects, pod, m, paths[0], f)
             else:
-                check_git_sync(pod, m, paths[0], f)
+                check_git_sync(objects, pod, m, paths[0], f)
     return dep, c
+
+
+def check_api_credentials(pod, c, f):
+    """The Aura client from --credentials-file on a read-only, group-only Secret volume."""
+    for other in all_containers(pod):
+        for e in other.get("env") or []:
+            f.check(e.get("name") not in ("AURA_CLIENT_SECRET", "AURA_CLIENT_ID"),
+                    "container %s: env %s; the Aura client comes from --credentials-file"
+                    % (other.get("name"), e.get("name")))
+    flags, _ = parse_flags(c.get("args") or [])
+    path = flags.get("credentials-file")
+    if not f.check(path and path.startswith("/"), "no --credentials-file=/absolute/path arg"):
+        return
+    m = mount_for(c, path)
+    if not f.check(m is not None, "--credentials-file=%s is on no volume" % path):
+        return
+    f.check(m.get("readOnly") is True, "--credentials-file=%s is mounted writable" % path)
+    secret = volume(pod, m["name"]).get("secret") or {}
+    f.check(secret.get("secretName") == SECRET_NAME,
+            "--credentials-file=%s is not on a volume of the Secret %s" % (path, SECRET_NAME))
+    items = {i.get("key"): i.get("path") for i in secret.get("items") or []}
+    rel = path[len(m["mountPath"].rstrip("/")) + 1:]
+    f.check(items.get(SECRET_KEY) == rel,
+            "the Secret's key %s is not the file %s (items %r)" % (SECRET_KEY, rel, items))
+    mode = secret.get("defaultMode", 0o644)
+    f.check(mode & 0o007 == 0, "the credentials volume's defaultMode %o lets others read it"
+            % mode)
+    for other in all_containers(pod):
+        if other is c:
+            continue
+        f.check(all(x.get("name") != m["name"] for x in other.get("volumeMounts") or []),
+                "container %s mounts the Aura client credentials" % other.get("name"))
+
+
+def check_network_policy(k, objects, dep, f):
+    """The controller pods: ingress from monitoring to metrics only; egress only EGRESS."""
+    pod_labels = dep["spec"]["template"]["metadata"].get("labels") or {}
+    policies = [p for p in by_kind(objects, "NetworkPolicy")
+                if labels_select((p["spec"].get("podSelector") or {}).get("matchLabels") or {},
+                                 pod_labels)]
+    if not f.check(policies, "no NetworkPolicy selects the controller pods"):
+        return
+    types = set()
+    allowed = set()
+    for p in policies:
+        types |= set(p["spec"].get("policyTypes") or [])
+        for rule in p["spec"].get("ingress") or []:
+            peers = rule.get("from") or []
+            f.check(peers and all(
+                set(peer) == {"namespaceSelector"} and
+                (peer["namespaceSelector"].get("matchLabels") or {}) ==
+                {"kubernetes.io/metadata.name": "monitoring"} for peer in peers),
+                "%s: ingress from %r, expected the monitoring namespace only" % (ident(p), peers))
+            ports = rule.get("ports") or []
+            f.check(ports and all(x.get("port") in ("metrics", 9090) for x in ports),
+                    "%s: ingress to ports %r, expected the metrics port only" % (ident(p), ports))
+        for rule in p["spec"].get("egress") or []:
+            ports = rule.get("ports") or []
+            f.check(ports, "%s: an egress rule without ports allows everything" % ident(p))
+            allowed |= {(x.get("protocol", "TCP"), x.get("port")) for x in ports}
+    f.check({"Ingress", "Egress"} <= types,
+            "the NetworkPolicies restrict %s, expected Ingress and Egress" % sorted(types))
+    want = EGRESS[None] | EGRESS.get(k, set())
+    f.check(allowed == want, "egress allows %s, expected exactly %s"
+            % (sorted(allowed), sorted(want)))
 
 
 def check_port_and_probes(c, f):
@@ -223,7 +297,7 @@ def check_configmap_specs(objects, pod, mount, path, f):
             "--specs %s is not the ConfigMap's mount %s" % (path, mount["mountPath"]))
 
 
-def check_git_sync(pod, specs_mount, specs_path, f):
+def check_git_sync(objects, pod, specs_mount, specs_path, f):
     v = volume(pod, specs_mount["name"])
     f.check(set(v) == {"name", "emptyDir"},
             "the git-sync spec volume is %r, expected only an emptyDir" % v)
@@ -232,8 +306,16 @@ def check_git_sync(pod, specs_mount, specs_path, f):
     f.check(len(sidecars) == 1 and len(inits) == 1,
             "expected one git-sync init container (the first clone, before the controller "
             "starts) and one git-sync sidecar, found %d and %d" % (len(inits), len(sidecars)))
+    configmaps = {o["metadata"]["name"]: o for o in by_kind(objects, "ConfigMap")}
+    repos = {git_sync_flags(gs, configmaps).get("repo") for gs in inits + sidecars}
+    f.check(len(repos) == 1 and all(
+        any((e.get("configMapRef") or {}).get("name") in configmaps
+            for e in gs.get("envFrom") or []) and "--repo" not in " ".join(gs.get("args") or [])
+        for gs in inits + sidecars),
+        "the repository is not set in one place (a ConfigMap both git-sync containers read "
+        "with envFrom, no --repo arg): found %r" % sorted(r or "" for r in repos))
     for gs in inits + sidecars:
-        flags = git_sync_flags(gs)
+        flags = git_sync_flags(gs, configmaps)
         where = "git-sync container %s" % gs.get("name")
         f.check(re.search(r":v4\.\d+\.\d+$", gs.get("image", "")),
                 "%s: image %r is not a pinned git-sync v4" % (where, gs.get("image")))
@@ -459,10 +541,7 @@ def check_ha(objects, binary, project_version, f):
     check_port_and_probes(c, f)
     check_token_mount(dep, c, f)
     env = {e.get("name"): e for e in c.get("env") or []}
-    for var, key in SECRET_KEYS.items():
-        ref = ((env.get(var) or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
-        f.check(ref.get("name") == SECRET_NAME and ref.get("key") == key,
-                "env %s is not secretKeyRef {name: %s, key: %s}" % (var, SECRET_NAME, key))
+    check_api_credentials(pod, c, f)
     flags, _ = parse_flags(c.get("args") or [])
     state_ref = ((env.get("AURA_STATE") or {}).get("valueFrom") or {}).get("secretKeyRef") or {}
     f.check("state" not in flags and state_ref.get("name") == HA_STATE_SECRET,
@@ -563,6 +642,7 @@ def render(kubectl, path, f):
     out = run([kubectl, "kustomize", path])
     if not f.check(out.returncode == 0, "kubectl kustomize %s failed:\n%s" % (path, out.stderr)):
         return []
+    f.check("Warning" not in out.stderr, "kubectl kustomize %s warns:\n%s" % (path, out.stderr))
     return [d for d in yaml.safe_load_all(out.stdout) if d]
 
 
@@ -613,7 +693,7 @@ def main():
     f = Failures()
 
     kustomizations = scan_files(opts.manifests, f)
-    for k in (BASE, GIT_SYNC, HA, MONITORING, SECRETS_RBAC):
+    for k in (BASE, EXAMPLES, GIT_SYNC, GIT_SYNC_SSH, HA, MONITORING, SECRETS_RBAC):
         f.check(k in kustomizations, "no kustomization in manifests/%s" % k)
     rendered = {}
     for k in kustomizations:
@@ -626,11 +706,11 @@ def main():
         print("manifests/%s: %s" % (k, ", ".join(ident(o) for o in rendered[k])))
 
     service, spec_files, deployments = None, {}, {}
-    for k in (BASE, GIT_SYNC):
+    for k in (BASE, EXAMPLES, GIT_SYNC, GIT_SYNC_SSH):
         f.context = "manifests/" + k
         objects = rendered.get(k) or []
         kinds = {o["kind"] for o in objects}
-        need = CONTROLLER_KINDS | ({"ConfigMap"} if k == BASE else set())
+        need = CONTROLLER_KINDS | ({"ConfigMap"} if k in (BASE, EXAMPLES) else set())
         f.check(need <= kinds, "missing kinds %s" % sorted(need - kinds))
         for ns in by_kind(objects, "Namespace"):
             for o in objects:
@@ -639,13 +719,22 @@ def main():
                         "%s is not in namespace %s" % (ident(o), ns["metadata"]["name"]))
         dep, c = check_deployment(objects, k, opts.project_version, f)
         svc = check_service(objects, dep, f)
+        if dep is not None:
+            check_network_policy(k, objects, dep, f)
+        files = {}
+        for cm in by_kind(objects, "ConfigMap"):
+            if cm["metadata"]["name"] == "aura-specs":
+                files.update({n: t for n, t in (cm.get("data") or {}).items()
+                              if n.endswith((".yaml", ".yml"))})
         if k == BASE:
             service = svc
-            for cm in by_kind(objects, "ConfigMap"):
-                spec_files.update(cm.get("data") or {})
-            f.check(spec_files, "the spec ConfigMap is empty")
-        if dep is not None and c is not None:
-            deployments[k] = (objects, dep, c)
+            f.check(not files, "the base ships specs %s; it must ship none (the examples "
+                    "overlay shows where yours go)" % sorted(files))
+        if k == EXAMPLES:
+            spec_files = files
+            f.check(spec_files, "the examples' spec ConfigMap holds no spec")
+        if dep is not None and c is not None and k != GIT_SYNC_SSH:
+            deployments[k] = (objects, dep, c, files)
 
     f.context = "manifests/" + SECRETS_RBAC
     secrets = example_specs(opts.manifests)
@@ -661,7 +750,10 @@ def main():
                     o["metadata"].get("namespace") == ns["metadata"]["name"],
                     "%s is not in namespace %s" % (ident(o), ns["metadata"]["name"]))
     check_ha(ha_objects, binary, opts.project_version, f)
-    check_service(ha_objects, one(ha_objects, "Deployment", f), f)
+    ha_dep = one(ha_objects, "Deployment", f)
+    check_service(ha_objects, ha_dep, f)
+    if ha_dep is not None:
+        check_network_policy(HA, ha_objects, ha_dep, f)
 
     f.context = "manifests/" + MONITORING
     rules = check_monitoring(rendered.get(MONITORING) or [], service, opts.promtool,
@@ -669,11 +761,11 @@ def main():
 
     f.context = "manifests/" + BASE
     validate_specs(binary, spec_files, f)
-    secret_env = {var: "packaging-test-" + key for var, key in SECRET_KEYS.items()}
-    for k, (objects, dep, c) in sorted(deployments.items()):
+    for k, (objects, dep, c, files) in sorted(deployments.items()):
         f.context = "manifests/%s (the controller run as deployed)" % k
-        if spec_files:
-            run_as_deployed(binary, objects, dep, c, spec_files, secret_env, rules, f)
+        # git-sync: the example specs in the repository; a ConfigMap: its own files.
+        run_as_deployed(binary, objects, dep, c, spec_files if k == GIT_SYNC else files, {},
+                        rules, f)
 
     f.context = ""
     return f.report("%d kustomizations rendered and checked" % len(rendered))

@@ -124,13 +124,17 @@ def spec_paths(container):
     return [s for s in joined.split(",") if s] + positional
 
 
-def git_sync_flags(container):
-    """git-sync v4 settings from args and GITSYNC_* env (args win)."""
+def git_sync_flags(container, configmaps=None):
+    """git-sync v4 settings from args, GITSYNC_* env and envFrom ConfigMaps (args win);
+    `configmaps` {name: ConfigMap} of the rendered objects."""
     flags, _ = parse_flags(container.get("args") or [], boolean={"one-time", "add-user"})
-    for e in container.get("env") or []:
-        if e.get("name", "").startswith("GITSYNC_") and "value" in e:
-            name = e["name"][len("GITSYNC_"):].lower().replace("_", "-")
-            flags.setdefault(name, e["value"])
+    env = [(e.get("name", ""), e["value"]) for e in container.get("env") or [] if "value" in e]
+    for src in container.get("envFrom") or []:
+        ref = (src.get("configMapRef") or {}).get("name")
+        env += sorted(((configmaps or {}).get(ref, {}).get("data") or {}).items())
+    for name, value in env:
+        if name.startswith("GITSYNC_"):
+            flags.setdefault(name[len("GITSYNC_"):].lower().replace("_", "-"), value)
     return flags
 
 

@@ -68,6 +68,13 @@ def lay_out_volumes(pod, objects, spec_files, root):
                 write(os.path.join(d, stamp, key), text)
                 os.symlink(os.path.join("..data", key), os.path.join(d, key))
             os.symlink(stamp, os.path.join(d, "..data"))
+        elif "secret" in v:  # the kubelet writes each item (or key) as a file
+            items = v["secret"].get("items") or [{"key": "credentials", "path": "credentials"}]
+            for item in items:
+                text = ("client_id=packaging-test-client-id\n"
+                        "client_secret=packaging-test-client-secret\n"
+                        if item["key"] == "credentials" else "packaging-test-" + item["key"])
+                write(os.path.join(d, item["path"]), text)
         elif "projected" in v:
             for src in v["projected"].get("sources") or []:
                 if "serviceAccountToken" in src:
@@ -211,8 +218,8 @@ def run_as_deployed(binary, objects, dep, c, spec_files, secret_env, rules, f):
                        % (proc.returncode, args, tail())):
             return
         n = len(spec_files)
-        f.check(loaded and loaded.get("complete") is True and loaded.get("valid") == n and
-                loaded.get("invalid") == 0,
+        f.check(loaded and loaded.get("complete") is True and loaded.get("files") == n and
+                loaded.get("valid", 0) >= n and loaded.get("invalid") == 0,
                 "the controller did not load the %d spec(s) from the volume (log: %r):\n    %s"
                 % (n, loaded, tail()))
         f.check(health == 200, "/healthz answered %r, expected 200" % health)
