@@ -20,6 +20,12 @@ int Fail(const base::Status& s) {
 
 base::Logger MakeLogger(const Config& c) {
   auto level = base::ParseLogLevel(c.log_level);
+  // plan and apply in CI: their table or progress on stdout, only warnings and errors on
+  // stderr unless a level is asked for.
+  if (!c.log_level_set && (c.command == Command::kPlan || c.command == Command::kApply) &&
+      !::isatty(STDERR_FILENO)) {
+    level = base::LogLevel::kWarn;
+  }
   base::LogFormat format = base::LogFormat::kJson;
   if (c.log_format == "human" || (c.log_format == "auto" && ::isatty(STDERR_FILENO))) {
     format = base::LogFormat::kHuman;

@@ -205,6 +205,7 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"log-level",
        {false,
         [c](const std::string& v) {
+          c->log_level_set = true;
           return SetChoice("--log-level", v, {"debug", "info", "warn", "error"}, &c->log_level);
         },
         "AURA_LOG_LEVEL"}},

@@ -76,6 +76,7 @@ struct Config {
   // Output
   std::string output = "table";  // table | json
   std::string log_level = "info";
+  bool log_level_set = false;  // --log-level or AURA_LOG_LEVEL given
   std::string log_format = "auto";  // auto | json | human
   std::vector<std::string> args;    // positional arguments after the command
 };

@@ -152,9 +152,12 @@ int Plan(const Config& c) {
   bool spec_errors = false;
   for (const auto& k : plan->keys) spec_errors |= k.status.phase == reconcile::kPhaseError;
   if (c.output == "json") {
-    std::cout << reconcile::PlanToJson(*plan).dump(2) << "\n";
+    nlohmann::json j = reconcile::PlanToJson(*plan);
+    j["api_url"] = c.api_url;
+    std::cout << j.dump(2) << "\n";
   } else {
-    std::cout << reconcile::PlanTable(*plan);
+    // Which account: a simulator on localhost is never mistaken for production.
+    std::cout << "Aura API: " << c.api_url << "\n\n" << reconcile::PlanTable(*plan);
   }
   if (spec_errors) return kExitError;
   return plan->HasChanges() ? kExitChanges : kExitOk;
@@ -238,6 +241,7 @@ int Apply(const Config& c, SignalWaiter& signals) {
     (*stack)->Stop();
   });
   StopSignalsOnExit stop_signals(signals);
+  std::cout << "Applying to the Aura API at " << c.api_url << "\n" << std::flush;
   Progress progress(clock);
   Status s = controller.Apply(
       c.wait, clock.Now() + c.timeout, [&](const auto& st) { progress.Show(st); },

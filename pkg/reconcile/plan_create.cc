@@ -63,9 +63,22 @@ api::CreateInstanceRequest CreateRequestFor(const InstanceSpec& s) {
 }
 
 // No journal knowledge of an instance for this key: adopt, report a conflict, or create.
+// What adopting `i` brings: "memory 8GB -> 2GB, storage 16GB -> 4GB, pause".
+std::string AdoptionConsequences(const InstanceSpec& s, const api::Instance& i) {
+  std::string out;
+  auto add = [&out](const std::string& what) { out += (out.empty() ? "" : ", ") + what; };
+  if (i.type != s.type && !i.type.empty()) add("type " + i.type + " differs from " + s.type);
+  for (const FieldChange& c : Changes(s, i)) {
+    add(c.field + " " + c.observed.value_or("(not reported)") + " -> " + c.desired);
+  }
+  if (s.paused && i.status == "running") add("pause");
+  if (!s.paused && i.status == "paused") add("resume");
+  return out;
+}
+
 void PlanWithoutInstance(const InstanceSpec& s, const JournalEntry* entry,
-                         const TenantListing& listing, const Owners& owners, std::string why,
-                         KeyPlan* p) {
+                         const TenantListing& listing, const Observed& observed,
+                         const Owners& owners, std::string why, KeyPlan* p) {
   std::vector<std::string> owned_by_others;
   auto same = SameNamed(listing, s.aura_name, owners, s.key(), &owned_by_others);
   if (same.empty() && !owned_by_others.empty()) {
@@ -98,9 +111,21 @@ void PlanWithoutInstance(const InstanceSpec& s, const JournalEntry* entry,
       p->terminal = true;
       return;
     }
-    Action a =
-        MakeAction(ActionType::kAdopt, s.key(),
-                   "adopt existing instance " + same[0].id + " named \"" + s.aura_name + "\"");
+    // What the adoption changes is part of it: read the instance before deciding.
+    auto detail = observed.instances.find(same[0].id);
+    if (detail == observed.instances.end()) {
+      p->need_detail = true;
+      p->status.aura_id = same[0].id;
+      SetWaiting(p, kPhasePending, "reading instance " + same[0].id + " before adopting it");
+      return;
+    }
+    std::string reason = "adopt existing instance " + same[0].id + " named \"" + s.aura_name + "\"";
+    if (detail->second.found) {
+      const std::string then = AdoptionConsequences(s, detail->second.instance);
+      reason += then.empty() ? ", as specified" : ", then " + then;
+    }
+    reason += " (password: unknown, instance not created here)";
+    Action a = MakeAction(ActionType::kAdopt, s.key(), std::move(reason));
     a.instance_id = same[0].id;
     a.delete_on_removal = s.deletion_policy == spec::DeletionPolicy::kDelete;
     p->actions.push_back(std::move(a));
@@ -184,7 +209,7 @@ void PlanIntent(const InstanceSpec* s, const JournalEntry& e, const Observed& ob
     SetWaiting(p, kPhaseRemoved, "forgetting");
     return;
   }
-  PlanWithoutInstance(*s, &e, listing, owners,
+  PlanWithoutInstance(*s, &e, listing, observed, owners,
                       "previous create (attempt " + std::to_string(intent.attempt) +
                           ") never landed: no instance named \"" + intent.aura_name +
                           "\" after the settle window",

@@ -31,8 +31,8 @@ std::vector<api::InstanceSummary> SameNamed(const TenantListing& listing,
 api::CreateInstanceRequest CreateRequestFor(const spec::InstanceSpec& s);
 // No journal knowledge of an instance for this key: adopt, report a conflict, or create.
 void PlanWithoutInstance(const spec::InstanceSpec& s, const store::JournalEntry* entry,
-                         const TenantListing& listing, const Owners& owners, std::string why,
-                         KeyPlan* p);
+                         const TenantListing& listing, const Observed& observed,
+                         const Owners& owners, std::string why, KeyPlan* p);
 // Resolves entry.intent from the tenant's listing (DESIGN.md step 3). When the POST never
 // landed, `spec` decides: a new attempt when present, forgetting the key when removed.
 void PlanIntent(const spec::InstanceSpec* s, const store::JournalEntry& e, const Observed& observed,

@@ -123,9 +123,30 @@ TEST_F(PlannerTest, NewSpecWithoutListingWaitsForIt) {
 
 TEST_F(PlannerTest, SameNamedInstanceIsAdoptedWhenIfExists) {
   List("aaaa0001", "orders", kNow - minutes(60));
+  // First its details: what the adoption changes is shown with it.
+  KeyPlan first = PlanFor(&spec_, nullptr);
+  EXPECT_TRUE(first.actions.empty());
+  EXPECT_TRUE(first.need_detail);
+  EXPECT_EQ(first.status.aura_id, "aaaa0001");
+  Observe("aaaa0001", "running", spec_.memory);
   KeyPlan p = PlanFor(&spec_, nullptr);
   ASSERT_THAT(Types(p), ElementsAre(ActionType::kAdopt));
   EXPECT_EQ(p.actions[0].instance_id, "aaaa0001");
+  EXPECT_THAT(p.actions[0].reason, HasSubstr("as specified"));
+  EXPECT_THAT(p.actions[0].reason, HasSubstr("password: unknown, instance not created here"));
+}
+
+TEST_F(PlannerTest, AdoptionShowsEveryChangeItBrings) {
+  List("aaaa0001", "orders", kNow - minutes(60));
+  spec_.memory = "2GB";
+  spec_.storage = "4GB";
+  spec_.paused = true;
+  Observe("aaaa0001", "running", "8GB");  // storage 16GB
+  KeyPlan p = PlanFor(&spec_, nullptr);
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kAdopt));
+  EXPECT_THAT(p.actions[0].reason,
+              HasSubstr("adopt existing instance aaaa0001 named \"orders\", then memory 8GB -> "
+                        "2GB, storage 16GB -> 4GB, pause"));
 }
 
 TEST_F(PlannerTest, SameNamedInstanceIsAConflictWhenNever) {
@@ -272,6 +293,7 @@ TEST_F(PlannerTest, IntentMatchWithinClockSkewCounts) {
 TEST_F(PlannerTest, IntentIgnoresInstancesOlderThanTheSkewButAdoptsAfterSettle) {
   store::JournalEntry e = WithIntent(kNow - seconds(120));
   List("old00001", "orders", kNow - minutes(600));
+  Observe("old00001", "running", spec_.memory);
   KeyPlan p = PlanFor(&spec_, &e);
   // Not recorded as our create; after the settle window the normal rules apply: adopt.
   EXPECT_THAT(Types(p), ElementsAre(ActionType::kAdopt));

@@ -173,11 +173,23 @@ json PlanToJson(const Plan& plan) {
 std::string PlanTable(const Plan& plan) {
   std::vector<std::vector<std::string>> rows;
   std::map<std::string, int> counts;
+  int errors = 0;
+  int blocked = 0;
   int unchanged = 0;
   for (const auto& k : plan.keys) {
     if (k.actions.empty() && k.secret_changes.empty()) {
-      ++unchanged;
-      rows.push_back({k.key, "-", Dash(k.status.aura_id), k.status.message});
+      // Errors and specs that cannot move are counted first: never "no changes" over them.
+      std::string what = "-";
+      if (k.status.phase == kPhaseError) {
+        ++errors;
+        what = "error";
+      } else if (k.terminal || k.status.conflict || k.status.failed) {
+        ++blocked;
+        what = "blocked";
+      } else {
+        ++unchanged;
+      }
+      rows.push_back({k.key, what, Dash(k.status.aura_id), k.status.message});
       continue;
     }
     for (const auto& a : k.actions) {
@@ -193,11 +205,14 @@ std::string PlanTable(const Plan& plan) {
   }
   std::string out = Table({"KEY", "ACTION", "AURA-ID", "REASON"}, rows);
   std::string summary;
-  for (const auto& [name, n] : counts) {
-    summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + name;
-  }
-  out += "\nPlan: " + (summary.empty() ? std::string("no changes") : summary) + "; " +
-         std::to_string(unchanged) + " unchanged.\n";
+  auto add = [&summary](int n, const std::string& what) {
+    if (n > 0) summary += (summary.empty() ? "" : ", ") + std::to_string(n) + " " + what;
+  };
+  add(errors, errors == 1 ? "error" : "errors");
+  add(blocked, "blocked");
+  for (const auto& [name, n] : counts) add(n, name);
+  if (counts.empty()) summary += (summary.empty() ? "" : ", ") + std::string("no changes");
+  out += "\nPlan: " + summary + ", " + std::to_string(unchanged) + " unchanged.\n";
   return out;
 }
 

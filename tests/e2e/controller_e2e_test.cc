@@ -106,7 +106,7 @@ TEST(PlanE2E, ReadOnlyExitCodesBeforeAndAfterApply) {
 
   CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
   EXPECT_EQ(plan.exit.code, 2) << plan.out << plan.err;
-  EXPECT_THAT(plan.out, HasSubstr("Plan: 3 create; 0 unchanged."));
+  EXPECT_THAT(plan.out, HasSubstr("Plan: 3 create, 0 unchanged."));
   EXPECT_EQ(WritesSeen(*sim), 0) << "plan sent a write";
   EXPECT_EQ((*sim->Stats())["post_instances"], 0);
 
