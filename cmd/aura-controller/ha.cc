@@ -448,6 +448,9 @@ int RunHa(const Config& c, SignalWaiter& signals) {
             body += std::string("specs loaded: ") + (h.specs_loaded ? "yes" : "no") + "\n";
             body += std::string("recent successful LIST: ") + (list_ok ? "yes" : "no") + "\n";
             if (!h.last_error.empty()) body += "last error: " + h.last_error + "\n";
+            for (const auto& [tenant, error] : h.tenant_errors) {
+              body += "tenant " + tenant + " failing (its specs wait): " + error + "\n";
+            }
             ready = ready && h.specs_loaded && list_ok;
           }
           return http::Reply{ready ? 200 : 503, "text/plain", body, {}};

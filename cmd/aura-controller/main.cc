@@ -259,7 +259,16 @@ int Apply(const Config& c, SignalWaiter& signals) {
         "; they are lost when this process ends: fix --credentials-dir and run again, or reset "
         "them in the Aura console"));
   }
+  // A failing tenant held up only its own specs; say which, and end with exit 1.
+  const auto tenant_errors = controller.GetHealth().tenant_errors;
+  for (const auto& [tenant, error] : tenant_errors) {
+    std::string held;
+    for (const auto& k : controller.SpecsOfTenant(tenant)) held += (held.empty() ? "" : ", ") + k;
+    std::cerr << "aura-controller: tenant " << tenant << " fails: " << base::Redact(error)
+              << "; its specs were not applied: " << (held.empty() ? "-" : held) << "\n";
+  }
   if (!s.ok()) return Fail(s);
+  if (!tenant_errors.empty()) return kExitError;
   if (c.wait) std::cout << "converged: " << statuses.size() << " specs\n";
   return kExitOk;
 }
@@ -317,6 +326,10 @@ int Run(const Config& c, SignalWaiter& signals) {
           const bool list_ok = h.last_list_ok && clock.Now() - *h.last_list_ok <= ready_window;
           body += std::string("recent successful LIST: ") + (list_ok ? "yes" : "no") + "\n";
           if (!h.last_error.empty()) body += "last error: " + h.last_error + "\n";
+          // Ready while any tenant works; the failing ones are named.
+          for (const auto& [tenant, error] : h.tenant_errors) {
+            body += "tenant " + tenant + " failing (its specs wait): " + error + "\n";
+          }
           // A password only in memory is lost if this process ends: not ready, and say whose.
           const std::vector<std::string> unsaved = controller.UnsavedCredentialKeys();
           if (!unsaved.empty()) {

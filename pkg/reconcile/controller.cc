@@ -132,6 +132,12 @@ void Controller::ReconcileKey(const std::string& key) {
         if (l != observed_.listings.end() && l->second.fetched_at >= after) break;
       }
       result = FetchListing(plan.tenant_id, after);
+      if (!result.ok()) {
+        // Only this tenant's specs wait; the message says which tenant and why.
+        plan.status.message = "tenant " + plan.tenant_id + " fails: " + result.message() +
+                              "; this spec waits for it";
+        if (IsTerminal(result)) plan.status.phase = std::string(kPhaseError);
+      }
       continue;
     }
     if (plan.need_detail && !fetched_detail && !plan.status.aura_id.empty()) {

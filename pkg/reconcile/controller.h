@@ -69,6 +69,9 @@ struct Health {
   std::optional<base::TimePoint> last_list_ok;  // last fully successful round of LISTs
   base::TimePoint heartbeat{};                  // the loop's last sign of life
   std::string last_error;
+  // Tenants whose LIST fails while others work (a wrong tenantId, a project the API client may
+  // not see): tenant id -> the error. Only their specs wait.
+  std::map<std::string, std::string> tenant_errors;
 };
 
 class Controller {
@@ -106,6 +109,8 @@ class Controller {
   // True when every key that is not converged needs a spec change (terminal).
   bool OnlyTerminalLeft() const;
   Health GetHealth() const;
+  // "KEY (FILE)" of each loaded spec of `tenant`: what a failing tenant holds up.
+  std::vector<std::string> SpecsOfTenant(const std::string& tenant) const;
   // Passwords received whose save failed (kept in memory, retried): their keys.
   std::vector<std::string> UnsavedCredentialKeys() const {
     return executor_.UnsavedCredentialKeys();

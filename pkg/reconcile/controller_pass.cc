@@ -127,19 +127,29 @@ Status Controller::StartPass() {
   InvalidateOwners();
   // With nothing to list, one unfiltered LIST still proves the API and credentials work.
   if (tenants.empty()) tenants.insert("");
+  // A tenant that fails blocks only its own specs; the pass fails when none works.
   Status list_status;
+  std::map<std::string, std::string> tenant_errors;
+  int listed = 0;
   const base::SystemTime now = clock_.SystemNow();
   for (const auto& t : tenants) {
     Status s = FetchListing(t, now);
     if (!s.ok()) {
       list_status = s;
-      log_.Warn("LIST failed", base::StatusFields(s));
+      tenant_errors[t] = s.ToString();
+      nlohmann::json fields = base::StatusFields(s);
+      fields["tenant_id"] = t;
+      log_.Warn("LIST failed", fields);
+    } else {
+      ++listed;
     }
   }
+  if (listed > 0) list_status = Status();
   {
     std::lock_guard<std::mutex> g(state_mu_);
-    if (list_status.ok()) health_.last_list_ok = clock_.Now();
+    if (listed > 0) health_.last_list_ok = clock_.Now();
     health_.last_error = list_status.ok() ? "" : list_status.ToString();
+    health_.tenant_errors = listed > 0 ? std::move(tenant_errors) : decltype(tenant_errors){};
     deletes_this_pass_ = 0;
   }
   // Drift checks: the oldest observations first, within the budget's share for this pass, less
@@ -204,18 +214,53 @@ base::StatusOr<Plan> Controller::PlanOnly() {
     if (e.intent) tenants.insert(e.intent->tenant_id);
   }
   const base::SystemTime now = clock_.SystemNow();
-  for (const auto& t : tenants) AURA_RETURN_IF_ERROR(FetchListing(t, now));
+  // A tenant that fails is reported on its specs; the plan fails only when none works.
+  std::map<std::string, Status> tenant_errors;
+  for (const auto& t : tenants) {
+    if (Status s = FetchListing(t, now); !s.ok()) tenant_errors[t] = s;
+  }
+  if (!tenants.empty() && tenant_errors.size() == tenants.size()) {
+    return tenant_errors.begin()->second;
+  }
   for (const auto& [_, e] : *journal) {
-    if (!e.instance_id.empty()) {
+    if (!e.instance_id.empty() && !tenant_errors.contains(e.tenant_id)) {
       AURA_RETURN_IF_ERROR(FetchDetail(e.instance_id, ratelimit::Priority::kPoll));
     }
   }
-  std::shared_lock<std::shared_mutex> g(obs_mu_);
-  Plan plan = PlanAll(desired, *journal, observed_, clock_.SystemNow(), options_.plan);
+  auto plan_all = [&] {
+    std::shared_lock<std::shared_mutex> g(obs_mu_);
+    return PlanAll(desired, *journal, observed_, clock_.SystemNow(), options_.plan);
+  };
+  Plan plan = plan_all();
+  // Instances the plan must read first (an adoption shows what it changes).
+  bool fetched = false;
+  for (const auto& k : plan.keys) {
+    if (!k.need_detail || k.status.aura_id.empty()) continue;
+    bool known = false;
+    {
+      std::shared_lock<std::shared_mutex> g(obs_mu_);
+      known = observed_.instances.contains(k.status.aura_id);
+    }
+    if (!known) {
+      AURA_RETURN_IF_ERROR(FetchDetail(k.status.aura_id, ratelimit::Priority::kPoll));
+      fetched = true;
+    }
+  }
+  if (fetched) plan = plan_all();
+  std::map<std::string, std::string> files;  // key -> spec file
+  for (const auto& s : desired.specs) files[s.key()] = s.location.file;
   for (auto& k : plan.keys) {
     auto e = config_errors.find(k.key);
     if (e != config_errors.end()) k.status.message = e->second;
+    auto t = tenant_errors.find(k.tenant_id);
+    if (t == tenant_errors.end()) continue;
+    k.actions.clear();
+    k.status.phase = std::string(kPhaseError);
+    k.status.message = "tenant " + k.tenant_id + " fails: " + t->second.ToString() +
+                       "; nothing is planned for this spec" +
+                       (files[k.key].empty() ? "" : " (" + files[k.key] + ")");
   }
+  std::shared_lock<std::shared_mutex> g(obs_mu_);
   if (secrets_) AURA_RETURN_IF_ERROR(PlanConnectionSecrets(desired, *journal, observed_, &plan));
   return plan;
 }

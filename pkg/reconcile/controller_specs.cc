@@ -96,4 +96,14 @@ std::string Controller::ConfigError(const std::string& key) const {
   return it == config_errors_.end() ? "" : it->second;
 }
 
+std::vector<std::string> Controller::SpecsOfTenant(const std::string& tenant) const {
+  std::vector<std::string> out;
+  std::lock_guard<std::mutex> g(desired_mu_);
+  for (const auto& [key, s] : desired_) {
+    if (s.tenant_id != tenant) continue;
+    out.push_back(key + (s.location.file.empty() ? "" : " (" + s.location.file + ")"));
+  }
+  return out;
+}
+
 }  // namespace aura::reconcile

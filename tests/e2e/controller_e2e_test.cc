@@ -97,6 +97,38 @@ TEST(ValidateE2E, ExitCodesAndPreciseErrors) {
   EXPECT_EQ(none.exit.code, 1);
 }
 
+// A team's first plan over an account that already has the instance: the adoption shows what
+// it changes and that the password is unknown; an invalid spec is counted first; the header
+// names the API; logs stay at warn on stderr outside a terminal.
+TEST(PlanE2E, AdoptionShowsItsConsequencesErrorsComeFirstAndTheApiIsNamed) {
+  auto sim = StartSim();
+  ASSERT_NE(sim, nullptr);
+  Workspace before;
+  before.WriteSpecs("a.yaml", "adopt", 1, "4GB");
+  CliResult made = RunCli(Args({"apply", "--wait", "--timeout", "60s"},
+                               ControllerFlags(*sim, before)),
+                          seconds(90));
+  ASSERT_EQ(made.exit.code, 0) << made.out << made.err;
+  EXPECT_THAT(made.out, HasSubstr("Applying to the Aura API at " + sim->api_url()));
+
+  Workspace ws;  // a new state folder: the instance was not created here
+  ws.WriteSpecs("a.yaml", "adopt", 1, "2GB");
+  ws.WriteSpecs("bad.yaml", "bad", 1, "3GB");
+  CliResult plan = RunCli(Args({"plan"}, ControllerFlags(*sim, ws)), seconds(30));
+  EXPECT_EQ(plan.exit.code, 1) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("Aura API: " + sim->api_url() + "\n"));
+  EXPECT_THAT(plan.out, HasSubstr("then memory 4GB -> 2GB, storage 8GB -> 4GB"));
+  EXPECT_THAT(plan.out, HasSubstr("password: unknown, instance not created here"));
+  EXPECT_THAT(plan.out, HasSubstr("Plan: 1 error, 1 adopt, 0 unchanged."));
+  EXPECT_EQ(plan.err.find("\"level\":\"info\""), std::string::npos) << plan.err;
+  EXPECT_EQ(WritesSeen(*sim), 1) << "only the first apply's create; plan writes nothing";
+
+  // Asked for, the logs are there.
+  CliResult verbose =
+      RunCli(Args({"plan", "--log-level", "info"}, ControllerFlags(*sim, ws)), seconds(30));
+  EXPECT_NE(verbose.err.find("\"level\":\"info\""), std::string::npos) << verbose.err;
+}
+
 TEST(PlanE2E, ReadOnlyExitCodesBeforeAndAfterApply) {
   auto sim = StartSim();
   ASSERT_NE(sim, nullptr);
@@ -210,6 +242,49 @@ TEST(ApplyE2E, SecondWriterOnTheSameJournalIsRefused) {
   EXPECT_EQ(second.exit.code, 1);
   EXPECT_THAT(second.err, HasSubstr(ws.state()));
   EXPECT_TRUE((*run)->Stop(seconds(15)).ok());
+}
+
+// One wrong tenantId: plan, apply and run go on with the other tenants' specs and name the
+// tenant, its specs and their files; plan and apply end with exit 1; run stays ready.
+TEST(TenantE2E, AFailingTenantHoldsUpOnlyItsOwnSpecs) {
+  auto sim = StartSim();
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteSpecs("good.yaml", "good", 2);
+  const std::string wrong = "00000000-0000-4000-8000-00000000dead";
+  ws.WriteFile("specs/wrong.yaml",
+               "apiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: "
+               "lost\n  namespace: e2e\nspec:\n  tenantId: " + wrong +
+                   "\n  cloudProvider: gcp\n  region: europe-west1\n  type: professional-db\n"
+                   "  memory: 1GB\n");
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(plan.exit.code, 1) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("tenant " + wrong + " fails"));
+  EXPECT_THAT(plan.out, HasSubstr("wrong.yaml"));
+  EXPECT_THAT(plan.out, HasSubstr("Plan: 1 error, 2 create, 0 unchanged."));
+
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  EXPECT_EQ(apply.exit.code, 1) << apply.out << apply.err;
+  EXPECT_THAT(apply.err, HasSubstr("tenant " + wrong + " fails"));
+  EXPECT_THAT(apply.err, HasSubstr("e2e/lost ("));
+  EXPECT_EQ((*sim->Stats())["post_instances"], 2) << "the good tenant's specs were created";
+
+  const int port = *test_harness::PickFreePort();
+  const std::string log = ws.dir() + "/run.log";
+  auto run = StartRun(
+      Args({"--metrics-addr", "127.0.0.1:" + std::to_string(port)}, flags), log);
+  ASSERT_TRUE(run.ok()) << run.status();
+  int code = 0;
+  std::string body;
+  EXPECT_TRUE(WaitFor(
+      [&] {
+        body = Scrape(port, "/readyz", &code);
+        return code == 200 && body.find("tenant " + wrong + " failing") != std::string::npos;
+      },
+      seconds(30)))
+      << code << " " << body << ReadFile(log);
+  EXPECT_TRUE((*run)->Stop(seconds(20)).ok());
 }
 
 TEST(RunE2E, MetricsHealthAndReadinessFollowTheApi) {
