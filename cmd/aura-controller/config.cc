@@ -196,6 +196,7 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"rebind-state", {true, on(&c->rebind_state), nullptr}},
       {"allow-core-dumps", {true, on(&c->allow_core_dumps), nullptr}},
       {"timeout", {false, dur("--timeout", &c->timeout), nullptr}},
+      {"unreachable-after", {false, dur("--unreachable-after", &c->unreachable_after), nullptr}},
       {"output",
        {false,
         [c](const std::string& v) {

@@ -77,6 +77,8 @@ struct Config {
   std::string output = "table";  // table | json
   std::string log_level = "info";
   bool log_level_set = false;  // --log-level or AURA_LOG_LEVEL given
+  // apply --wait says "API unreachable for N s" once no request got an answer for this long.
+  std::chrono::milliseconds unreachable_after{30000};
   std::string log_format = "auto";  // auto | json | human
   std::vector<std::string> args;    // positional arguments after the command
 };

@@ -122,7 +122,10 @@ Output:
              api + state + reconcile + R"(
 Apply:
   --wait                   keep going until every spec is converged
-  --timeout D              give up waiting after D (default 30m)
+  --timeout D              give up waiting after D (default 30m); the message names the last
+                           Aura API error
+  --unreachable-after D    the progress says "API unreachable for N s: <last error>" once no
+                           request got an answer for D (default 30s)
 )" + secrets +
              logs;
     case Command::kValidate:

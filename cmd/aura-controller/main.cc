@@ -167,9 +167,17 @@ int Plan(const Config& c) {
 class Progress {
  public:
   explicit Progress(base::Clock& clock) : clock_(clock), start_(clock.Now()), tty_(::isatty(1)) {}
-  void Show(const std::vector<reconcile::SpecStatus>& statuses) {
+  void Show(const std::vector<reconcile::SpecStatus>& statuses,
+            const std::optional<reconcile::Controller::ApiOutage>& outage) {
     const long elapsed =
         std::chrono::duration_cast<std::chrono::seconds>(clock_.Now() - start_).count();
+    std::string down;
+    if (outage) {
+      down = "API unreachable for " +
+             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(outage->duration)
+                                .count()) +
+             " s: " + base::Redact(outage->last_error);
+    }
     if (tty_) {
       if (lines_ > 0) std::cout << "\033[" << lines_ << "A";
       lines_ = 0;
@@ -179,10 +187,18 @@ class Progress {
                   << "\n";
         ++lines_;
       }
-      std::cout << "\033[2K" << elapsed << "s elapsed\n" << std::flush;
+      std::cout << "\033[2K" << elapsed << "s elapsed" << (down.empty() ? "" : "; " + down)
+                << "\n"
+                << std::flush;
       ++lines_;
       return;
     }
+    // Outside a terminal: when the outage starts, then every 30 s while it lasts.
+    if (!down.empty() && (!outage_printed_ || clock_.Now() - *outage_printed_ >= kOutageEvery)) {
+      std::cout << "[" << elapsed << "s] " << down << "\n" << std::flush;
+      outage_printed_ = clock_.Now();
+    }
+    if (down.empty()) outage_printed_.reset();
     for (const auto& s : statuses) {
       const std::string line = s.phase + " " + s.aura_id + " " + s.message;
       if (last_[s.key] == line) continue;
@@ -198,6 +214,8 @@ class Progress {
   base::TimePoint start_;
   bool tty_;
   int lines_ = 0;
+  static constexpr std::chrono::seconds kOutageEvery{30};
+  std::optional<base::TimePoint> outage_printed_;
   std::map<std::string, std::string> last_;
 };
 
@@ -243,8 +261,10 @@ int Apply(const Config& c, SignalWaiter& signals) {
   StopSignalsOnExit stop_signals(signals);
   std::cout << "Applying to the Aura API at " << c.api_url << "\n" << std::flush;
   Progress progress(clock);
+  const base::TimePoint started = clock.Now();
   Status s = controller.Apply(
-      c.wait, clock.Now() + c.timeout, [&](const auto& st) { progress.Show(st); },
+      c.wait, clock.Now() + c.timeout,
+      [&](const auto& st) { progress.Show(st, controller.Outage(c.unreachable_after, started)); },
       stop.get_token());
   // One last chance for passwords whose save failed before the process ends.
   (void)controller.FlushUnsavedCredentials();

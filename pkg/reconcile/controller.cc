@@ -269,7 +269,12 @@ Status Controller::Apply(bool wait, base::TimePoint deadline,
                                            TerminalSummary());
     }
     const base::TimePoint now = clock_.Now();
-    if (now >= deadline) return base::DeadlineExceededError("not converged before --timeout");
+    if (now >= deadline) {
+      const std::string last = LastApiError();
+      return base::DeadlineExceededError(
+          "not converged before --timeout" +
+          (last.empty() ? std::string() : "; the last Aura API error: " + last));
+    }
     base::TimePoint next = std::min(next_pass, deadline);
     if (auto r = queue_.NextReady()) next = std::min(next, *r);
     if (next > now) {

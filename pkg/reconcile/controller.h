@@ -109,6 +109,14 @@ class Controller {
   // True when every key that is not converged needs a spec change (terminal).
   bool OnlyTerminalLeft() const;
   Health GetHealth() const;
+  // Set when the Aura API has not answered for at least `threshold` (since `since` when it never
+  // did): how long, and the last error ("connection refused").
+  struct ApiOutage {
+    base::Duration duration{};
+    std::string last_error;
+  };
+  std::optional<ApiOutage> Outage(base::Duration threshold, base::TimePoint since) const;
+  std::string LastApiError() const;
   // "KEY (FILE)" of each loaded spec of `tenant`: what a failing tenant holds up.
   std::vector<std::string> SpecsOfTenant(const std::string& tenant) const;
   // Passwords received whose save failed (kept in memory, retried): their keys.
@@ -211,6 +219,10 @@ class Controller {
   std::map<std::string, KeyState> keys_;  // GUARDED_BY(state_mu_)
   int deletes_this_pass_ = 0;             // GUARDED_BY(state_mu_)
   Health health_;                         // GUARDED_BY(state_mu_)
+  // The last answer from the Aura API (any HTTP reply counts) and the last failure to get one.
+  std::optional<base::TimePoint> last_api_answer_;  // GUARDED_BY(state_mu_)
+  std::string last_api_error_;                      // GUARDED_BY(state_mu_)
+  void NoteApi(const base::Status& s);
 };
 
 }  // namespace aura::reconcile

@@ -45,6 +45,7 @@ Status Controller::FetchListing(const std::string& tenant, base::SystemTime afte
   // Taken before the request: the LIST shows everything created before it was sent.
   const base::SystemTime sent = clock_.SystemNow();
   auto r = api_.ListInstances(tenant, ratelimit::Priority::kPoll);
+  NoteApi(r.status());
   if (!r.ok()) return r.status().WithContext("listing tenant " + tenant);
   TenantListing l;
   l.instances = std::move(r->data);
@@ -68,6 +69,7 @@ void Controller::StoreObservation(const std::string& id, InstanceObservation o) 
 Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priority) {
   const base::SystemTime sent = clock_.SystemNow();
   auto r = api_.GetInstance(id, priority);
+  NoteApi(r.status());
   InstanceObservation o;
   o.observed_at = sent;
   if (r.ok()) {
@@ -263,6 +265,34 @@ base::StatusOr<Plan> Controller::PlanOnly() {
   std::shared_lock<std::shared_mutex> g(obs_mu_);
   if (secrets_) AURA_RETURN_IF_ERROR(PlanConnectionSecrets(desired, *journal, observed_, &plan));
   return plan;
+}
+
+void Controller::NoteApi(const Status& s) {
+  // Unavailable and DeadlineExceeded: no HTTP answer (refused, unresolvable, timed out, 5xx
+  // after retries). Anything else is an answer, even a refusal.
+  const bool answered = s.ok() || (s.code() != StatusCode::kUnavailable &&
+                                   s.code() != StatusCode::kDeadlineExceeded &&
+                                   s.code() != StatusCode::kCancelled);
+  std::lock_guard<std::mutex> g(state_mu_);
+  if (answered) {
+    last_api_answer_ = clock_.Now();
+  } else {
+    last_api_error_ = s.message();
+  }
+}
+
+std::optional<Controller::ApiOutage> Controller::Outage(base::Duration threshold,
+                                                        base::TimePoint since) const {
+  std::lock_guard<std::mutex> g(state_mu_);
+  const base::TimePoint from = last_api_answer_ ? std::max(*last_api_answer_, since) : since;
+  const base::Duration d = clock_.Now() - from;
+  if (d < threshold || last_api_error_.empty()) return std::nullopt;
+  return ApiOutage{d, last_api_error_};
+}
+
+std::string Controller::LastApiError() const {
+  std::lock_guard<std::mutex> g(state_mu_);
+  return last_api_error_;
 }
 
 }  // namespace aura::reconcile

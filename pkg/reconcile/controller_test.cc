@@ -456,5 +456,31 @@ TEST_F(ControllerTest, ApplyWaitsUntilConverged) {
   settle.join();
 }
 
+TEST_F(ControllerTest, AnUnreachableApiIsReportedWithItsLastErrorAfterTheThreshold) {
+  specs_.Set({MakeSpec("orders")});
+  Controller& c = Make();
+  const base::TimePoint start = clock_.Now();
+  ASSERT_TRUE(c.StartPass().ok());
+  EXPECT_FALSE(c.Outage(seconds(30), start).has_value()) << "the API answered";
+  // The API goes away: every LIST fails with no answer.
+  for (int i = 0; i < 10; ++i) {
+    api_.ScriptError("list", base::UnavailableError("connection refused"));
+    clock_.Advance(seconds(5));
+    (void)c.StartPass();
+  }
+  auto down = c.Outage(seconds(30), start);
+  ASSERT_TRUE(down.has_value());
+  EXPECT_GE(down->duration, seconds(45));
+  EXPECT_THAT(down->last_error, HasSubstr("connection refused"));
+  // Not before the threshold: a refusal is an answer, and resets it.
+  api_.ScriptError("list", base::PermissionDeniedError("forbidden"));
+  (void)c.StartPass();
+  EXPECT_FALSE(c.Outage(seconds(30), start).has_value());
+  // And --timeout names the last error.
+  base::Status s = c.Apply(/*wait=*/true, clock_.Now(), nullptr, {});
+  EXPECT_EQ(s.code(), base::StatusCode::kDeadlineExceeded);
+  EXPECT_THAT(s.message(), HasSubstr("the last Aura API error"));
+}
+
 }  // namespace
 }  // namespace aura::reconcile

@@ -287,6 +287,33 @@ TEST(TenantE2E, AFailingTenantHoldsUpOnlyItsOwnSpecs) {
   EXPECT_TRUE((*run)->Stop(seconds(20)).ok());
 }
 
+// The API goes away during apply --wait: the progress says so with the last error, and the
+// timeout names it, instead of silence until --timeout.
+TEST(ApplyE2E, LosingTheApiDuringWaitIsSaidWithTheLastError) {
+  auto sim = StartSim({"--create-seconds", "120"});
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteSpecs("a.yaml", "slow", 1);
+  test_harness::SubprocessOptions o;
+  o.path = ControllerBinary();
+  o.args = Args({"apply", "--wait", "--timeout", "10s", "--unreachable-after", "2s"},
+                ControllerFlags(*sim, ws));
+  o.env = ControllerEnv();
+  o.stdout_mode = test_harness::OutputMode::kPipe;
+  o.stderr_mode = test_harness::OutputMode::kPipe;
+  auto apply = test_harness::Subprocess::Start(o);
+  ASSERT_TRUE(apply.ok()) << apply.status();
+  ASSERT_TRUE(WaitFor([&] { return (*sim->Stats())["post_instances"] == 1; }, seconds(20)));
+  ASSERT_TRUE(sim->Stop().ok());
+  auto exit = (*apply)->Wait(seconds(60));
+  ASSERT_TRUE(exit.ok()) << exit.status();
+  const std::string out = (*apply)->Output(), err = (*apply)->ErrorOutput();
+  EXPECT_EQ(exit->code, 1) << out << err;
+  EXPECT_THAT(out, HasSubstr("API unreachable for "));
+  EXPECT_THAT(out, HasSubstr(" s: "));
+  EXPECT_THAT(err, HasSubstr("not converged before --timeout; the last Aura API error: "));
+}
+
 TEST(RunE2E, MetricsHealthAndReadinessFollowTheApi) {
   auto sim = StartSim();
   ASSERT_NE(sim, nullptr);
