@@ -451,7 +451,10 @@ int RunHa(const Config& c, SignalWaiter& signals) {
             for (const auto& [tenant, error] : h.tenant_errors) {
               body += "tenant " + tenant + " failing (its specs wait): " + error + "\n";
             }
-            ready = ready && h.specs_loaded && list_ok;
+            if (!h.journal_error.empty()) {
+              body += "journal cannot be written (no create is sent): " + h.journal_error + "\n";
+            }
+            ready = ready && h.specs_loaded && list_ok && h.journal_error.empty();
           }
           return http::Reply{ready ? 200 : 503, "text/plain", body, {}};
         }}});

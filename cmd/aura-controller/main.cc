@@ -357,7 +357,10 @@ int Run(const Config& c, SignalWaiter& signals) {
             for (size_t i = 0; i < unsaved.size(); ++i) body += (i ? ", " : "") + unsaved[i];
             body += "\n";
           }
-          const bool ready = h.specs_loaded && list_ok && unsaved.empty();
+          if (!h.journal_error.empty()) {
+            body += "journal cannot be written (no create is sent): " + h.journal_error + "\n";
+          }
+          const bool ready = h.specs_loaded && list_ok && unsaved.empty() && h.journal_error.empty();
           return http::Reply{ready ? 200 : 503, "text/plain", base::Redact(body), {}};
         }}});
   if (!server.ok()) return Fail(server.status().WithContext("--metrics-addr"));

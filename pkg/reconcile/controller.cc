@@ -171,6 +171,13 @@ void Controller::ReconcileKey(const std::string& key) {
       if (!r.request_id.empty()) request_id = r.request_id;
       if (!r.status.ok()) {
         result = r.status;
+        if (a.type == ActionType::kCreate) {
+          if (const std::string j = executor_.JournalError(); !j.empty()) {
+            // Nothing was sent: no Creating phase, and the reason is the journal.
+            plan.status.phase = std::string(kPhasePending);
+            plan.status.message = "create not sent: the journal cannot be written (" + j + ")";
+          }
+        }
         break;
       }
       if (a.IsApiWrite()) {

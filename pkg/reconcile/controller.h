@@ -72,6 +72,8 @@ struct Health {
   // Tenants whose LIST fails while others work (a wrong tenantId, a project the API client may
   // not see): tenant id -> the error. Only their specs wait.
   std::map<std::string, std::string> tenant_errors;
+  // Why the journal cannot be written (the file and the errno), "" when it can: not ready.
+  std::string journal_error;
 };
 
 class Controller {

@@ -205,6 +205,7 @@ Health Controller::GetHealth() const {
     std::lock_guard<std::mutex> g(state_mu_);
     h = health_;
   }
+  h.journal_error = executor_.JournalError();
   std::lock_guard<std::mutex> g(desired_mu_);
   h.specs_loaded = specs_loaded_;
   return h;

@@ -482,5 +482,26 @@ TEST_F(ControllerTest, AnUnreachableApiIsReportedWithItsLastErrorAfterTheThresho
   EXPECT_THAT(s.message(), HasSubstr("the last Aura API error"));
 }
 
+TEST_F(ControllerTest, AJournalThatCannotBeWrittenIsNamedAndNoCreatingPhaseIsShown) {
+  specs_.Set({MakeSpec("orders")});
+  Controller& c = Make();
+  journal_.FailWrites(100, base::InternalError(
+                               "write /state/journal.json.tmp: No space left on device"));
+  ASSERT_TRUE(c.StartPass().ok());
+  c.ProcessReady();
+  EXPECT_EQ(api_.calls()["create"], 0) << "nothing sent without a durable intent";
+  const SpecStatus* s = StatusOf("default/orders");
+  ASSERT_NE(s, nullptr);
+  EXPECT_EQ(s->phase, kPhasePending) << Dump();
+  EXPECT_THAT(s->message, HasSubstr("create not sent: the journal cannot be written"));
+  EXPECT_THAT(s->message, HasSubstr("No space left on device"));
+  EXPECT_THAT(c.GetHealth().journal_error, HasSubstr("/state/journal.json.tmp"));
+  // The disk has room again: the error goes, the create is sent.
+  journal_.FailWrites(0, base::Status());
+  EXPECT_TRUE(Converge()) << Dump();
+  EXPECT_EQ(c.GetHealth().journal_error, "");
+  EXPECT_EQ(api_.calls()["create"], 1);
+}
+
 }  // namespace
 }  // namespace aura::reconcile

@@ -92,7 +92,15 @@ base::StatusOr<store::JournalEntry> Executor::EntryFor(const std::string& key) {
 
 Status Executor::PutEntry(store::JournalEntry e) {
   e.updated = clock_.SystemNow();
-  return journal_.Put(e);
+  Status s = journal_.Put(e);
+  std::lock_guard<std::mutex> g(journal_error_mu_);
+  journal_error_ = s.ok() ? "" : s.ToString();
+  return s;
+}
+
+std::string Executor::JournalError() const {
+  std::lock_guard<std::mutex> g(journal_error_mu_);
+  return journal_error_;
 }
 
 InstanceObservation Executor::Observation(const api::Instance& i,

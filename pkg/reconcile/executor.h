@@ -61,6 +61,10 @@ class Executor {
   // The keys whose one-time password is only in memory (its save failed).
   std::vector<std::string> UnsavedCredentialKeys() const;
 
+  // Why the last journal write failed ("write /state/journal.json: No space left on device"),
+  // or "" once a write works again.
+  std::string JournalError() const;
+
  private:
   void MarkOrphanIntents();
   ActionResult Create(const Action& a);
@@ -78,6 +82,8 @@ class Executor {
   // The key's entry, or a fresh one.
   base::StatusOr<store::JournalEntry> EntryFor(const std::string& key);
   base::Status PutEntry(store::JournalEntry e);
+  mutable std::mutex journal_error_mu_;
+  std::string journal_error_;  // GUARDED_BY(journal_error_mu_): the last write's, "" when it worked
   InstanceObservation Observation(const api::Instance& i, const std::string& request_id) const;
   base::Logger Log(const Action& a) const;
 
