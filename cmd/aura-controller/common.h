@@ -34,6 +34,8 @@ inline constexpr int kLowestTierLimit = 25;
 
 // Prints the error (secrets redacted) and returns kExitError.
 int Fail(const base::Status& s);
+// aura-controller import (import.cc).
+int Import(const Config& c);
 
 base::Logger MakeLogger(const Config& c);
 

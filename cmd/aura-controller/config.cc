@@ -197,6 +197,9 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"allow-core-dumps", {true, on(&c->allow_core_dumps), nullptr}},
       {"timeout", {false, dur("--timeout", &c->timeout), nullptr}},
       {"unreachable-after", {false, dur("--unreachable-after", &c->unreachable_after), nullptr}},
+      {"tenant", {false, str(&c->import_tenant), nullptr}},
+      {"namespace", {false, str(&c->import_namespace), nullptr}},
+      {"output-dir", {false, str(&c->import_output_dir), nullptr}},
       {"output",
        {false,
         [c](const std::string& v) {
@@ -227,6 +230,7 @@ const std::map<std::string, Command>& Commands() {
                                                             {"status", Command::kStatus},
                                                             {"version", Command::kVersion},
                                                             {"credentials", Command::kCredentials},
+                                                            {"import", Command::kImport},
                                                             {"help", Command::kHelp}};
   return *m;
 }

@@ -11,7 +11,17 @@
 
 namespace aura::cmd {
 
-enum class Command { kRun, kPlan, kApply, kValidate, kStatus, kVersion, kCredentials, kHelp };
+enum class Command {
+  kRun,
+  kPlan,
+  kApply,
+  kValidate,
+  kStatus,
+  kVersion,
+  kCredentials,
+  kImport,
+  kHelp
+};
 
 struct Config {
   Command command = Command::kHelp;
@@ -77,6 +87,10 @@ struct Config {
   std::string output = "table";  // table | json
   std::string log_level = "info";
   bool log_level_set = false;  // --log-level or AURA_LOG_LEVEL given
+  // import
+  std::string import_tenant;
+  std::string import_namespace = "default";
+  std::string import_output_dir;  // "" = the current folder
   // apply --wait says "API unreachable for N s" once no request got an answer for this long.
   std::chrono::milliseconds unreachable_after{30000};
   std::string log_format = "auto";  // auto | json | human

@@ -18,6 +18,7 @@ Commands:
   status     the journal and last observed state of every spec
   credentials get [NAMESPACE/]NAME [--all]
              print the one-time credentials saved for a spec (--all: every instance's)
+  import     --tenant ID: write a spec per existing instance (adoption: IfExists)
   version    print the version
 
 Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
@@ -146,6 +147,18 @@ the journal and the last snapshot a running controller wrote. Sends no request.
                            snapshot the leader wrote there
   --output table|json      (default table)
 )";
+    case Command::kImport:
+      return "Usage: aura-controller import --tenant ID [--namespace NS] [--output-dir DIR]\n\n"
+             "Writes DIR/<name>.yaml for every instance of the tenant, with the values Aura "
+             "reports,\nadoption: IfExists and deletionPolicy: Retain (names made DNS-1123 from "
+             "the Aura names;\nspec.name keeps the Aura name). Read-only towards Aura; never "
+             "overwrites a file (nothing is\nwritten then). `plan DIR` right after shows no "
+             "change. Exit 1 when an instance could not\nbe read (its file says what is "
+             "missing). docs/IMPORT.md.\n\nImport:\n"
+             "  --tenant ID              the Aura project (tenant) id\n"
+             "  --namespace NS           metadata.namespace of the specs (default default)\n"
+             "  --output-dir DIR         where to write (default: the current folder)\n" +
+             api + logs;
     case Command::kCredentials:
       return R"(Usage: aura-controller credentials get [NAMESPACE/]NAME [flags]
 

@@ -496,6 +496,8 @@ int main(int argc, char** argv) {
       return Run(*config, signals);
     case Command::kCredentials:
       return Credentials(*config);
+    case Command::kImport:
+      return Import(*config);
     default:
       std::cout << Usage();
       return 0;

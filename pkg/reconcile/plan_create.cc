@@ -120,13 +120,16 @@ void PlanWithoutInstance(const InstanceSpec& s, const JournalEntry* entry,
       return;
     }
     std::string reason = "adopt existing instance " + same[0].id + " named \"" + s.aura_name + "\"";
+    bool as_specified = false;
     if (detail->second.found) {
       const std::string then = AdoptionConsequences(s, detail->second.instance);
+      as_specified = then.empty();
       reason += then.empty() ? ", as specified" : ", then " + then;
     }
     reason += " (password: unknown, instance not created here)";
     Action a = MakeAction(ActionType::kAdopt, s.key(), std::move(reason));
     a.instance_id = same[0].id;
+    a.as_specified = as_specified;
     a.delete_on_removal = s.deletion_policy == spec::DeletionPolicy::kDelete;
     p->actions.push_back(std::move(a));
     p->status.phase = std::string(kPhasePending);

@@ -198,7 +198,8 @@ std::vector<Action> Plan::Actions() const {
 
 bool Plan::HasChanges() const {
   return std::any_of(keys.begin(), keys.end(), [](const KeyPlan& k) {
-    return !k.actions.empty() ||
+    return std::any_of(k.actions.begin(), k.actions.end(),
+                       [](const Action& a) { return !a.as_specified; }) ||
            std::any_of(k.secret_changes.begin(), k.secret_changes.end(),
                        [](const SecretChange& c) { return c.op != "secret-conflict"; });
   });

@@ -64,6 +64,9 @@ struct Action {
   std::map<std::string, store::FieldPatch> patch_records;
   std::vector<std::string> fields;  // kMarkUnobservable: spec field names
   bool repause = false;             // kPause: Aura resumed an instance the controller paused
+  // kAdopt: the instance is as the spec says; adopting changes nothing in Aura (plan counts it
+  // apart from changes: the round trip of `import` plans no change).
+  bool as_specified = false;
 
   // True when the action sends a request that changes the Aura account.
   bool IsApiWrite() const;

@@ -175,6 +175,7 @@ std::string PlanTable(const Plan& plan) {
   std::map<std::string, int> counts;
   int errors = 0;
   int blocked = 0;
+  int as_specified = 0;  // adoptions that change nothing in Aura
   int unchanged = 0;
   for (const auto& k : plan.keys) {
     if (k.actions.empty() && k.secret_changes.empty()) {
@@ -193,7 +194,11 @@ std::string PlanTable(const Plan& plan) {
       continue;
     }
     for (const auto& a : k.actions) {
-      ++counts[std::string(ActionTypeName(a.type))];
+      if (a.as_specified) {
+        ++as_specified;
+      } else {
+        ++counts[std::string(ActionTypeName(a.type))];
+      }
       rows.push_back({k.key, std::string(ActionTypeName(a.type)),
                       Dash(a.instance_id.empty() ? k.status.aura_id : a.instance_id), a.reason});
     }
@@ -212,6 +217,7 @@ std::string PlanTable(const Plan& plan) {
   add(blocked, "blocked");
   for (const auto& [name, n] : counts) add(n, name);
   if (counts.empty()) summary += (summary.empty() ? "" : ", ") + std::string("no changes");
+  add(as_specified, "adopt as specified");
   out += "\nPlan: " + summary + ", " + std::to_string(unchanged) + " unchanged.\n";
   return out;
 }

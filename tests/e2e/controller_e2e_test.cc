@@ -314,6 +314,62 @@ TEST(ApplyE2E, LosingTheApiDuringWaitIsSaidWithTheLastError) {
   EXPECT_THAT(err, HasSubstr("not converged before --timeout; the last Aura API error: "));
 }
 
+// A team with an existing account: import writes a spec per instance; plan on them right
+// after changes nothing; a second import overwrites nothing.
+TEST(ImportE2E, ImportedSpecsPlanNoChangeAndNothingIsOverwritten) {
+  auto sim = StartSim();
+  ASSERT_NE(sim, nullptr);
+  Workspace before;
+  before.WriteSpecs("a.yaml", "Shop Orders", 1, "2GB");
+  before.WriteSpecs("b.yaml", "vectors", 1, "4GB", "  vectorOptimized: true\n");
+  before.WriteSpecs("c.yaml", "idle", 1, "1GB", "  paused: true\n");
+  // metadata.name "Shop Orders-0" is not a valid name: give the Aura name through spec.name.
+  before.WriteFile("specs/a.yaml",
+                   "apiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: "
+                   "shop\n  namespace: e2e\nspec:\n  name: Shop Orders\n  tenantId: " +
+                       std::string(test_harness::kSimTenantId) +
+                       "\n  cloudProvider: gcp\n  region: europe-west1\n  type: "
+                       "professional-db\n  memory: 2GB\n");
+  CliResult made = RunCli(Args({"apply", "--wait", "--timeout", "60s"},
+                               ControllerFlags(*sim, before)),
+                          seconds(90));
+  ASSERT_EQ(made.exit.code, 0) << made.out << made.err;
+
+  Workspace ws;
+  const auto flags = ControllerFlags(*sim, ws);
+  std::vector<std::string> api(flags.begin(), flags.begin() + 4);  // --api-url, --token-url
+  auto import = [&] {
+    return RunCli(Args({"import", "--tenant", test_harness::kSimTenantId, "--namespace", "team",
+                        "--output-dir", ws.specs()},
+                       api),
+                  seconds(30));
+  };
+  CliResult imported = import();
+  ASSERT_EQ(imported.exit.code, 0) << imported.out << imported.err;
+  EXPECT_THAT(imported.out, HasSubstr("imported 3 instance(s)"));
+  const std::string shop = ReadFile(ws.specs() + "/shop-orders.yaml");
+  EXPECT_THAT(shop, HasSubstr("name: Shop Orders"));
+  EXPECT_THAT(shop, HasSubstr("namespace: team"));
+  EXPECT_THAT(shop, HasSubstr("adoption: IfExists"));
+  EXPECT_THAT(shop, HasSubstr("deletionPolicy: Retain"));
+  EXPECT_THAT(ReadFile(ws.specs() + "/vectors-0.yaml"), HasSubstr("vectorOptimized: true"));
+  EXPECT_THAT(ReadFile(ws.specs() + "/idle-0.yaml"), HasSubstr("paused: true"));
+
+  CliResult valid = RunCli({"validate", ws.specs()}, seconds(20));
+  EXPECT_EQ(valid.exit.code, 0) << valid.out;
+  CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(plan.exit.code, 0) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("Plan: no changes, 3 adopt as specified, 0 unchanged."));
+
+  const std::string edited = shop + "# edited by hand\n";
+  ws.WriteFile("specs/shop-orders.yaml", edited);
+  CliResult again = import();
+  EXPECT_EQ(again.exit.code, 1);
+  EXPECT_THAT(again.err, HasSubstr("already exist; nothing written"));
+  EXPECT_EQ(ReadFile(ws.specs() + "/shop-orders.yaml"), edited);
+  std::cout << "imported spec:\n" << shop;
+}
+
 TEST(RunE2E, MetricsHealthAndReadinessFollowTheApi) {
   auto sim = StartSim();
   ASSERT_NE(sim, nullptr);
