@@ -54,7 +54,7 @@ State:
                            default .aura/credentials)
 )";
   const std::string ha = R"HA(
-High availability (an etcd --state; see README "High availability (etcd)"):
+High availability (an etcd --state; see docs/OPERATIONS.md):
   --state etcd://HOST:PORT[,HOST:PORT...]/PREFIX   the journal, credentials and leader election
                            in etcd (etcds:// for TLS); plain http only to loopback unless
                            --insecure-http-etcd
@@ -78,7 +78,7 @@ Reconciling:
   --workers N              concurrent reconciles (default 4)
 )";
   const std::string secrets = R"(
-Connection Secrets (README "How apps connect"):
+Connection Secrets (docs/OPERATIONS.md "How apps connect"):
   --connection-secrets     write each spec's connection Secret (NEO4J_URI, NEO4J_USERNAME,
                            NEO4J_PASSWORD, AURA_INSTANCEID, AURA_INSTANCENAME) in its namespace,
                            named spec.connectionSecret.name (default <name>-aura), after the
