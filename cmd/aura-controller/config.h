@@ -11,7 +11,17 @@
 
 namespace aura::cmd {
 
-enum class Command { kRun, kPlan, kApply, kValidate, kStatus, kVersion, kCredentials, kHelp };
+enum class Command {
+  kRun,
+  kPlan,
+  kApply,
+  kValidate,
+  kStatus,
+  kVersion,
+  kCredentials,
+  kState,  // state migrate
+  kHelp
+};
 
 struct Config {
   Command command = Command::kHelp;
@@ -70,6 +80,9 @@ struct Config {
   int max_deletes = 1;
   // credentials get --all: every record saved for the key, newest first
   bool all = false;
+  // state migrate: --to etcd, --etcd etcd[s]://HOST:PORT[,...]/PREFIX (the state to create)
+  std::string migrate_to;
+  std::string etcd_url;
   // apply
   bool wait = false;
   std::chrono::milliseconds timeout{30 * 60 * 1000};
