@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Failover times of the HA mode (README "High availability (etcd)"): builds aura-controller,
-# aura-simulator and ha_test in their own build folder, starts a real 3-member etcd cluster on
-# loopback (/usr/bin/etcd from etcd-server), the simulator and two controllers with
+# Failover times of the HA mode (docs/OPERATIONS.md "High availability (etcd)"): builds
+# aura-controller, aura-simulator and ha_test in their own build folder, starts a real
+# 3-member etcd cluster on loopback (/usr/bin/etcd from etcd-server), the simulator and two
+# controllers with
 # --lease-ttl LEASE_TTL_SECONDS --resync 1s, then RUNS times: SIGKILL the leader, time until the standby's
 # /readyz says "role: leader" (elected) and until it answers 200 (its first LIST done), restart
 # the killed one as the standby; then the same RUNS times with SIGTERM (a graceful handover:

@@ -193,6 +193,8 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"max-deletes", {false, num("--max-deletes", 0, 100000, &c->max_deletes), nullptr}},
       {"wait", {true, on(&c->wait), nullptr}},
       {"all", {true, on(&c->all), nullptr}},
+      {"to", {false, str(&c->migrate_to), nullptr}},
+      {"etcd", {false, str(&c->etcd_url), nullptr}},
       {"rebind-state", {true, on(&c->rebind_state), nullptr}},
       {"allow-core-dumps", {true, on(&c->allow_core_dumps), nullptr}},
       {"timeout", {false, dur("--timeout", &c->timeout), nullptr}},
@@ -231,6 +233,7 @@ const std::map<std::string, Command>& Commands() {
                                                             {"version", Command::kVersion},
                                                             {"credentials", Command::kCredentials},
                                                             {"import", Command::kImport},
+                                                            {"state", Command::kState},
                                                             {"help", Command::kHelp}};
   return *m;
 }
@@ -354,7 +357,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     return InvalidArgumentError(
         "unknown command \"" + first + "\"" +
         (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
-        " (commands: run, plan, apply, validate, status, credentials, version)");
+        " (commands: run, plan, apply, validate, status, credentials, import, state, version)");
   }
   c.command = cmd->second;
   ++i;
@@ -422,7 +425,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     }
   }
   for (const auto& a : c.args) {
-    if (c.command != Command::kCredentials) c.specs.push_back(a);
+    if (c.command != Command::kCredentials && c.command != Command::kState) c.specs.push_back(a);
   }
   c.client_secret = Env("AURA_CLIENT_SECRET");
   if (!c.credentials_file.empty() && !c.help) {  // --help reads no file

@@ -20,6 +20,7 @@ enum class Command {
   kVersion,
   kCredentials,
   kImport,
+  kState,  // state migrate
   kHelp
 };
 
@@ -80,6 +81,9 @@ struct Config {
   int max_deletes = 1;
   // credentials get --all: every record saved for the key, newest first
   bool all = false;
+  // state migrate: --to etcd, --etcd etcd[s]://HOST:PORT[,...]/PREFIX (the state to create)
+  std::string migrate_to;
+  std::string etcd_url;
   // apply
   bool wait = false;
   std::chrono::milliseconds timeout{30 * 60 * 1000};

@@ -197,5 +197,21 @@ TEST_F(ConfigTest, EtcdMistakesAreExplained) {
   EXPECT_THAT(CommandHelp(Command::kCredentials), HasSubstr("credentials get"));
 }
 
+TEST_F(ConfigTest, StateMigrateTakesItsOwnFlags) {
+  auto c = ParseConfig({"state", "migrate", "--to", "etcd", "--etcd", "etcd://127.0.0.1:2379/a",
+                        "--credentials-key-file", "k", "--state", "j.json"});
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->command, Command::kState);
+  EXPECT_EQ(c->args, (std::vector<std::string>{"migrate"}));
+  EXPECT_TRUE(c->specs.empty());  // "migrate" is not a spec path
+  EXPECT_EQ(c->migrate_to, "etcd");
+  EXPECT_EQ(c->etcd_url, "etcd://127.0.0.1:2379/a");
+  EXPECT_EQ(c->state, "j.json");
+  EXPECT_FALSE(IsEtcdState(*c));  // --state is the file it copies from
+  EXPECT_THAT(Usage(), HasSubstr("state migrate"));
+  EXPECT_THAT(CommandHelp(Command::kState), HasSubstr("--etcd"));
+  EXPECT_THAT(ParseConfig({"stat"}).status().message(), HasSubstr("state"));
+}
+
 }  // namespace
 }  // namespace aura::cmd

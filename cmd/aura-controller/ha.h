@@ -1,4 +1,5 @@
-// High availability: aura-controller with an etcd --state (README "High availability (etcd)").
+// High availability: aura-controller with an etcd --state (docs/OPERATIONS.md "High
+// availability (etcd)").
 //
 // `run` campaigns for `<prefix>/leader` (etcd::LeaderElection). Only the leader reconciles: each
 // time it is elected it builds a fresh Controller over an EtcdJournal and EtcdCredentialStore

@@ -19,6 +19,8 @@ Commands:
   credentials get [NAMESPACE/]NAME [--all]
              print the one-time credentials saved for a spec (--all: every instance's)
   import     --tenant ID: write a spec per existing instance (adoption: IfExists)
+  state migrate --to etcd --etcd etcd://HOST:PORT/PREFIX --credentials-key-file KEY
+             copy the file journal and credentials into an empty etcd prefix (HA mode)
   version    print the version
 
 Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
@@ -55,7 +57,7 @@ State:
                            default .aura/credentials)
 )";
   const std::string ha = R"HA(
-High availability (an etcd --state; see README "High availability (etcd)"):
+High availability (an etcd --state; see docs/OPERATIONS.md):
   --state etcd://HOST:PORT[,HOST:PORT...]/PREFIX   the journal, credentials and leader election
                            in etcd (etcds:// for TLS); plain http only to loopback unless
                            --insecure-http-etcd
@@ -79,7 +81,7 @@ Reconciling:
   --workers N              concurrent reconciles (default 4)
 )";
   const std::string secrets = R"(
-Connection Secrets (README "How apps connect"):
+Connection Secrets (docs/OPERATIONS.md "How apps connect"):
   --connection-secrets     write each spec's connection Secret (NEO4J_URI, NEO4J_USERNAME,
                            NEO4J_PASSWORD, AURA_INSTANCEID, AURA_INSTANCENAME) in its namespace,
                            named spec.connectionSecret.name (default <name>-aura), after the
@@ -170,6 +172,28 @@ in namespace "default".
   --state etcd://...       the etcd backend (with --credentials-key-file, and --etcd-ca,
                            --etcd-cert, --etcd-key for etcds://)
   --credentials-key-file FILE[,FILE]  the key(s) the passwords were sealed with
+)";
+    case Command::kState:
+      return R"(Usage: aura-controller state migrate --to etcd --etcd etcd://HOST:PORT/PREFIX ...
+
+Copies the file state into an empty etcd prefix, for the high-availability mode: every journal
+entry, the state's account binding, and every saved credentials record (each spec's current one
+and every instance's, history included), sealed with --credentials-key-file. Holds the file
+journal's lock throughout (stop the controller first; it refuses while one runs), refuses a
+prefix that holds anything, holds <PREFIX>/leader meanwhile so no controller acts on it, reads
+everything back and compares, and deletes its copy again on any failure. The files are only
+read. Prints what it copied (never a password). See docs/OPERATIONS.md "Moving a file journal
+to etcd".
+  --to etcd                the backend to move to (the only one)
+  --etcd etcd[s]://HOST:PORT[,HOST:PORT...]/PREFIX   the etcd state to create (etcds:// for
+                           TLS); plain http only to loopback unless --insecure-http-etcd
+  --etcd-ca FILE, --etcd-cert FILE, --etcd-key FILE   TLS material for etcds://
+  --credentials-key-file FILE[,FILE]  the key that seals the passwords (the first one);
+                           the controller on etcd needs it to open them
+  --state FILE             the file journal to migrate (env AURA_STATE; default
+                           .aura/journal.json)
+  --credentials-dir DIR    its credentials folder (env AURA_CREDENTIALS_DIR; default
+                           .aura/credentials)
 )";
     case Command::kVersion:
       return "Usage: aura-controller version\n";

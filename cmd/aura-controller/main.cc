@@ -17,6 +17,7 @@
 #include "cmd/aura-controller/config.h"
 #include "cmd/aura-controller/ha.h"
 #include "cmd/aura-controller/kube_secrets.h"
+#include "cmd/aura-controller/state_migrate.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
 #include "pkg/base/clock.h"
@@ -498,6 +499,8 @@ int main(int argc, char** argv) {
       return Credentials(*config);
     case Command::kImport:
       return Import(*config);
+    case Command::kState:
+      return StateCommand(*config);
     default:
       std::cout << Usage();
       return 0;

@@ -1,4 +1,4 @@
-// aura-simulator: a local Neo4j Aura API v1 with fault injection (README.md "aura-simulator").
+// aura-simulator: a local Neo4j Aura API v1 with fault injection (docs/SIMULATOR.md).
 // Flag parsing and wiring only; the behaviour lives in pkg/simulator.
 #include <pthread.h>
 #include <signal.h>

@@ -97,7 +97,7 @@ bool IsUuid(const std::string& s) {
 }  // namespace
 
 std::string Usage() {
-  return R"(aura-simulator: a local Neo4j Aura API v1 with fault injection (see README.md).
+  return R"(aura-simulator: a local Neo4j Aura API v1 with fault injection (see docs/SIMULATOR.md).
 
 Serving:
   --listen HOST:PORT          address to serve on (default 127.0.0.1:8080; port 0 picks one).

@@ -1,6 +1,6 @@
 // Turns one parsed YAML document into an InstanceSpec with defaults, or the reasons it cannot
 // be one. Rules that need more than one document (duplicate keys and Aura names) live in the
-// loader. Internal to pkg/spec; the rules are listed in README "Writing specs".
+// loader. Internal to pkg/spec; the rules are listed in docs/SPECS.md.
 //
 // Thread-safety: pure function.
 #pragma once

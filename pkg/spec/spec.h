@@ -1,5 +1,4 @@
-// AuraInstance specs: the desired state users write (DESIGN.md "Spec format", README "Writing
-// specs").
+// AuraInstance specs: the desired state users write (DESIGN.md "Spec format", docs/SPECS.md).
 //
 // Load() reads files and folders of YAML, applies defaults and validates everything, reporting
 // every problem with file, line, column, field path, what was found and what is allowed. Specs

@@ -1,4 +1,4 @@
-// Table-driven tests of every validation rule and default (README "Writing specs").
+// Table-driven tests of every validation rule and default (docs/SPECS.md).
 
 #include "pkg/spec/spec.h"
 
