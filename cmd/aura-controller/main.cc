@@ -8,6 +8,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -63,7 +64,19 @@ int Validate(const Config& c) {
   if (c.specs.empty()) return Fail(base::InvalidArgumentError("validate: no spec paths given"));
   spec::LoadResult r = spec::Load(c.specs);
   for (const auto& d : r.errors) std::cout << d.Format() << "\n";
-  std::cout << (r.errors.empty() ? "" : "\n") << "files " << r.files << ", documents "
+  // Sizes are offered per tenant: validate (offline) can only say who checks them.
+  int notes = 0;
+  for (const auto& s : r.specs) {
+    auto at = s.field_locations.find("spec.storage");
+    if (at == s.field_locations.end()) continue;
+    if (notes++ == 0 && !r.errors.empty()) std::cout << "\n";
+    std::cout << s.location.file << ":" << at->second.line << ":" << at->second.column
+              << ": spec.storage: note: " << s.storage
+              << " is checked against the sizes tenant " << s.tenant_id
+              << " offers for " << s.type << " " << s.memory
+              << " by `plan` (online); validate works offline\n";
+  }
+  std::cout << (r.errors.empty() && notes == 0 ? "" : "\n") << "files " << r.files << ", documents "
             << r.documents << ", valid " << r.specs.size() << ", invalid " << r.invalid()
             << ", skipped " << r.skipped + r.empty << "\n";
   return r.ok() ? kExitOk : kExitError;
@@ -94,6 +107,11 @@ base::StatusOr<ReadOnlyState> OpenReadOnly(const Config& c) {
 }
 
 int ShowStatus(const Config& c) {
+  if (!IsEtcdState(c) && !std::filesystem::exists(c.state)) {
+    return Fail(base::NotFoundError("no journal at " + c.state +
+                                    ": no controller has run with this --state (or it points "
+                                    "elsewhere; env AURA_STATE)"));
+  }
   auto state = OpenReadOnly(c);
   if (!state.ok()) return Fail(state.status());
   auto journal = state->journal->List();
@@ -205,7 +223,8 @@ class Progress {
       if (last_[s.key] == line) continue;
       last_[s.key] = line;
       std::cout << "[" << elapsed << "s] " << s.key << " " << s.phase
-                << (s.aura_id.empty() ? "" : " " + s.aura_id) << ": " << s.message << "\n"
+                << (s.aura_id.empty() ? "" : " " + s.aura_id)
+                << (s.message.empty() ? "" : ": " + s.message) << "\n"
                 << std::flush;
     }
   }

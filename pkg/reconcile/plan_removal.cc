@@ -63,6 +63,7 @@ void PlanRemoved(const JournalEntry& e, const Observed& observed, const Owners& 
   a.instance_id = e.instance_id;
   p->actions.push_back(std::move(a));
   p->status.phase = std::string(kPhaseDeleting);
+  p->status.message = "deleting instance " + e.instance_id + " (deletionPolicy Delete)";
 }
 
 }  // namespace aura::reconcile::detail

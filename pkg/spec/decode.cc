@@ -99,7 +99,9 @@ std::string AuraNameProblem(std::string_view name) {
 class Decoder : private FieldReader {
  public:
   Decoder(const std::string& file, DecodedDocument& out)
-      : FieldReader(file, &out.errors, &out.suppressed, &out.spec.field_locations), out_(out) {}
+      : FieldReader(file, &out.errors, &out.suppressed, &out.spec.field_locations), out_(out) {
+    SetSpecFields(&kSpecFields);
+  }
 
   void Run(const YamlDocument& doc) {
     const YamlNode* root = Resolve(doc.root);

@@ -67,10 +67,16 @@ Fields FieldReader::ReadMap(const YamlNode* map, const std::string& path,
       continue;
     }
     const auto suggestion = Suggest(name, *allowed, kFieldTypoDistance);
+    std::string hint;
+    if (suggestion) {
+      hint = " (did you mean \"" + *suggestion + "\"?)";
+    } else if (spec_fields_ != nullptr && path != "spec" &&
+               std::find(spec_fields_->begin(), spec_fields_->end(), name) != spec_fields_->end()) {
+      hint = " (did you mean spec." + name +
+             "? check its indentation: spec fields go under `spec:`, indented like the others)";
+    }
     Error(key_raw->pos, prefix + (IsPrintableText(name) && name.size() <= 64 ? name : "?"),
-          "found unknown field " + Quote(name) +
-              (suggestion ? " (did you mean \"" + *suggestion + "\"?)" : "") +
-              "; allowed: " + Join(*allowed));
+          "found unknown field " + Quote(name) + hint + "; allowed: " + Join(*allowed));
   }
   return fields;
 }

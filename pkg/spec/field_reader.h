@@ -54,6 +54,9 @@ class FieldReader {
   // `path` prefixes field paths in messages ("spec"; "" at the top).
   Fields ReadMap(const YamlNode* map, const std::string& path,
                  const std::vector<std::string>* allowed);
+  // Fields of `spec`: an unknown field elsewhere that is one of these gets "did you mean
+  // spec.<field>?" (a mis-indented spec field).
+  void SetSpecFields(const std::vector<std::string>* fields) { spec_fields_ = fields; }
 
   // A string: any scalar (`5` reads as "5") of printable text, untagged or tagged !!str.
   Read ReadString(const Fields& fields, std::string_view name, const std::string& path,
@@ -77,6 +80,7 @@ class FieldReader {
   static const Field* Find(const Fields& fields, std::string_view name);
 
  private:
+  const std::vector<std::string>* spec_fields_ = nullptr;
   void Note(const std::string& path, Position p) {
     (*locations_)[path] = LineColumn{p.line, p.column};
   }

@@ -1,8 +1,10 @@
 // Hostile input: every case is an error (or a skip), never a crash, a hang or an explosion.
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <map>
 #include <string>
 
 #include "pkg/spec/spec.h"
@@ -46,6 +48,26 @@ TEST_F(HostileTest, BadIndentation) {
   ASSERT_EQ(r.errors.size(), 1u);
   EXPECT_EQ(r.errors[0].location.line, 2);
   EXPECT_FALSE(r.complete);
+  // In plain words, not only the parser's.
+  EXPECT_NE(r.errors[0].message.find("check the indentation of this line and of the line above"),
+            std::string::npos)
+      << r.errors[0].message;
+}
+
+TEST_F(HostileTest, ASpecFieldOutsideSpecIsPointedAtSpec) {
+  const LoadResult r = LoadString(
+      "apiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: a\n"
+      "  memory: 2GB\nspec:\n  tenantId: 5f1c4d2e-8a3b-4c6d-9e0f-1a2b3c4d5e6f\n  cloudProvider: "
+      "gcp\n  region: europe-west1\n  type: professional-db\nmemory: 4GB\n",
+      "s.yaml");
+  std::map<std::string, std::string> by_field;
+  for (const auto& e : r.errors) by_field[e.field] = e.message;
+  EXPECT_THAT(by_field["metadata.memory"], ::testing::HasSubstr("did you mean spec.memory?"))
+      << Dump(r);
+  EXPECT_THAT(by_field["memory"],
+              ::testing::HasSubstr("did you mean spec.memory? check its indentation"))
+      << Dump(r);
+  EXPECT_THAT(by_field["spec.memory"], ::testing::HasSubstr("missing (required)")) << Dump(r);
 }
 
 TEST_F(HostileTest, TabIndentation) {

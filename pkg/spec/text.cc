@@ -165,6 +165,15 @@ std::optional<std::string> Suggest(std::string_view found, const std::vector<std
   for (const std::string& a : allowed) {
     if (Normalize(a) == normalized) return a;
   }
+  // A value without its suffix: "professional" -> "professional-db" (the first that fits).
+  if (!found.empty()) {
+    for (const std::string& a : allowed) {
+      if (a.size() > found.size() + 1 && a.compare(0, found.size(), found) == 0 &&
+          a[found.size()] == '-') {
+        return a;
+      }
+    }
+  }
   int best = max_distance + 1;
   const std::string* choice = nullptr;
   for (const std::string& a : allowed) {

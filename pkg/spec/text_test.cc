@@ -49,6 +49,10 @@ TEST(TextTest, EditDistanceAndSuggestions) {
   EXPECT_EQ(Suggest("ab", fields, 2), std::nullopt);      // too short to be a typo of anything
   EXPECT_EQ(Suggest("3GB", {"1GB", "2GB", "4GB"}, 0), std::nullopt);
   EXPECT_EQ(Suggest("4 gb", {"1GB", "2GB", "4GB"}, 0), "4GB");
+  // A value without its suffix: the first allowed one it begins.
+  EXPECT_EQ(Suggest("professional", {"enterprise-db", "professional-db", "professional-ds"}, 2),
+            "professional-db");
+  EXPECT_EQ(Suggest("free", {"free-db"}, 0), "free-db");
 }
 
 TEST(TextTest, KubernetesNames) {

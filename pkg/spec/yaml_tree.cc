@@ -171,7 +171,18 @@ std::optional<ParseError> ParseYaml(std::string_view text, const LineIndex& line
                           std::to_string(limits.max_depth) +
                           " levels of nested mappings and sequences (max_depth)"};
   } catch (const YAML::Exception& e) {
-    return ParseError{builder.At(e.mark), "invalid YAML: " + e.msg};
+    std::string msg = "invalid YAML: " + e.msg;
+    // The usual cause, in plain words.
+    for (const char* indentation : {"illegal map value", "end of map not found",
+                                    "end of sequence not found", "bad indentation",
+                                    "block sequence entries are not allowed"}) {
+      if (e.msg.find(indentation) != std::string::npos) {
+        msg += " (check the indentation of this line and of the line above: fields of one map "
+               "start in the same column, with spaces, not tabs)";
+        break;
+      }
+    }
+    return ParseError{builder.At(e.mark), msg};
   } catch (const std::bad_alloc&) {
     return ParseError{Position{}, "invalid YAML: out of memory while parsing"};
   } catch (const std::exception& e) {

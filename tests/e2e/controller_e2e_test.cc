@@ -129,6 +129,15 @@ TEST(PlanE2E, AdoptionShowsItsConsequencesErrorsComeFirstAndTheApiIsNamed) {
   EXPECT_NE(verbose.err.find("\"level\":\"info\""), std::string::npos) << verbose.err;
 }
 
+TEST(StatusE2E, NoJournalSaysSoAndExits1) {
+  Workspace ws;
+  const std::string missing = ws.dir() + "/nowhere/journal.json";
+  CliResult st = RunCli({"status", "--state", missing}, seconds(20));
+  EXPECT_EQ(st.exit.code, 1) << st.out << st.err;
+  EXPECT_THAT(st.err, HasSubstr("no journal at " + missing));
+  EXPECT_FALSE(std::filesystem::exists(ws.dir() + "/nowhere")) << "status created nothing";
+}
+
 TEST(PlanE2E, ReadOnlyExitCodesBeforeAndAfterApply) {
   auto sim = StartSim();
   ASSERT_NE(sim, nullptr);
