@@ -550,16 +550,7 @@ class ControllerSecretsTest : public ::testing::Test {
   }
 
   bool Converge(int limit = 40) {
-    Controller& c = *controller_;
-    (void)c.StartPass();
-    for (int i = 0; i < limit; ++i) {
-      c.ProcessReady();
-      if (c.Converged()) return true;
-      api_.SettleAll();
-      clock_.Advance(seconds(5));
-      if (i % 12 == 11) (void)c.StartPass();
-    }
-    return c.Converged();
+    return testing::Converge(*controller_, api_, clock_, limit, /*first_pass_ok=*/false);
   }
 
   std::optional<SpecStatus> StatusOf(const std::string& key) {

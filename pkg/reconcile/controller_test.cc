@@ -43,16 +43,7 @@ class ControllerTest : public ::testing::Test {
 
   // Passes and reconciles, stepping the fake clock, until converged or `limit` steps.
   bool Converge(int limit = 60) {
-    Controller& c = *controller_;
-    EXPECT_TRUE(c.StartPass().ok());
-    for (int i = 0; i < limit; ++i) {
-      c.ProcessReady();
-      if (c.Converged()) return true;
-      api_.SettleAll();
-      clock_.Advance(seconds(5));
-      if (i % 12 == 11) (void)c.StartPass();
-    }
-    return c.Converged();
+    return testing::Converge(*controller_, api_, clock_, limit, /*first_pass_ok=*/true);
   }
 
   // Statuses and logs, for failure messages.

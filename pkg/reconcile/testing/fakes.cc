@@ -453,4 +453,18 @@ spec::InstanceSpec MakeSpec(const std::string& name, const std::string& tenant) 
   return s;
 }
 
+bool Converge(Controller& c, FakeAuraApi& api, base::FakeClock& clock, int limit,
+              bool first_pass_ok) {
+  const base::Status first = c.StartPass();
+  if (first_pass_ok && !first.ok()) return false;
+  for (int i = 0; i < limit; ++i) {
+    c.ProcessReady();
+    if (c.Converged()) return true;
+    api.SettleAll();
+    clock.Advance(std::chrono::seconds(5));
+    if (i % 12 == 11) (void)c.StartPass();
+  }
+  return c.Converged();
+}
+
 }  // namespace aura::reconcile::testing

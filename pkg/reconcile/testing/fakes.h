@@ -14,6 +14,7 @@
 
 #include "pkg/aura/api.h"
 #include "pkg/base/clock.h"
+#include "pkg/reconcile/controller.h"
 #include "pkg/reconcile/spec_source.h"
 #include "pkg/store/journal.h"
 
@@ -160,5 +161,11 @@ class StaticSpecSource final : public SpecSource {
 
 // A valid professional-db spec with the given name (namespace "default").
 spec::InstanceSpec MakeSpec(const std::string& name, const std::string& tenant = "tenant-1");
+
+// Passes and reconciles `c`, settling `api` and stepping `clock` 5 s at a time (a new pass
+// every minute), until converged or `limit` steps. The first pass must succeed when
+// `first_pass_ok` is set.
+bool Converge(Controller& c, FakeAuraApi& api, base::FakeClock& clock, int limit,
+              bool first_pass_ok);
 
 }  // namespace aura::reconcile::testing

@@ -26,7 +26,7 @@ base::StatusOr<SecretObject> MemSecretStore::Get(const std::string& ns, const st
   return it->second;
 }
 
-base::Status MemSecretStore::Put(const SecretObject& s) {
+void MemSecretStore::RunHook() {
   std::function<void(MemSecretStore&)> hook;
   {
     std::lock_guard<std::mutex> g(mu_);
@@ -34,6 +34,10 @@ base::Status MemSecretStore::Put(const SecretObject& s) {
     hook_ = nullptr;
   }
   if (hook) hook(*this);
+}
+
+base::Status MemSecretStore::Put(const SecretObject& s) {
+  RunHook();
   std::lock_guard<std::mutex> g(mu_);
   if (base::Status f = Fault("put", s.namespace_name); !f.ok()) return f;
   auto it = secrets_.find({s.namespace_name, s.name});
@@ -54,13 +58,7 @@ base::Status MemSecretStore::Put(const SecretObject& s) {
 
 base::Status MemSecretStore::Delete(const std::string& ns, const std::string& name,
                                     const std::string& resource_version) {
-  std::function<void(MemSecretStore&)> hook;
-  {
-    std::lock_guard<std::mutex> g(mu_);
-    hook = std::move(hook_);
-    hook_ = nullptr;
-  }
-  if (hook) hook(*this);
+  RunHook();
   std::lock_guard<std::mutex> g(mu_);
   if (base::Status f = Fault("delete", ns); !f.ok()) return f;
   auto it = secrets_.find({ns, name});

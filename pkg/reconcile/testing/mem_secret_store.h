@@ -55,6 +55,7 @@ class MemSecretStore final : public SecretStore {
   std::map<std::string, int> calls_;
   std::set<std::string> forbidden_;
   std::function<void(MemSecretStore&)> hook_;
+  void RunHook();  // the hook set by BeforeNextWrite, once, outside the lock
   bool down_ = false;
   int version_ = 100;
   int writes_ = 0;
