@@ -20,14 +20,15 @@ namespace {
 using web::http::client::http_client;
 using web::http::client::http_client_config;
 
-base::Status ClassifyError(const std::error_code& ec, const std::string& what, bool maybe_sent) {
+base::Status ClassifyError(const std::error_code& ec, const std::string& what, bool maybe_sent,
+                           const std::string& host) {
   const std::string msg = what.empty() ? ec.message() : what;
   if (ec == std::errc::timed_out || msg.find("timed out") != std::string::npos) {
     return base::DeadlineExceededError("no response before the timeout: " + msg)
         .SetReason("timeout");
   }
   if (msg.find("resolve") != std::string::npos || msg.find("Host not found") != std::string::npos) {
-    return base::UnavailableError("could not connect: cannot resolve the host (" + msg + ")")
+    return base::UnavailableError("could not connect: cannot resolve " + host + " (" + msg + ")")
         .SetReason("connect");
   }
   if (!maybe_sent || ec == std::errc::connection_refused || ec == std::errc::host_unreachable ||
@@ -145,11 +146,11 @@ class CpprestTransport final : public Transport {
       if (status >= 300 && status < 400) return failed(RedirectRefused(out));
       return out;
     } catch (const web::http::http_exception& e) {
-      return failed(ClassifyError(e.error_code(), e.what(), sent));
+      return failed(ClassifyError(e.error_code(), e.what(), sent, url.host));
     } catch (const std::system_error& e) {
-      return failed(ClassifyError(e.code(), e.what(), sent));
+      return failed(ClassifyError(e.code(), e.what(), sent, url.host));
     } catch (const std::exception& e) {
-      return failed(ClassifyError(std::error_code(), e.what(), sent));
+      return failed(ClassifyError(std::error_code(), e.what(), sent, url.host));
     }
   }
 
