@@ -200,7 +200,12 @@ TEST(SecurityTest, AHugeReplyRaisesPeakMemoryByAtMost32MiB) {
   EXPECT_THAT(r.err, HasSubstr("exceeds the limit"));
   EXPECT_THAT(r.err, HasSubstr("huge-1"));
   const long peak = MaxChildRssKiB();
+#ifndef AURA_SANITIZER_BUILD
+  // A sanitizer's shadow memory grows with every allocated byte (TSan measured +81 MiB here for
+  // the same 16 MiB read), so the RSS goal is judged in the plain build only; the bytes read
+  // below are checked in every build.
   EXPECT_LE(peak - baseline, 32 * 1024) << "peak " << peak << " KiB, baseline " << baseline;
+#endif
   EXPECT_LT(huge.bytes_written(), std::uint64_t{64} << 20) << "read far past the limit";
   std::cout << "security: huge reply peak_rss_kib=" << peak << " baseline_kib=" << baseline
             << " delta_kib=" << peak - baseline << " bytes_sent=" << huge.bytes_written() << "\n";
