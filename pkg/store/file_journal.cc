@@ -21,7 +21,8 @@ Status Unreadable(const std::string& path, const Status& cause) {
   return base::DataLossError(
       "the journal " + path + " cannot be used: " + cause.message() +
       ". aura-controller refuses to start and has not modified the file. Inspect it, or restore "
-      "it from a backup; moving it aside starts an empty journal (instances already created are "
+      "it from a backup; moving it and its log (" + path + ".log) aside starts an empty "
+      "journal (instances already created are "
       "then adopted by name, and creates that were in flight cannot be told apart from "
       "duplicates)");
 }
@@ -60,14 +61,20 @@ StatusOr<std::unique_ptr<FileJournal>> FileJournal::Open(const std::string& path
     lock = std::move(l).value();
   }
 
-  // The snapshot, then the log. A reader beside a writer may see a snapshot and the log of a
-  // later compaction: it reads both again. The writer holds the lock, so its view is stable.
+  // The log first, then the snapshot: a compaction only ever replaces the snapshot with a
+  // newer one, so a reader beside a writer that compacts in between finds a snapshot holding
+  // every record of the log it read (skipped as stale) rather than a log ahead of its snapshot.
+  // Should that still happen (the files replaced by hand), a reader tries again a few times.
   detail::JournalImage image;
   detail::LogReplay replay;
   bool have_snapshot = false, have_log = false;
   for (int attempt = 1;; ++attempt) {
     image = {};
     have_snapshot = have_log = false;
+    StatusOr<std::string> log_bytes = fs.ReadFile(log_path);
+    if (!log_bytes.ok() && log_bytes.status().code() != base::StatusCode::kNotFound) {
+      return Unreadable(path, log_bytes.status());
+    }
     StatusOr<std::string> bytes = fs.ReadFile(path);
     if (bytes.ok()) {
       StatusOr<detail::JournalImage> decoded = detail::DecodeJournal(*bytes);
@@ -77,15 +84,11 @@ StatusOr<std::unique_ptr<FileJournal>> FileJournal::Open(const std::string& path
     } else if (bytes.status().code() != base::StatusCode::kNotFound) {
       return Unreadable(path, bytes.status());
     }
-    bytes = fs.ReadFile(log_path);
-    if (!bytes.ok() && bytes.status().code() != base::StatusCode::kNotFound) {
-      return Unreadable(path, bytes.status());
-    }
-    if (!bytes.ok()) break;
+    if (!log_bytes.ok()) break;
     have_log = true;
-    Status s = detail::ReplayLog(*bytes, &image, &replay);
+    Status s = detail::ReplayLog(*log_bytes, &image, &replay);
     if (s.ok()) break;
-    if (!options.read_only || attempt == 5) {
+    if (!options.read_only || attempt == 3) {
       return Unreadable(path, s.WithContext("its log " + log_path));
     }
   }

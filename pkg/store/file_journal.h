@@ -59,8 +59,9 @@
 // without a POST is resolved from a LIST.
 //
 // Thread-safety: safe for concurrent use; writes are serialized by a mutex and reads are served
-// from memory. One writer process per file (the lock). A read-only Open beside a writer retries
-// when a compaction replaced the files between its two reads.
+// from memory. One writer process per file (the lock). A read-only Open beside a writer reads
+// the log before the snapshot, so a compaction between its two reads leaves it a snapshot that
+// already holds the log's records.
 #pragma once
 
 #include <cstdint>
