@@ -56,7 +56,7 @@ class NoSyncFileSystem final : public store::FileSystem {
   store::FileSystem& b = store::FileSystem::Default();
   base::StatusOr<std::string> ReadFile(const std::string& p) override { return b.ReadFile(p); }
   base::StatusOr<std::unique_ptr<store::WritableFile>> CreateExclusive(const std::string& p,
-                                                                      unsigned m) override {
+                                                                       unsigned m) override {
     auto f = b.CreateExclusive(p, m);
     if (!f.ok()) return f.status();
     return std::unique_ptr<store::WritableFile>(new File(std::move(f).value()));
@@ -74,9 +74,7 @@ class NoSyncFileSystem final : public store::FileSystem {
   }
   base::Status SyncDir(const std::string&) override { return base::Status::Ok(); }
   base::Status RemoveFile(const std::string& p) override { return b.RemoveFile(p); }
-  base::Status CreateDirs(const std::string& d, unsigned m) override {
-    return b.CreateDirs(d, m);
-  }
+  base::Status CreateDirs(const std::string& d, unsigned m) override { return b.CreateDirs(d, m); }
   base::StatusOr<std::vector<std::string>> ListDir(const std::string& d) override {
     return b.ListDir(d);
   }
@@ -222,9 +220,8 @@ int Run(int argc, char** argv) {
       " \"put_with_fsync\": %s, \"puts_with_fsync\": %d,\n"
       " \"fsync_alone\": %s}\n",
       entries, snapshot_mb, open_first_ms, open_first_cpu_ms, open_ms, open_cpu_ms, log_mb,
-      open_with_log_ms, open_with_log_cpu_ms,
-      Json(nosync_stats).c_str(), puts, Json(sync_stats).c_str(), sync_puts,
-      Json(fsync_stats).c_str());
+      open_with_log_ms, open_with_log_cpu_ms, Json(nosync_stats).c_str(), puts,
+      Json(sync_stats).c_str(), sync_puts, Json(fsync_stats).c_str());
   bench::RemoveTree(dir);
   return 0;
 }

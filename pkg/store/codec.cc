@@ -714,7 +714,8 @@ Status ReplayLog(std::string_view log, JournalImage* image, LogReplay* replay) {
     } else if (replay->base_generation < snapshot) {
       return base::DataLossError(
           "the journal log was replaced by a compaction that did not finish, yet holds "
-          "generation " + std::to_string(r.generation) + ", newer than the journal file's " +
+          "generation " +
+          std::to_string(r.generation) + ", newer than the journal file's " +
           std::to_string(snapshot));
     } else {
       ++replay->applied;

@@ -66,8 +66,8 @@ struct LogRecord {
   enum class Op { kPut, kRemove, kBinding };
   std::uint64_t generation = 0;
   Op op = Op::kPut;
-  std::string key;     // kPut, kRemove
-  JournalEntry entry;  // kPut (its key is `key`)
+  std::string key;       // kPut, kRemove
+  JournalEntry entry;    // kPut (its key is `key`)
   StateBinding binding;  // kBinding
 };
 
@@ -79,9 +79,9 @@ std::string EncodeLogHeader(std::uint64_t base_generation);
 // What ReplayLog found.
 struct LogReplay {
   std::uint64_t base_generation = 0;
-  std::uint64_t applied = 0;  // records newer than the snapshot, applied to it
-  std::uint64_t skipped = 0;  // records the snapshot already holds (a compaction interrupted
-                              // between writing the snapshot and replacing the log)
+  std::uint64_t applied = 0;   // records newer than the snapshot, applied to it
+  std::uint64_t skipped = 0;   // records the snapshot already holds (a compaction interrupted
+                               // between writing the snapshot and replacing the log)
   std::size_t torn_bytes = 0;  // a damaged last record (a write interrupted by a crash),
                                // ignored; its offset is torn_at
   std::size_t torn_at = 0;
@@ -95,8 +95,7 @@ struct LogReplay {
 // line, a header that is missing or damaged, a record whose checksum matches but whose content
 // does not decode, generations that are not consecutive, a log that starts after the snapshot
 // (base_generation > image->generation) or a stale log holding records the snapshot lacks.
-[[nodiscard]] base::Status ReplayLog(std::string_view log, JournalImage* image,
-                                     LogReplay* replay);
+[[nodiscard]] base::Status ReplayLog(std::string_view log, JournalImage* image, LogReplay* replay);
 
 // The bytes of a credentials file for `key`. kInvalidArgument when a string is not UTF-8.
 [[nodiscard]] base::StatusOr<std::string> EncodeCredentials(const std::string& key,

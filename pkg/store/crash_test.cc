@@ -183,8 +183,8 @@ TEST_P(JournalCrashTest, StoppedAtEveryStepKeepsTheInMemoryViewOld) {
     ScratchDir dir;
     const std::string path = Prepare(dir);
     FaultInjectingFileSystem fs;
-    auto j = FileJournal::Open(path, &clock_,
-                               {.fs = &fs, .compact_every = GetParam().compact_every});
+    auto j =
+        FileJournal::Open(path, &clock_, {.fs = &fs, .compact_every = GetParam().compact_every});
     ASSERT_TRUE(j.ok());
     GetParam().before(**j);
     fs.Reset();
@@ -199,8 +199,8 @@ TEST_P(JournalCrashTest, StoppedAtEveryStepKeepsTheInMemoryViewOld) {
     State old_state;
     {
       FaultInjectingFileSystem fs;
-      auto j = FileJournal::Open(path, &clock_,
-                                 {.fs = &fs, .compact_every = GetParam().compact_every});
+      auto j =
+          FileJournal::Open(path, &clock_, {.fs = &fs, .compact_every = GetParam().compact_every});
       ASSERT_TRUE(j.ok());
       GetParam().before(**j);
       old_state = *(*j)->List();

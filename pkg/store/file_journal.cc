@@ -21,7 +21,9 @@ Status Unreadable(const std::string& path, const Status& cause) {
   return base::DataLossError(
       "the journal " + path + " cannot be used: " + cause.message() +
       ". aura-controller refuses to start and has not modified the file. Inspect it, or restore "
-      "it from a backup; moving it and its log (" + path + ".log) aside starts an empty "
+      "it from a backup; moving it and its log (" +
+      path +
+      ".log) aside starts an empty "
       "journal (instances already created are "
       "then adopted by name, and creates that were in flight cannot be told apart from "
       "duplicates)");
@@ -93,11 +95,12 @@ StatusOr<std::unique_ptr<FileJournal>> FileJournal::Open(const std::string& path
     }
   }
   if (replay.torn_bytes > 0) {
-    Log(options).Warn("ignored the torn last record of the journal log (a write interrupted by a "
-                      "crash, never reported as durable)",
-                      {{"path", log_path},
-                       {"offset", std::to_string(replay.torn_at)},
-                       {"bytes", std::to_string(replay.torn_bytes)}});
+    Log(options).Warn(
+        "ignored the torn last record of the journal log (a write interrupted by a "
+        "crash, never reported as durable)",
+        {{"path", log_path},
+         {"offset", std::to_string(replay.torn_at)},
+         {"bytes", std::to_string(replay.torn_bytes)}});
   }
 
   std::unique_ptr<FileJournal> j(new FileJournal(path, clock, options, std::move(lock)));
@@ -283,9 +286,10 @@ Status FileJournal::Compact(const std::string& context, std::uint64_t generation
   // one's records are all in the snapshot (skipped on open), and the next write compacts again.
   s = WriteFileAtomic(fs(), log_path(), detail::EncodeLogHeader(generation), 0600);
   if (!s.ok()) {
-    Log(options_).Warn("cannot replace the journal log after a compaction; the next write "
-                       "compacts again",
-                       base::StatusFields(s));
+    Log(options_).Warn(
+        "cannot replace the journal log after a compaction; the next write "
+        "compacts again",
+        base::StatusFields(s));
     return Status::Ok();
   }
   log_appendable_ = true;  // opened by the next write

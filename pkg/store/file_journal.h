@@ -156,7 +156,7 @@ class FileJournal final : public Journal {
   std::unique_ptr<WritableFile> log_;  // GUARDED_BY(mu_)
   // The log on disk continues the snapshot on disk and ends with a whole record: the next
   // write may append to it. False: the next write compacts.
-  bool log_appendable_ = false;  // GUARDED_BY(mu_)
+  bool log_appendable_ = false;       // GUARDED_BY(mu_)
   std::uint64_t records_in_log_ = 0;  // GUARDED_BY(mu_)
 };
 

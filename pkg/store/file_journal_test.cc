@@ -466,15 +466,15 @@ TEST_F(FileJournalTest, DamagedLogRefusesToOpenUnlessOnlyTheLastRecordIsDamaged)
   }
   const std::string snapshot = ReadRaw(path_);
   const std::string log = ReadRaw(log_);
-  const std::size_t first = log.find('\n') + 1;      // the first record
+  const std::size_t first = log.find('\n') + 1;          // the first record
   const std::size_t second = log.find('\n', first) + 1;  // the last record
   const auto flip = [&](std::size_t at) {
     std::string bad = log;
     bad[at] = bad[at] == 'a' ? 'b' : 'a';
     return bad;
   };
-  std::string reordered = log.substr(0, first) + log.substr(second) +
-                          log.substr(first, second - first);
+  std::string reordered =
+      log.substr(0, first) + log.substr(second) + log.substr(first, second - first);
   json v3_header = json::parse(log.substr(65, first - 66));
   v3_header["schema_version"] = 3;
   const std::string body = v3_header.dump();
@@ -528,7 +528,7 @@ TEST_F(FileJournalTest, StaleLogAfterAnInterruptedCompactionIsSkipped) {
     ASSERT_TRUE(j->Put(FullEntry("shop/b", "b")).ok());
   }
   const std::string stale_log = ReadRaw(log_);  // base 1, records 2 and 3
-  auto j = MustOpen();  // compacts: snapshot 3, empty log
+  auto j = MustOpen();                          // compacts: snapshot 3, empty log
   ASSERT_TRUE(j->Remove("shop/a").ok());
   j.reset();
   MustOpen().reset();  // snapshot 4
