@@ -393,17 +393,27 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   // document's version, format and checksum are known to be right, the first by key order, as
   // a whole-document decode would.
   JournalImage image;
-  std::map<std::string, std::string> compact;  // key -> compact dump of its value
+  // The compact dumps, one after the other in `dumps`, and where each is, in file order. Files
+  // this code writes list the keys in increasing order; only other files need a sort at the end
+  // (a map of 100,000 dumps cost ~10% of an open of that size).
+  std::string dumps;
+  struct Dumped {
+    std::string key;
+    std::size_t at, size;
+  };
+  std::vector<Dumped> dumped;
   std::map<std::string, Status> entry_errors;
   std::string top_key, entry_key;
   bool in_entries = false;
   const auto take_entry = [&](json& value) {
-    compact[entry_key] = value.dump();
+    const std::size_t at = dumps.size();
+    dumps += value.dump();
+    dumped.push_back({entry_key, at, dumps.size() - at});
     JournalEntry e;
     Status s = DecodeEntry(entry_key, value, &e);
     if (s.ok()) {
       entry_errors.erase(entry_key);
-      image.entries.insert_or_assign(entry_key, std::move(e));
+      image.entries.insert_or_assign(image.entries.end(), entry_key, std::move(e));
     } else {
       image.entries.erase(entry_key);
       entry_errors.insert_or_assign(entry_key, std::move(s));
@@ -416,7 +426,8 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
       if (event == E::object_start && top_key == "entries") {
         in_entries = true;  // a repeated "entries" member replaces the earlier one
         image.entries.clear();
-        compact.clear();
+        dumps.clear();
+        dumped.clear();
         entry_errors.clear();
       }
       if (event == E::object_end) in_entries = false;
@@ -471,9 +482,23 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   try {
     if (entries != doc.end() && entries->is_object()) {
       Sha256 h;
-      HashCompact(doc, &h, [&compact](Sha256* hash) {
+      bool increasing = true;
+      for (std::size_t i = 1; i < dumped.size() && increasing; ++i) {
+        increasing = dumped[i - 1].key < dumped[i].key;
+      }
+      HashCompact(doc, &h, [&](Sha256* hash) {
         bool first = true;
-        for (const auto& [key, dump] : compact) HashEntry(hash, &first, json(key).dump(), dump);
+        const auto feed = [&](const Dumped& d) {
+          HashEntry(hash, &first, json(d.key).dump(),
+                    std::string_view(dumps).substr(d.at, d.size));
+        };
+        if (increasing) {
+          for (const Dumped& d : dumped) feed(d);
+          return;
+        }
+        std::map<std::string_view, const Dumped*> by_key;  // a repeated key: the last counts
+        for (const Dumped& d : dumped) by_key.insert_or_assign(d.key, &d);
+        for (const auto& [_, d] : by_key) feed(*d);
       });
       StatusOr<std::string> hex = h.HexDigest();
       if (!hex.ok()) return base::DataLossError(hex.status().message());
