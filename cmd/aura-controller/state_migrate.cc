@@ -98,7 +98,9 @@ StatusOr<FileState> ReadFileState(const Config& c, const base::Clock* clock) {
     return base::NotFoundError("no journal file at " + c.state +
                                ": --state names the file journal to migrate (env AURA_STATE)");
   }
-  auto journal = store::FileJournal::Open(c.state, clock);
+  store::FileJournalOptions options;
+  options.compact_on_open = false;  // the files stay byte-for-byte as they were
+  auto journal = store::FileJournal::Open(c.state, clock, options);
   if (!journal.ok()) {
     return journal.status().WithContext(
         "opening " + c.state + " (stop the controller that uses it before migrating)");

@@ -243,6 +243,8 @@ void Controller::ReconcileKey(const std::string& key) {
         ks.last_write.reset();
       }
       poll = ks.poll_delay;
+      ks.poll_at.reset();
+      if (!plan.requeue_after && poll > base::Duration::zero()) ks.poll_at = clock_.Now() + poll;
     }
     if (plan.requeue_after) {
       queue_.AddAfter(

@@ -146,6 +146,10 @@ class Controller {
     // interval; a different one (the pause after a create) starts from poll_initial.
     std::optional<ActionType> last_write;
     bool has_status = false;
+    // When the next poll of an operation in flight is queued (issue 21, finding 6): a pass
+    // does not pull it forward, so an instance still creating or updating is not GET ahead of
+    // its schedule. Unset when no poll is scheduled.
+    std::optional<base::TimePoint> poll_at;
   };
 
   // Instance id -> owning key, rebuilt from the journal after it changes.

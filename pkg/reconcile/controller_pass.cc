@@ -187,7 +187,19 @@ Status Controller::StartPass() {
     std::lock_guard<std::mutex> g(state_mu_);
     for (const auto& [_, k] : candidates) keys_[k].drift_due = true;
   }
-  for (const auto& k : AllKeys()) queue_.AddUnlessBackingOff(k);
+  // Every key, but those whose operation's next poll is already queued for later: the poll
+  // comes at its time, not with the pass (a GET then would only see it still in flight).
+  std::set<std::string> polls_pending;
+  {
+    const base::TimePoint mono_now = clock_.Now();
+    std::lock_guard<std::mutex> g(state_mu_);
+    for (const auto& [k, ks] : keys_) {
+      if (ks.poll_at && *ks.poll_at > mono_now) polls_pending.insert(k);
+    }
+  }
+  for (const auto& k : AllKeys()) {
+    if (!polls_pending.contains(k)) queue_.AddUnlessBackingOff(k);
+  }
   UpdateGauges();
   return list_status;
 }

@@ -238,6 +238,33 @@ TEST_F(ControllerTest, EachOperationIsPolledFromTheShortestInterval) {
   EXPECT_EQ(api_.calls()["get"], gets + 1) << Dump();
 }
 
+// A pass does not pull an operation's poll forward (issue 21, finding 6): an instance still
+// creating is GET at its poll time, not by every pass that starts before it.
+TEST_F(ControllerTest, PassesDoNotPollOperationsAheadOfTheirSchedule) {
+  specs_.Set({MakeSpec("orders")});
+  Make();
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  ASSERT_EQ(api_.calls()["create"], 1);
+  const int gets = api_.calls()["get"];
+  for (int t : {1, 2, 4}) {  // passes before the first poll (+5 s)
+    clock_.Advance(seconds(t == 1 ? 1 : t / 2));
+    ASSERT_TRUE(controller_->StartPass().ok());
+    controller_->ProcessReady();
+    EXPECT_EQ(api_.calls()["get"], gets) << "GET by the pass at +" << t << " s\n" << Dump();
+  }
+  api_.SettleAll();
+  clock_.Advance(seconds(1));  // +5 s: the poll, which sees it running
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"], gets + 1) << Dump();
+  EXPECT_TRUE(controller_->Converged()) << Dump();
+  // Settled: the next pass does not skip it (nothing is scheduled for it any more).
+  clock_.Advance(seconds(60));
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_TRUE(controller_->Converged()) << Dump();
+}
+
 TEST_F(ControllerTest, SameNamedInstanceAppearingLaterIsAlarmedAndKept) {
   specs_.Set({MakeSpec("orders")});
   Make();

@@ -16,7 +16,11 @@
 
 namespace aura::store::detail {
 
-inline constexpr int kJournalSchemaVersion = 1;
+// The journal file (snapshot). Version 2 has a record log beside it (file_journal.h); version
+// 1 files (no log) are read too and migrated by the next writer's Open. Older releases refuse
+// version 2, so none of them can read a snapshot while ignoring the records of its log.
+inline constexpr int kJournalSchemaVersion = 2;
+inline constexpr int kJournalOldestSchemaVersion = 1;
 inline constexpr std::string_view kJournalFormat = "aura-controller journal";
 inline constexpr int kCredentialsVersion = 1;
 inline constexpr std::string_view kCredentialsFormat = "aura-controller credentials";
@@ -25,6 +29,7 @@ struct JournalImage {
   std::map<std::string, JournalEntry> entries;
   std::uint64_t generation = 0;  // grows with every write since the file was first created
   StateBinding binding;          // the "binding" member: {"api_url", "client"}; absent if empty
+  int schema_version = kJournalSchemaVersion;  // as read (DecodeJournal); written: the current
 };
 
 // The bytes of a journal file. kInvalidArgument when a string is not valid UTF-8.
@@ -42,9 +47,55 @@ struct JournalImage {
 //   {"format": "aura-controller journal entry", "schema_version": 1, "key": "ns/name",
 //    "entry": {<the members of an entry of the journal file>}}
 inline constexpr std::string_view kJournalEntryFormat = "aura-controller journal entry";
+inline constexpr int kJournalEntrySchemaVersion = 1;
 [[nodiscard]] base::StatusOr<std::string> EncodeJournalEntry(const JournalEntry& e);
 // kDataLoss naming what is wrong (never the content).
 [[nodiscard]] base::StatusOr<JournalEntry> DecodeJournalEntry(std::string_view bytes);
+
+// The journal's record log (file_journal.h): one line per record,
+//   <64 hex: SHA-256 of the payload> ' ' <payload: compact JSON> '\n'
+// The first line is the header {"format": "aura-controller journal log", "schema_version": 1,
+// "base_generation": G}; each later line one write:
+//   {"generation": N, "op": "put", "key": "ns/name", "entry": {<members of an entry>}}
+//   {"generation": N, "op": "remove", "key": "ns/name"}
+//   {"generation": N, "op": "binding", "binding": {"api_url": "...", "client": "..."}}
+inline constexpr std::string_view kJournalLogFormat = "aura-controller journal log";
+inline constexpr int kJournalLogSchemaVersion = 1;
+
+struct LogRecord {
+  enum class Op { kPut, kRemove, kBinding };
+  std::uint64_t generation = 0;
+  Op op = Op::kPut;
+  std::string key;       // kPut, kRemove
+  JournalEntry entry;    // kPut (its key is `key`)
+  StateBinding binding;  // kBinding
+};
+
+// The header line of a log whose records continue the snapshot of generation `base`.
+std::string EncodeLogHeader(std::uint64_t base_generation);
+// One record line. kInvalidArgument when a string is not valid UTF-8.
+[[nodiscard]] base::StatusOr<std::string> EncodeLogRecord(const LogRecord& r);
+
+// What ReplayLog found.
+struct LogReplay {
+  std::uint64_t base_generation = 0;
+  std::uint64_t applied = 0;   // records newer than the snapshot, applied to it
+  std::uint64_t skipped = 0;   // records the snapshot already holds (a compaction interrupted
+                               // between writing the snapshot and replacing the log)
+  std::size_t torn_bytes = 0;  // a damaged last record (a write interrupted by a crash),
+                               // ignored; its offset is torn_at
+  std::size_t torn_at = 0;
+};
+
+// Applies the records of `log` newer than `image` (the decoded snapshot) to it, in order, and
+// sets image->generation to the last one's. The last line may be damaged (incomplete, or its
+// checksum does not match): a record being appended when the process or the machine died,
+// which no caller was told was durable; it is ignored (reported in `replay`). Anything else is
+// kDataLoss naming the byte offset (never the content): a damaged line followed by another
+// line, a header that is missing or damaged, a record whose checksum matches but whose content
+// does not decode, generations that are not consecutive, a log that starts after the snapshot
+// (base_generation > image->generation) or a stale log holding records the snapshot lacks.
+[[nodiscard]] base::Status ReplayLog(std::string_view log, JournalImage* image, LogReplay* replay);
 
 // The bytes of a credentials file for `key`. kInvalidArgument when a string is not UTF-8.
 [[nodiscard]] base::StatusOr<std::string> EncodeCredentials(const std::string& key,

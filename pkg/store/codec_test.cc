@@ -68,7 +68,7 @@ TEST(JournalCodecTest, DocumentLayout) {
   JournalImage image;
   image.entries["a/b"] = FullEntry("a/b");
   json doc = json::parse(*EncodeJournal(image));
-  EXPECT_EQ(doc["schema_version"], 1);
+  EXPECT_EQ(doc["schema_version"], 2);
   EXPECT_EQ(doc["format"], "aura-controller journal");
   EXPECT_EQ(doc["generation"], 0);
   EXPECT_EQ(doc["entries"]["a/b"]["origin"], "adopted");
@@ -123,8 +123,14 @@ TEST(JournalCodecTest, RejectsDamage) {
 
 TEST(JournalCodecTest, RejectsOtherSchemaVersions) {
   json doc = ValidDoc();
-  doc["schema_version"] = 2;
-  ExpectDataLoss(Seal(doc), "schema_version 2 is not supported");
+  doc["schema_version"] = 3;
+  ExpectDataLoss(Seal(doc), "schema_version 3 is not supported");
+  doc["schema_version"] = 0;
+  ExpectDataLoss(Seal(doc), "schema_version 0 is not supported");
+  doc["schema_version"] = 1;  // the format before the record log: read (and migrated on open)
+  auto v1 = DecodeJournal(Seal(doc));
+  ASSERT_TRUE(v1.ok()) << v1.status();
+  EXPECT_EQ(v1->schema_version, 1);
   doc["schema_version"] = "1";
   ExpectDataLoss(Seal(doc), "schema_version: expected an integer");
   doc["schema_version"] = 1.0;
@@ -214,7 +220,7 @@ TEST(JournalCodecTest, DecodesAsTheWholeDocumentReadsIt) {
   doc["entries"]["c/d"]["instance_id"] = "second";
   doc["checksum"] = *JournalChecksum(doc);
   std::string reversed =
-      "{\"schema_version\":1,\"generation\":0,\"format\":" + doc["format"].dump() +
+      "{\"schema_version\":2,\"generation\":0,\"format\":" + doc["format"].dump() +
       ",\"entries\":{\"c/d\":" + doc["entries"]["c/d"].dump() +
       ",\"a/b\":" + doc["entries"]["a/b"].dump() + "},\"checksum\":" + doc["checksum"].dump() + "}";
   auto r = DecodeJournal(reversed);
@@ -243,8 +249,8 @@ TEST(JournalCodecTest, DecodesAsTheWholeDocumentReadsIt) {
   // A bad entry in a file whose checksum or version is wrong: those are reported.
   doc["checksum"] = "sha256:0000";
   ExpectDataLoss(doc.dump(), "checksum mismatch");
-  doc["schema_version"] = 2;
-  ExpectDataLoss(Seal(doc), "schema_version 2 is not supported");
+  doc["schema_version"] = 3;
+  ExpectDataLoss(Seal(doc), "schema_version 3 is not supported");
   // Values of any type under "entries" and elsewhere keep their place in the checksum.
   doc = ValidDoc();
   doc["entries"]["n/n"] = "a string";

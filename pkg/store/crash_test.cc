@@ -76,6 +76,10 @@ struct JournalScenario {
   std::string name;
   std::function<void(Journal&)> setup;          // the old state, written normally
   std::function<base::Status(Journal&)> write;  // the write under test
+  // Compaction tests: the writer opens with this compact_every and does `before` (unharmed)
+  // before the write under test.
+  std::uint64_t compact_every = 0;
+  std::function<void(Journal&)> before = [](Journal&) {};
 };
 
 class JournalCrashTest : public ::testing::TestWithParam<JournalScenario> {
@@ -100,24 +104,35 @@ class JournalCrashTest : public ::testing::TestWithParam<JournalScenario> {
   base::FakeClock clock_;
 };
 
+// The step after which a write is on disk: the snapshot's rename for a compaction, else the
+// append of its record (a process killed after write(2) leaves the data to the kernel).
+int PublishStep(const std::vector<std::string>& trace) {
+  const int rename = IndexOf(trace, "rename");
+  return rename >= 0 ? rename : IndexOf(trace, "append");
+}
+
 TEST_P(JournalCrashTest, KilledAtEveryStepLeavesOldOrNewStateWhole) {
   // The unharmed run: steps, and the old and new states.
   std::vector<std::string> trace;
   State old_state, new_state;
+  const FileJournalOptions options{.compact_every = GetParam().compact_every};
   {
     ScratchDir dir;
     const std::string path = Prepare(dir);
-    old_state = *FileJournal::Open(path, &clock_).value()->List();
     FaultInjectingFileSystem fs;
-    auto j = FileJournal::Open(path, &clock_, {.fs = &fs});
+    FileJournalOptions o = options;
+    o.fs = &fs;
+    auto j = FileJournal::Open(path, &clock_, o);
     ASSERT_TRUE(j.ok());
+    GetParam().before(**j);
+    old_state = *(*j)->List();
     fs.Reset();
     ASSERT_TRUE(GetParam().write(**j).ok());
     trace = fs.trace();
     new_state = *(*j)->List();
   }
   const int steps = static_cast<int>(trace.size());
-  const int rename = IndexOf(trace, "rename");
+  const int rename = PublishStep(trace);
   ASSERT_GE(rename, 0);
   ASSERT_FALSE(SameState(old_state, new_state));
 
@@ -138,8 +153,11 @@ TEST_P(JournalCrashTest, KilledAtEveryStepLeavesOldOrNewStateWhole) {
     const std::string path = Prepare(dir);
     const int code = RunInChild([&] {
       FaultInjectingFileSystem fs;
-      auto j = FileJournal::Open(path, &clock_, {.fs = &fs});
+      FileJournalOptions o = options;
+      o.fs = &fs;
+      auto j = FileJournal::Open(path, &clock_, o);
       if (!j.ok()) return 2;
+      GetParam().before(**j);
       fs.Reset();
       fs.CrashAtStep(kill.step, kill.torn);
       return GetParam().write(**j).ok() ? 0 : 1;
@@ -150,7 +168,9 @@ TEST_P(JournalCrashTest, KilledAtEveryStepLeavesOldOrNewStateWhole) {
     EXPECT_TRUE(SameState(s, published ? new_state : old_state))
         << "expected the " << (published ? "new" : "old") << " state, found " << Describe(s);
     for (const std::string& name : Names(dir.path())) {
-      EXPECT_TRUE(name == "journal.json" || name == "journal.json.lock") << "left over: " << name;
+      EXPECT_TRUE(name == "journal.json" || name == "journal.json.lock" ||
+                  name == "journal.json.log")
+          << "left over: " << name;
     }
   }
 }
@@ -158,23 +178,45 @@ TEST_P(JournalCrashTest, KilledAtEveryStepLeavesOldOrNewStateWhole) {
 // The same without fork: the write fails at step N and every later step (a FileSystem that
 // "died"); the in-memory view must stay old, and a reopen sees old or new as above.
 TEST_P(JournalCrashTest, StoppedAtEveryStepKeepsTheInMemoryViewOld) {
-  for (int n = 0; n < 6; ++n) {
+  int steps = 0, publish = 0;
+  {
+    ScratchDir dir;
+    const std::string path = Prepare(dir);
+    FaultInjectingFileSystem fs;
+    auto j =
+        FileJournal::Open(path, &clock_, {.fs = &fs, .compact_every = GetParam().compact_every});
+    ASSERT_TRUE(j.ok());
+    GetParam().before(**j);
+    fs.Reset();
+    ASSERT_TRUE(GetParam().write(**j).ok());
+    steps = fs.steps();
+    publish = PublishStep(fs.trace());
+  }
+  for (int n = 0; n < steps; ++n) {
     SCOPED_TRACE("stopped at step " + std::to_string(n));
     ScratchDir dir;
     const std::string path = Prepare(dir);
     State old_state;
     {
       FaultInjectingFileSystem fs;
-      auto j = FileJournal::Open(path, &clock_, {.fs = &fs});
+      auto j =
+          FileJournal::Open(path, &clock_, {.fs = &fs, .compact_every = GetParam().compact_every});
       ASSERT_TRUE(j.ok());
+      GetParam().before(**j);
       old_state = *(*j)->List();
       fs.Reset();
       fs.StopAtStep(n);
-      EXPECT_FALSE(GetParam().write(**j).ok());
-      EXPECT_TRUE(SameState(*(*j)->List(), old_state));
+      base::Status s = GetParam().write(**j);
+      // A compaction whose snapshot is durable is a durable write, even if the log that follows
+      // could not be replaced.
+      const bool durable = publish == IndexOf(fs.trace(), "rename") && n > publish + 1;
+      EXPECT_EQ(s.ok(), durable) << s;
+      if (!durable) {
+        EXPECT_TRUE(SameState(*(*j)->List(), old_state));
+      }
     }
     const State s = Reopen(path);
-    if (n <= 4) {  // 4: the rename
+    if (n <= publish) {
       EXPECT_TRUE(SameState(s, old_state)) << Describe(s);
     } else {
       EXPECT_FALSE(SameState(s, old_state)) << Describe(s);
@@ -204,7 +246,16 @@ INSTANTIATE_TEST_SUITE_P(
                         [](Journal& j) { return j.Remove("shop/orders"); }},
         JournalScenario{"RemoveLastEntry",
                         [](Journal& j) { ASSERT_TRUE(j.Put(Intent("shop/orders")).ok()); },
-                        [](Journal& j) { return j.Remove("shop/orders"); }}),
+                        [](Journal& j) { return j.Remove("shop/orders"); }},
+        // The K-th record's write is a compaction: snapshot, then a new empty log.
+        JournalScenario{"IntentByCompaction",
+                        [](Journal& j) { ASSERT_TRUE(j.Put(Created("shop/a", "id-a")).ok()); },
+                        [](Journal& j) { return j.Put(Intent("shop/orders")); }, 1,
+                        [](Journal& j) { ASSERT_TRUE(j.Put(Intent("shop/b")).ok()); }},
+        JournalScenario{"CreatedByCompaction",
+                        [](Journal& j) { ASSERT_TRUE(j.Put(Intent("shop/orders")).ok()); },
+                        [](Journal& j) { return j.Put(Created("shop/orders", "id-1")); }, 1,
+                        [](Journal& j) { ASSERT_TRUE(j.Put(Created("shop/a", "id-a")).ok()); }}),
     [](const ::testing::TestParamInfo<JournalScenario>& p) { return p.param.name; });
 
 // Credentials: a Save killed at every step leaves the old file (or none) or the new one, never

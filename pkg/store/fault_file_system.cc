@@ -129,6 +129,14 @@ StatusOr<std::unique_ptr<WritableFile>> FaultInjectingFileSystem::CreateExclusiv
   return std::unique_ptr<WritableFile>(new File(this, std::move(f).value(), path));
 }
 
+StatusOr<std::unique_ptr<WritableFile>> FaultInjectingFileSystem::OpenForAppend(
+    const std::string& path) {
+  AURA_RETURN_IF_ERROR(Uncounted("open", path));
+  StatusOr<std::unique_ptr<WritableFile>> f = base_.OpenForAppend(path);
+  if (!f.ok()) return f.status();
+  return std::unique_ptr<WritableFile>(new File(this, std::move(f).value(), path));
+}
+
 Status FaultInjectingFileSystem::Rename(const std::string& from, const std::string& to) {
   Decision d = Step("rename", from + " -> " + to);
   if (d.action != Action::kRun) return Injected(d, "rename", from + " -> " + to);

@@ -4,9 +4,9 @@
 //
 // Steps are the calls that change the disk, counted from 0 since construction or Reset():
 // "create", "append", "sync", "close", "rename", "syncdir", "remove", "mkdir". Reads ("read"),
-// listings ("list") and locks ("lock") are not counted (a crash cannot tear them) but FailOp()
-// applies to them too. A WriteFileAtomic() is exactly: create, append, sync, close, rename,
-// syncdir.
+// listings ("list"), opens for append ("open") and locks ("lock") are not counted (a crash cannot
+// tear them) but FailOp() applies to them too. A WriteFileAtomic() is exactly: create, append,
+// sync, close, rename, syncdir.
 //
 // Target aura::store_testing; never linked into the binaries.
 // Thread-safety: safe for concurrent use; the step counter is shared by all threads.
@@ -52,6 +52,7 @@ class FaultInjectingFileSystem final : public FileSystem {
   base::StatusOr<std::string> ReadFile(const std::string& path) override;
   base::StatusOr<std::unique_ptr<WritableFile>> CreateExclusive(const std::string& path,
                                                                 unsigned mode) override;
+  base::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override;
   base::Status Rename(const std::string& from, const std::string& to) override;
   base::Status SyncDir(const std::string& dir) override;
   base::Status RemoveFile(const std::string& path) override;

@@ -111,6 +111,12 @@ class PosixFileSystem final : public FileSystem {
     return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
   }
 
+  StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(const std::string& path) override {
+    int fd = RetryEintr([&] { return ::open(path.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC); });
+    if (fd < 0) return ErrnoStatus(errno, "open for append", path);
+    return std::unique_ptr<WritableFile>(new PosixWritableFile(fd, path));
+  }
+
   Status Rename(const std::string& from, const std::string& to) override {
     if (::rename(from.c_str(), to.c_str()) != 0) {
       return ErrnoStatus(errno, "rename", from + " -> " + to);
@@ -241,12 +247,20 @@ bool IsTempFileOf(std::string_view name, std::string_view base_name) {
   return dots == 1 && name.front() != '.' && name.back() != '.';
 }
 
+namespace {
+
+std::string TempPathFor(const std::string& path) {
+  static std::atomic<unsigned long> seq{0};
+  return DirName(path) + "/." + BaseName(path) + std::string(kTempMarker) +
+         std::to_string(::getpid()) + "." + std::to_string(++seq);
+}
+
+}  // namespace
+
 Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view data,
                        unsigned mode) {
-  static std::atomic<unsigned long> seq{0};
   const std::string dir = DirName(path);
-  const std::string temp = dir + "/." + BaseName(path) + std::string(kTempMarker) +
-                           std::to_string(::getpid()) + "." + std::to_string(++seq);
+  const std::string temp = TempPathFor(path);
 
   StatusOr<std::unique_ptr<WritableFile>> file = fs.CreateExclusive(temp, mode);
   if (!file.ok()) return file.status();

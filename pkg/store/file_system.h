@@ -55,6 +55,10 @@ class FileSystem {
   // kAlreadyExists when `path` exists.
   [[nodiscard]] virtual base::StatusOr<std::unique_ptr<WritableFile>> CreateExclusive(
       const std::string& path, unsigned mode) = 0;
+  // Opens an existing file for appending (O_WRONLY|O_APPEND|O_CLOEXEC). kNotFound when it does
+  // not exist. Opening changes nothing on disk; the appends do.
+  [[nodiscard]] virtual base::StatusOr<std::unique_ptr<WritableFile>> OpenForAppend(
+      const std::string& path) = 0;
   // rename(2): atomically replaces `to`.
   [[nodiscard]] virtual base::Status Rename(const std::string& from, const std::string& to) = 0;
   // fsync of a directory, making renames and creations in it durable.

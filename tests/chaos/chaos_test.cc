@@ -278,7 +278,7 @@ void Scenario::KillCycle(int k, Tally* t) {
 
 // Every spec recorded with its instance running, no intent left, and `status` all Ready.
 bool Scenario::Converged(std::string* why) const {
-  const json journal = ReadJson(ws_.state());
+  const json journal = json::parse(e2e::ReadJournal(ws_.state()), nullptr, false);
   auto inst = sim_->Instances();
   if (!journal.is_object() || !inst.ok()) {
     *why = "journal or simulator unreadable";
@@ -362,7 +362,7 @@ void Scenario::Judge(Tally* t) {
   auto stats = sim_->Stats();
   ASSERT_TRUE(inst.ok() && stats.ok());
   e.sim_instances = *inst;
-  e.journal = ReadJson(ws_.state());
+  e.journal = json::parse(e2e::ReadJournal(ws_.state()), nullptr, false);
   std::error_code ec;
   const fs::path creds = fs::path(ws_.credentials()) / kNamespace;
   for (auto it = fs::directory_iterator(creds, ec); !ec && it != fs::directory_iterator();

@@ -7,6 +7,10 @@
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "pkg/base/clock.h"
+#include "pkg/store/codec.h"
+#include "pkg/store/file_journal.h"
+
 namespace aura::e2e {
 namespace fs = std::filesystem;
 
@@ -123,6 +127,19 @@ std::string ReadFile(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+std::string ReadJournal(const std::string& state) {
+  store::FileJournalOptions o;
+  o.read_only = true;
+  auto j = store::FileJournal::Open(state, &base::RealClock(), o);
+  if (!j.ok()) return "";
+  store::detail::JournalImage image;
+  image.entries = *(*j)->List();
+  image.generation = (*j)->generation();
+  image.binding = *(*j)->GetBinding();
+  auto bytes = store::detail::EncodeJournal(image);
+  return bytes.ok() ? *bytes : "";
 }
 
 }  // namespace aura::e2e

@@ -58,5 +58,10 @@ base::StatusOr<std::unique_ptr<test_harness::Subprocess>> StartRun(
     std::map<std::string, std::string> env = ControllerEnv());
 
 std::string ReadFile(const std::string& path);
+// The file journal at `state` as one document in the snapshot's format, its record log
+// (`<state>.log`) applied, read as `aura-controller status` reads it (read-only, no lock); ""
+// when it cannot be read. Tests that inspect the journal's entries read it this way: since
+// issue 21 the snapshot alone lacks the writes made since the last compaction.
+std::string ReadJournal(const std::string& state);
 
 }  // namespace aura::e2e

@@ -102,7 +102,9 @@ TEST(StateMigrateTest, CopiesTheFileStateIntoAnEmptyEtcdPrefix) {
   };
 
   {  // A controller holds the file journal: refused, nothing written to etcd.
-    auto locked = store::FileJournal::Open(ws.state(), &base::RealClock());
+    store::FileJournalOptions hold_only;
+    hold_only.compact_on_open = false;  // the files must stay as `before` has them
+    auto locked = store::FileJournal::Open(ws.state(), &base::RealClock(), hold_only);
     ASSERT_TRUE(locked.ok()) << locked.status();
     auto r = e2e::RunCli(migrate, seconds(30));
     EXPECT_EQ(r.exit.code, 1) << r.out << r.err;

@@ -243,7 +243,7 @@ TEST_F(HostileTest, UnreadableCreateAnswersAreResolvedExactlyOnce) {
   EXPECT_EQ((*inst)["instances"].size(), 4u);
   auto stats = sim_->Stats();
   EXPECT_EQ((*stats)["post_instances"], 4) << "a create was sent again";
-  const json journal = json::parse(e2e::ReadFile(ws_.state()));
+  const json journal = json::parse(e2e::ReadJournal(ws_.state()));
   // Which creates carried a readable password, by name.
   std::map<std::string, bool> readable;
   for (const json& i : (*inst)["instances"]) {

@@ -106,7 +106,7 @@ TEST_F(JournalTest, FullDiskSendsNoCreateWithoutADurableIntentAndRecovers) {
   // then on must be one of the intents it holds.
   ASSERT_TRUE(WaitFor([&] { return !LogLines(run->Log(), "not durable").empty(); }, seconds(60)))
       << "no create was refused for want of a durable intent";
-  const std::string frozen = e2e::ReadFile(state);
+  const std::string frozen = e2e::ReadJournal(state);
   const json frozen_journal = json::parse(frozen, nullptr, false);
   ASSERT_TRUE(frozen_journal.is_object()) << frozen;
   std::set<std::string> intents;
@@ -128,7 +128,7 @@ TEST_F(JournalTest, FullDiskSendsNoCreateWithoutADurableIntentAndRecovers) {
   const int64_t posts_full = (*sim_->Stats())["post_instances"].get<int64_t>() - posts_frozen;
   auto inst = sim_->Instances();
   ASSERT_TRUE(inst.ok());
-  EXPECT_EQ(e2e::ReadFile(state), frozen) << "the journal changed on a full disk";
+  EXPECT_EQ(e2e::ReadJournal(state), frozen) << "the journal changed on a full disk";
   EXPECT_LE(posts_full, static_cast<int64_t>(intents.size()))
       << "more POSTs on a full disk than durable intents";
   for (size_t i = static_cast<size_t>(instances_frozen); i < (*inst)["instances"].size(); ++i) {
@@ -182,8 +182,12 @@ TEST_F(JournalTest, CorruptedJournalRefusesToStartAndIsKeptAsItWas) {
       }(),
       seconds(120));
   ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
-  const std::string good = e2e::ReadFile(ws_.state());
+  // The whole journal as one snapshot without a log (the writes since the last compaction are
+  // in the log), so that each damage below hits every entry.
+  const std::string good = e2e::ReadJournal(ws_.state());
   ASSERT_FALSE(good.empty());
+  ASSERT_NE(json::parse(good)["entries"].size(), 0u);
+  ws_.RemoveFile("state/journal.json.log");
   const int64_t posts = (*sim_->Stats())["post_instances"].get<int64_t>();
   std::string binary = good;
   for (size_t i = 0; i < binary.size(); i += 7) binary[i] = static_cast<char>(0x80 + i % 100);

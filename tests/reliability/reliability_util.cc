@@ -150,7 +150,7 @@ bool Converged(const test_harness::SimulatorProcess& sim, const std::string& sta
       return false;
     }
   }
-  const json journal = json::parse(e2e::ReadFile(state), nullptr, false);
+  const json journal = json::parse(e2e::ReadJournal(state), nullptr, false);
   auto inst = sim.Instances();
   if (!journal.is_object() || !inst.ok()) {
     *why = "journal or simulator unreadable";
@@ -192,7 +192,7 @@ chaos::Verdict Judge(const test_harness::SimulatorProcess& sim, const std::strin
   e.client_id = test_harness::kSimClientId;
   auto inst = sim.Instances();
   if (inst.ok()) e.sim_instances = *inst;
-  e.journal = json::parse(e2e::ReadFile(state), nullptr, false);
+  e.journal = json::parse(e2e::ReadJournal(state), nullptr, false);
   if (!e.journal.is_object()) e.journal = json::object();
   std::error_code ec;
   const fs::path creds = fs::path(credentials_dir) / kNamespace;

@@ -73,7 +73,8 @@ TEST_F(SecretsTest, NothingLeaksAcrossARunWithEveryFault) {
     for (const char* path : {"/metrics", "/readyz", "/healthz"}) shown += run->Get(path);
     cli({"status", "--state", ws_.state()}, e2e::ControllerEnv());
     cli({"status", "--output", "json", "--state", ws_.state()}, e2e::ControllerEnv());
-    shown += e2e::ReadFile(ws_.state()) + e2e::ReadFile(ws_.dir() + "/state/journal.status.json");
+    shown += e2e::ReadFile(ws_.state()) + e2e::ReadFile(ws_.state() + ".log") +
+             e2e::ReadFile(ws_.dir() + "/state/journal.status.json");
   };
   auto fired = [&](const std::string& kind) {
     auto s = sim_->Stats();
