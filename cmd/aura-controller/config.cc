@@ -225,6 +225,7 @@ const std::map<std::string, Command>& Commands() {
                                                             {"status", Command::kStatus},
                                                             {"version", Command::kVersion},
                                                             {"credentials", Command::kCredentials},
+                                                            {"tenants", Command::kTenants},
                                                             {"help", Command::kHelp}};
   return *m;
 }
@@ -348,7 +349,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     return InvalidArgumentError(
         "unknown command \"" + first + "\"" +
         (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
-        " (commands: run, plan, apply, validate, status, credentials, version)");
+        " (commands: run, plan, apply, validate, status, credentials, tenants, version)");
   }
   c.command = cmd->second;
   ++i;
@@ -415,8 +416,10 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
       return InvalidArgumentError(std::string(f.env) + " (environment): " + s.message());
     }
   }
+  // Positional arguments are spec paths, except for the commands that take names or ids.
+  const bool args_are_specs = c.command != Command::kCredentials && c.command != Command::kTenants;
   for (const auto& a : c.args) {
-    if (c.command != Command::kCredentials) c.specs.push_back(a);
+    if (args_are_specs) c.specs.push_back(a);
   }
   c.client_secret = Env("AURA_CLIENT_SECRET");
   if (!c.credentials_file.empty()) {

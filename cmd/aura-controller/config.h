@@ -11,7 +11,17 @@
 
 namespace aura::cmd {
 
-enum class Command { kRun, kPlan, kApply, kValidate, kStatus, kVersion, kCredentials, kHelp };
+enum class Command {
+  kRun,
+  kPlan,
+  kApply,
+  kValidate,
+  kStatus,
+  kVersion,
+  kCredentials,
+  kTenants,
+  kHelp
+};
 
 struct Config {
   Command command = Command::kHelp;

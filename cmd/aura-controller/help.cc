@@ -18,6 +18,9 @@ Commands:
   status     the journal and last observed state of every spec
   credentials get [NAMESPACE/]NAME [--all]
              print the one-time credentials saved for a spec (--all: every instance's)
+  tenants [TENANT-ID]
+             the tenants (projects) the credentials see and the instance configurations
+             each offers: cloud provider, region, type, versions, memory/storage
   version    print the version
 
 Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
@@ -155,6 +158,18 @@ in namespace "default".
                            --etcd-cert, --etcd-key for etcds://)
   --credentials-key-file FILE[,FILE]  the key(s) the passwords were sealed with
 )";
+    case Command::kTenants:
+      return "Usage: aura-controller tenants [TENANT-ID] [flags]\n\nLists the tenants (Aura "
+             "projects) the credentials can see and, for each, the instance\nconfigurations it "
+             "offers (GET /tenants, GET /tenants/{id}): one row per cloud provider,\nregion and "
+             "type with its versions and MEMORY/STORAGE sizes, for writing a valid spec.\nSends "
+             "only GET requests (and a token request), through the shared rate limit.\n" +
+             api + R"(
+Output:
+  --output table|json      (default table; json: every configuration as Aura sent it)
+  --state FILE             where the learned rate limit and token cache are kept (default
+                           .aura/journal.json)
+)" + logs;
     case Command::kVersion:
       return "Usage: aura-controller version\n";
     default:

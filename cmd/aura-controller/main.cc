@@ -17,6 +17,7 @@
 #include "cmd/aura-controller/config.h"
 #include "cmd/aura-controller/ha.h"
 #include "cmd/aura-controller/kube_secrets.h"
+#include "cmd/aura-controller/tenants.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
 #include "pkg/base/clock.h"
@@ -456,6 +457,8 @@ int main(int argc, char** argv) {
       return Run(*config, signals);
     case Command::kCredentials:
       return Credentials(*config);
+    case Command::kTenants:
+      return Tenants(*config);
     default:
       std::cout << Usage();
       return 0;

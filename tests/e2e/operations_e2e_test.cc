@@ -1,0 +1,98 @@
+// End-to-end tests of the operator commands (issue 22): the real aura-controller binary against
+// the real simulator over 127.0.0.1, in both simulator profiles.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "tests/e2e/e2e_util.h"
+
+namespace aura::e2e {
+namespace {
+
+using std::chrono::seconds;
+using test_harness::SimulatorProcess;
+using ::testing::ContainsRegex;
+using ::testing::HasSubstr;
+
+constexpr char kSecondTenant[] = "0b7c2a51-3d4e-4f60-8a9b-c0d1e2f3a4b5";
+
+std::unique_ptr<SimulatorProcess> StartSim(std::vector<std::string> extra = {}) {
+  auto sim = SimulatorProcess::Start(extra);
+  EXPECT_TRUE(sim.ok()) << sim.status();
+  return sim.ok() ? std::move(*sim) : nullptr;
+}
+
+std::vector<std::string> Args(std::initializer_list<std::string> head,
+                              std::vector<std::string> tail) {
+  std::vector<std::string> a(head);
+  a.insert(a.end(), tail.begin(), tail.end());
+  return a;
+}
+
+// Only the flags that reach the API: tenants takes no spec paths.
+std::vector<std::string> ApiFlags(const SimulatorProcess& sim, const Workspace& ws) {
+  return {"--api-url", sim.api_url(), "--token-url", sim.token_url(), "--state", ws.state(),
+          "--request-timeout", "3s", "--log-format", "json"};
+}
+
+class TenantsE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(TenantsE2E, ListsEveryTenantAndItsConfigurations) {
+  auto sim = StartSim({"--profile", GetParam(), "--tenant",
+                       std::string(test_harness::kSimTenantId) + "=Main", "--tenant",
+                       std::string(kSecondTenant) + "=Staging"});
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  CliResult table = RunCli(Args({"tenants"}, ApiFlags(*sim, ws)), seconds(30));
+  ASSERT_EQ(table.exit.code, 0) << table.out << table.err;
+  EXPECT_THAT(table.out, HasSubstr(std::string("TENANT ") + test_harness::kSimTenantId +
+                                   "  \"Main\""));
+  EXPECT_THAT(table.out, HasSubstr(std::string("TENANT ") + kSecondTenant + "  \"Staging\""));
+  EXPECT_THAT(table.out, ContainsRegex("gcp +europe-west1 +free-db +5,4 +1GB/2GB\n"));
+  EXPECT_THAT(table.out,
+              ContainsRegex("aws +us-east-1 +professional-db +5,4 +1GB/2GB 2GB/4GB 4GB/8GB"));
+  EXPECT_THAT(table.out, HasSubstr("2 tenant(s)"));
+
+  CliResult one = RunCli(Args({"tenants", kSecondTenant, "--output", "json"}, ApiFlags(*sim, ws)),
+                         seconds(30));
+  ASSERT_EQ(one.exit.code, 0) << one.out << one.err;
+  auto j = nlohmann::json::parse(one.out, nullptr, false);
+  ASSERT_TRUE(j.is_array()) << one.out;
+  ASSERT_EQ(j.size(), 1u);
+  EXPECT_EQ(j[0]["id"], kSecondTenant);
+  EXPECT_EQ(j[0]["name"], "Staging");
+  bool found = false;
+  for (const auto& ic : j[0]["instance_configurations"]) {
+    found |= ic["type"] == "business-critical" && ic["region"] == "eastus" &&
+             ic["memory"] == "512GB" && ic["version"] == "5";
+  }
+  EXPECT_TRUE(found) << one.out.substr(0, 2000);
+
+  // Only GETs (and the token) were sent.
+  auto stats = sim->Stats();
+  ASSERT_TRUE(stats.ok());
+  for (const auto& [route, codes] : (*stats)["requests"].items()) {
+    EXPECT_TRUE(route.rfind("GET ", 0) == 0 || route == "POST /oauth/token") << route;
+  }
+}
+
+TEST_P(TenantsE2E, UnknownTenantFailsNamingIt) {
+  auto sim = StartSim({"--profile", GetParam()});
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  CliResult r = RunCli(Args({"tenants", "00000000-0000-4000-8000-000000000000"},
+                            ApiFlags(*sim, ws)),
+                       seconds(30));
+  EXPECT_EQ(r.exit.code, 1) << r.out << r.err;
+  EXPECT_THAT(r.err, HasSubstr("GET /tenants/00000000-0000-4000-8000-000000000000"));
+
+  CliResult usage = RunCli(Args({"tenants", "a", "b"}, ApiFlags(*sim, ws)), seconds(30));
+  EXPECT_EQ(usage.exit.code, 1);
+  EXPECT_THAT(usage.err, HasSubstr("usage: aura-controller tenants [TENANT-ID]"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, TenantsE2E, ::testing::Values("strict", "real"));
+
+}  // namespace
+}  // namespace aura::e2e
