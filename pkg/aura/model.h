@@ -53,6 +53,9 @@ struct CreateInstanceRequest {
   std::optional<std::string> storage;
   std::optional<bool> vector_optimized;
   std::optional<bool> graph_analytics_plugin;
+  // Clone (spec.source): the instance, and optionally its snapshot, the new one starts from.
+  std::optional<std::string> source_instance_id;
+  std::optional<std::string> source_snapshot_id;
 };
 
 // The 202 body of POST /v1/instances. `password` is returned only here, once. Required: id and

@@ -428,6 +428,8 @@ std::string ToJson(const CreateInstanceRequest& r) {
   if (r.storage) j["storage"] = *r.storage;
   if (r.vector_optimized) j["vector_optimized"] = *r.vector_optimized;
   if (r.graph_analytics_plugin) j["graph_analytics_plugin"] = *r.graph_analytics_plugin;
+  if (r.source_instance_id) j["source_instance_id"] = *r.source_instance_id;
+  if (r.source_snapshot_id) j["source_snapshot_id"] = *r.source_snapshot_id;
   return j.dump();
 }
 

@@ -64,8 +64,8 @@ api::CreateInstanceRequest CreateRequestFor(const InstanceSpec& s) {
 
 // No journal knowledge of an instance for this key: adopt, report a conflict, or create.
 void PlanWithoutInstance(const InstanceSpec& s, const JournalEntry* entry,
-                         const TenantListing& listing, const Owners& owners, std::string why,
-                         KeyPlan* p) {
+                         const TenantListing& listing, const Observed& observed,
+                         const Owners& owners, std::string why, KeyPlan* p) {
   std::vector<std::string> owned_by_others;
   auto same = SameNamed(listing, s.aura_name, owners, s.key(), &owned_by_others);
   if (same.empty() && !owned_by_others.empty()) {
@@ -111,6 +111,11 @@ void PlanWithoutInstance(const InstanceSpec& s, const JournalEntry* entry,
   }
   Action a = MakeAction(ActionType::kCreate, s.key(), std::move(why));
   a.create = CreateRequestFor(s);
+  if (!PlanSource(s, observed, owners, &a.create, p)) return;
+  if (a.create.source_instance_id) {
+    a.reason += "; clone of " + *a.create.source_instance_id +
+                (a.create.source_snapshot_id ? " snapshot " + *a.create.source_snapshot_id : "");
+  }
   a.attempt = entry && entry->intent ? entry->intent->attempt + 1 : 1;
   a.delete_on_removal = s.deletion_policy == spec::DeletionPolicy::kDelete;
   p->actions.push_back(std::move(a));
@@ -184,7 +189,7 @@ void PlanIntent(const InstanceSpec* s, const JournalEntry& e, const Observed& ob
     SetWaiting(p, kPhaseRemoved, "forgetting");
     return;
   }
-  PlanWithoutInstance(*s, &e, listing, owners,
+  PlanWithoutInstance(*s, &e, listing, observed, owners,
                       "previous create (attempt " + std::to_string(intent.attempt) +
                           ") never landed: no instance named \"" + intent.aura_name +
                           "\" after the settle window",

@@ -135,6 +135,7 @@ KeyPlan PlanKey(const spec::InstanceSpec* s, bool invalid, const JournalEntry* e
   }
   if (e && !e->instance_id.empty()) {
     PlanKnownInstance(*s, *e, observed, owners, now, o, &p);
+    NoteSourceWithoutEffect(*s, &p);
     return p;
   }
   const bool vanished = e && !e->vanished_ids.empty();
@@ -154,7 +155,7 @@ KeyPlan PlanKey(const spec::InstanceSpec* s, bool invalid, const JournalEntry* e
     return p;
   }
   PlanWithoutInstance(
-      *s, e, it->second, owners,
+      *s, e, it->second, observed, owners,
       vanished
           ? "instance " + e->vanished_ids.back() + " vanished; re-creating it (recreate: IfMissing)"
           : "no instance named \"" + s->aura_name + "\" in tenant " + s->tenant_id,

@@ -31,8 +31,8 @@ std::vector<api::InstanceSummary> SameNamed(const TenantListing& listing,
 api::CreateInstanceRequest CreateRequestFor(const spec::InstanceSpec& s);
 // No journal knowledge of an instance for this key: adopt, report a conflict, or create.
 void PlanWithoutInstance(const spec::InstanceSpec& s, const store::JournalEntry* entry,
-                         const TenantListing& listing, const Owners& owners, std::string why,
-                         KeyPlan* p);
+                         const TenantListing& listing, const Observed& observed,
+                         const Owners& owners, std::string why, KeyPlan* p);
 // Resolves entry.intent from the tenant's listing (DESIGN.md step 3). When the POST never
 // landed, `spec` decides: a new attempt when present, forgetting the key when removed.
 void PlanIntent(const spec::InstanceSpec* s, const store::JournalEntry& e, const Observed& observed,
@@ -76,6 +76,17 @@ std::string ImmutableChange(const spec::InstanceSpec& s, const store::JournalEnt
 void PlanKnownInstance(const spec::InstanceSpec& s, const store::JournalEntry& e,
                        const Observed& observed, const Owners& owners, base::SystemTime now,
                        const PlanOptions& o, KeyPlan* p);
+
+// plan_source.cc
+// spec.source of a create: fills req's source_instance_id/source_snapshot_id and returns true,
+// or plans a wait (the source spec has no instance yet, the source is not stable) or a
+// refusal (an instanceId no LIST holds) and returns false. True when the spec has no source.
+bool PlanSource(const spec::InstanceSpec& s, const Observed& observed, const Owners& owners,
+                api::CreateInstanceRequest* req, KeyPlan* p);
+// "spec ns/name snapshot ID", for people.
+std::string SourceDescription(const spec::SourceSpec& src);
+// For a key that has an instance: spec.source has no effect any more; says so in the status.
+void NoteSourceWithoutEffect(const spec::InstanceSpec& s, KeyPlan* p);
 
 // plan_removal.cc
 void PlanRemoved(const store::JournalEntry& e, const Observed& observed, const Owners& owners,

@@ -38,7 +38,8 @@ const std::vector<std::string> kSpecFields = {"name",
                                               "adoption",
                                               "recreate",
                                               "suspend",
-                                              "connectionSecret"};
+                                              "connectionSecret",
+                                              "source"};
 const std::vector<std::string> kConnectionSecretFields = {"name"};
 const std::vector<std::string> kDeletionPolicies = {"Retain", "Delete"};
 const std::vector<std::string> kAdoptions = {"IfExists", "Never"};
@@ -284,6 +285,7 @@ class Decoder : private FieldReader {
     ReadAuraName(sf, r);
     ReadOptions(sf, r);
     ReadConnectionSecret(sf);
+    ReadSource(*this, sf, &out_.spec);
     if (r.type == Read::kOk && out_.spec.type == "free-db") {
       CheckFreeDb(r);
     } else {

@@ -14,6 +14,7 @@ using std::chrono::seconds;
 using test_harness::SimulatorProcess;
 using ::testing::ContainsRegex;
 using ::testing::HasSubstr;
+using ::testing::Not;
 
 constexpr char kSecondTenant[] = "0b7c2a51-3d4e-4f60-8a9b-c0d1e2f3a4b5";
 
@@ -93,6 +94,80 @@ TEST_P(TenantsE2E, UnknownTenantFailsNamingIt) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, TenantsE2E, ::testing::Values("strict", "real"));
+
+std::string InstanceSpec(const std::string& name, const std::string& extra = "") {
+  return "---\napiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: " +
+         name + "\n  namespace: e2e\nspec:\n  tenantId: " + test_harness::kSimTenantId +
+         "\n  cloudProvider: gcp\n  region: europe-west1\n  type: professional-db\n  memory: "
+         "1GB\n" +
+         extra;
+}
+
+std::unique_ptr<SimulatorProcess> StartFastSim(const std::string& profile) {
+  return StartSim({"--profile", profile, "--create-seconds", "0.3", "--update-seconds", "0.3",
+                   "--pause-seconds", "0.3", "--resume-seconds", "0.3", "--destroy-seconds",
+                   "0.3", "--rate-limit", "1000"});
+}
+
+class CloneE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CloneE2E, CloneOfAnotherSpecIsCreatedFromItsInstanceOnceAndOnlyAtCreate) {
+  auto sim = StartFastSim(GetParam());
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteFile("specs/prod.yaml", InstanceSpec("prod"));
+  ws.WriteFile("specs/clone.yaml", InstanceSpec("clone", "  source:\n    instance: prod\n"));
+  const auto flags = ControllerFlags(*sim, ws);
+
+  CliResult valid = RunCli({"validate", ws.specs()}, seconds(20));
+  ASSERT_EQ(valid.exit.code, 0) << valid.out;
+
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+
+  auto instances = sim->Instances();
+  ASSERT_TRUE(instances.ok());
+  std::string prod_id, clone_source;
+  int count = 0;
+  for (const auto& i : (*instances)["instances"]) {
+    if (i.value("deleted", false)) continue;
+    ++count;
+    if (i["name"] == "prod") prod_id = i["id"];
+    if (i["name"] == "clone") clone_source = i.value("source_instance_id", "");
+  }
+  EXPECT_EQ(count, 2) << instances->dump();
+  ASSERT_FALSE(prod_id.empty());
+  EXPECT_EQ(clone_source, prod_id) << instances->dump();
+  // The clone's one-time password went to the credentials store like any create's.
+  EXPECT_EQ(ws.Passwords().size(), 2u);
+  EXPECT_THAT(apply.out + apply.err, Not(HasSubstr(ws.Passwords()[0])));
+
+  // Changing the source afterwards does nothing, and plan says so.
+  ws.WriteFile("specs/clone.yaml",
+               InstanceSpec("clone", "  source:\n    instanceId: " + prod_id +
+                                         "\n    snapshotId: 3e5e6e27-bf0a-4898-abb8-5f3050cac418\n"));
+  CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(plan.exit.code, 0) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("is used only at create: no effect on the existing instance"));
+  EXPECT_EQ((*sim->Stats())["post_instances"], 2);
+}
+
+TEST_P(CloneE2E, MissingSourceInstanceIsReportedByPlanAndNeverPosted) {
+  auto sim = StartFastSim(GetParam());
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteFile("specs/clone.yaml",
+               InstanceSpec("clone", "  source:\n    instanceId: deadbeef\n"));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(plan.exit.code, 1) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("spec.source.instanceId: instance deadbeef not found"));
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "20s"}, flags), seconds(40));
+  EXPECT_EQ(apply.exit.code, 1) << apply.out << apply.err;
+  EXPECT_EQ((*sim->Stats())["post_instances"], 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, CloneE2E, ::testing::Values("strict", "real"));
 
 }  // namespace
 }  // namespace aura::e2e

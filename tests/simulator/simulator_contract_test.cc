@@ -174,6 +174,17 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   Call("POST", "/instances/" + id + "/snapshots/" + sid + "/restore", 202, json::object());
   ASSERT_TRUE(AwaitStatusVia(id, "running"));
 
+  // Clones (spec.source): of the instance, of its snapshot, of a missing one (400).
+  json clone = CreateBody("clone");
+  clone["source_instance_id"] = id;
+  Call("POST", "/instances", 202, clone);
+  clone = CreateBody("clone-snap");
+  clone["source_instance_id"] = id;
+  clone["source_snapshot_id"] = sid;
+  Call("POST", "/instances", 202, clone);
+  clone["source_instance_id"] = "0badf00d";
+  Call("POST", "/instances", 400, clone);
+
   // Gateway answers: throttled, server errors, bad and expired tokens. (A 415 cannot pass
   // through Prism: it refuses a non-JSON body itself with a 422; simulator_http_test has it.)
   ASSERT_TRUE(sim_->SetFaults({{"throttle", {{{"count", 1}, {"retry_after", 1}}}}}).ok());
@@ -192,7 +203,8 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   // Delete: 202 once, then 404.
   Call("DELETE", "/instances/" + id, 202);
   Call("DELETE", "/instances/" + id, 404);
-  ASSERT_TRUE(WaitFor([&] { return Call("GET", "/instances", 200).json["data"].size() == 2; },
+  // Left: free, committed-then-500 and the two clones.
+  ASSERT_TRUE(WaitFor([&] { return Call("GET", "/instances", 200).json["data"].size() == 4; },
                       seconds(10), milliseconds(50)));
 
   ASSERT_TRUE(sim_->SetFaults({{"expire_tokens_now", true}}).ok());

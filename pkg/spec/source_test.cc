@@ -1,0 +1,92 @@
+// spec.source: clone at create (issue 22).
+#include <gtest/gtest.h>
+
+#include "pkg/spec/spec.h"
+#include "pkg/spec/spec_test_util.h"
+
+namespace aura::spec {
+namespace {
+
+using testing::Doc;
+using testing::ExpectDiagnostics;
+
+TEST(SpecSource, InstanceAloneIsInTheSpecsNamespace) {
+  const LoadResult r = LoadString(Doc({{"source", "{instance: prod-orders}"}}), "case.yaml");
+  ASSERT_TRUE(r.ok()) << testing::Dump(r);
+  ASSERT_EQ(r.specs.size(), 1u);
+  ASSERT_TRUE(r.specs[0].source.has_value());
+  EXPECT_EQ(r.specs[0].source->instance_key, "shop/prod-orders");
+  EXPECT_EQ(r.specs[0].source->instance_id, "");
+  EXPECT_EQ(r.specs[0].source->snapshot_id, "");
+  EXPECT_EQ(r.specs[0].field_locations.count("spec.source.instance"), 1u);
+}
+
+TEST(SpecSource, InstanceIdAndSnapshot) {
+  const LoadResult r = LoadString(
+      Doc({{"source", "{instanceId: db1d1234, snapshotId: 3e5e6e27-bf0a-4898-abb8-5f3050cac418}"}}),
+      "case.yaml");
+  ASSERT_TRUE(r.ok()) << testing::Dump(r);
+  const auto& src = *r.specs[0].source;
+  EXPECT_EQ(src.instance_key, "");
+  EXPECT_EQ(src.instance_id, "db1d1234");
+  EXPECT_EQ(src.snapshot_id, "3e5e6e27-bf0a-4898-abb8-5f3050cac418");
+}
+
+TEST(SpecSource, OtherNamespaceAndNullIsUnset) {
+  LoadResult r = LoadString(Doc({{"source", "{instance: prod/orders}"}}), "case.yaml");
+  ASSERT_TRUE(r.ok()) << testing::Dump(r);
+  EXPECT_EQ(r.specs[0].source->instance_key, "prod/orders");
+  r = LoadString(Doc({{"source", "~"}}), "case.yaml");
+  ASSERT_TRUE(r.ok()) << testing::Dump(r);
+  EXPECT_FALSE(r.specs[0].source.has_value());
+}
+
+struct Case {
+  std::string name;
+  std::string source;  // the value of spec.source, on line 12 at column 11
+  std::vector<testing::Expect> expect;
+};
+
+class SpecSourceInvalid : public ::testing::TestWithParam<Case> {};
+
+TEST_P(SpecSourceInvalid, ReportsFileLineFieldFoundAndAllowed) {
+  const LoadResult r = LoadString(Doc({{"source", GetParam().source}}), "case.yaml");
+  ExpectDiagnostics(r, GetParam().expect);
+  EXPECT_TRUE(r.specs.empty());
+  EXPECT_EQ(r.invalid_keys, std::set<std::string>{"shop/orders"});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, SpecSourceInvalid,
+    ::testing::ValuesIn(std::vector<Case>{
+        {"Scalar", "orders-prod", {{12, 11, "spec.source", "found \"orders-prod\"; allowed: a "
+                                                            "mapping with instance"}}},
+        {"Empty", "{}", {{12, 3, "spec.source.instance", "missing (required); allowed: instance"}}},
+        {"Both",
+         "{instance: a, instanceId: db1d1234}",
+         {{12, 37, "spec.source.instanceId",
+           "found both instance \"a\" and instanceId \"db1d1234\"; allowed: one of them"}}},
+        {"BadRef",
+         "{instance: Prod/Orders}",
+         {{12, 22, "spec.source.instance",
+           "found \"Prod/Orders\"; allowed: another spec as [NAMESPACE/]NAME"}}},
+        {"Itself",
+         "{instance: shop/orders}",
+         {{12, 22, "spec.source.instance", "(this spec itself)"}}},
+        {"BadId",
+         "{instanceId: db1d-1234}",
+         {{12, 24, "spec.source.instanceId",
+           "found \"db1d-1234\"; allowed: an Aura instance id: 1..64 letters and digits"}}},
+        {"BadSnapshot",
+         "{instanceId: db1d1234, snapshotId: \"a b\"}",
+         {{12, 46, "spec.source.snapshotId",
+           "found \"a b\"; allowed: an Aura snapshot id: 1..64 letters, digits and '-'"}}},
+        {"UnknownField",
+         "{instanceID: db1d1234}",
+         {{12, 3, "spec.source.instance", "missing (required)"},
+          {12, 12, "spec.source.instanceID", "did you mean \"instanceId\"?"}}},
+    }),
+    [](const auto& p) { return p.param.name; });
+
+}  // namespace
+}  // namespace aura::spec
