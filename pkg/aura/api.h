@@ -42,6 +42,9 @@ class AuraApi {
   virtual StatusOr<Reply<DeleteResult>> DeleteInstance(std::string_view id) = 0;
   virtual StatusOr<Reply<Instance>> PauseInstance(std::string_view id) = 0;
   virtual StatusOr<Reply<Instance>> ResumeInstance(std::string_view id) = 0;
+  // POST /instances/{id}/upgrade (professional-db to business-critical). Never retried.
+  virtual StatusOr<Reply<Instance>> UpgradeInstance(std::string_view id,
+                                                    const UpgradeInstanceRequest& req) = 0;
 
   virtual StatusOr<Reply<std::vector<Tenant>>> ListTenants(
       Priority priority = Priority::kPoll) = 0;

@@ -93,6 +93,13 @@ struct UpdateInstanceRequest {
   }
 };
 
+// POST /v1/instances/{id}/upgrade: professional-db to business-critical, optionally resized
+// (memory and storage go together, or neither is sent).
+struct UpgradeInstanceRequest {
+  std::optional<std::string> memory;
+  std::optional<std::string> storage;
+};
+
 struct Tenant {
   std::string id;
   std::string name;

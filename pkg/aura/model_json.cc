@@ -433,6 +433,13 @@ std::string ToJson(const CreateInstanceRequest& r) {
   return j.dump();
 }
 
+std::string ToJson(const UpgradeInstanceRequest& r) {
+  json j = json::object();
+  if (r.memory) j["memory"] = *r.memory;
+  if (r.storage) j["storage"] = *r.storage;
+  return j.dump();
+}
+
 std::string ToJson(const UpdateInstanceRequest& r) {
   json j = json::object();
   if (r.name) j["name"] = *r.name;

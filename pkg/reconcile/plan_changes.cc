@@ -135,12 +135,19 @@ std::string ImmutableChange(const InstanceSpec& s, const JournalEntry& e,
            "one";
   };
   const api::Instance* i = obs && obs->found ? &obs->instance : nullptr;
+  const std::string was_type = e.type.empty() && i ? i->type : e.type;
+  std::string type_change;
+  if (!was_type.empty() && was_type != s.type && !IsUpgrade(was_type, s.type)) {
+    type_change = "spec.type changed from \"" + was_type + "\" to \"" + s.type +
+                  "\": Aura cannot change it in place (only professional-db to "
+                  "business-critical, by an upgrade); revert it, or remove this spec and add a "
+                  "new one";
+  }
   for (const std::string& m :
        {check("tenantId", e.tenant_id, s.tenant_id),
         check("cloudProvider", e.cloud_provider.empty() && i ? i->cloud_provider : e.cloud_provider,
               s.cloud_provider),
-        check("region", e.region.empty() && i ? i->region : e.region, s.region),
-        check("type", e.type.empty() && i ? i->type : e.type, s.type),
+        check("region", e.region.empty() && i ? i->region : e.region, s.region), type_change,
         check("version", e.version, s.version)}) {
     if (!m.empty()) return m;
   }
@@ -289,6 +296,24 @@ void PlanKnownInstance(const InstanceSpec& s, const JournalEntry& e, const Obser
     p->actions.push_back(std::move(a));
     p->status.drifted = true;
     SetWaiting(p, kPhaseResuming, "resuming" + (d.reason.empty() ? "" : "; then " + d.reason));
+    return;
+  }
+  // An upgrade first: a resize that comes with it goes in the same request.
+  if (const std::string now_type = i.type.empty() ? e.type : i.type; IsUpgrade(now_type, s.type)) {
+    Action a = MakeAction(ActionType::kUpgrade, s.key(),
+                          "type " + now_type + " -> " + s.type + " (upgrade)");
+    a.instance_id = e.instance_id;
+    if ((!i.memory.empty() && i.memory != s.memory) ||
+        (!s.storage.empty() && !i.storage.empty() && i.storage != s.storage)) {
+      a.upgrade.memory = s.memory;
+      a.upgrade.storage = s.storage;
+      auto dash = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+      a.reason += ", memory " + dash(i.memory) + " -> " + s.memory + ", storage " +
+                  dash(i.storage) + " -> " + s.storage;
+    }
+    p->actions.push_back(std::move(a));
+    p->status.drifted = true;
+    SetWaiting(p, kPhaseUpdating, "upgrading to " + s.type);
     return;
   }
   if (!d.patch.empty()) {

@@ -70,6 +70,11 @@ struct PatchDecision {
 };
 PatchDecision DecidePatches(const std::vector<FieldChange>& changes, const store::JournalEntry& e,
                             base::SystemTime now, const PlanOptions& o);
+// professional-db to business-critical: the one type change Aura makes in place
+// (POST /instances/{id}/upgrade).
+inline bool IsUpgrade(const std::string& from, const std::string& to) {
+  return from == "professional-db" && to == "business-critical";
+}
 // A change Aura cannot make in place, or "" when there is none.
 std::string ImmutableChange(const spec::InstanceSpec& s, const store::JournalEntry& e,
                             const InstanceObservation* obs);

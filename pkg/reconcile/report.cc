@@ -149,6 +149,12 @@ json ToJson(const Action& a) {
     if (a.patch.cdc_enrichment_mode) p["cdc_enrichment_mode"] = *a.patch.cdc_enrichment_mode;
     j["patch"] = p;
   }
+  if (a.type == ActionType::kUpgrade) {
+    json u = json::object();
+    if (a.upgrade.memory) u["memory"] = *a.upgrade.memory;
+    if (a.upgrade.storage) u["storage"] = *a.upgrade.storage;
+    j["upgrade"] = u;
+  }
   if (!a.duplicate_ids.empty()) j["duplicate_ids"] = a.duplicate_ids;
   return j;
 }

@@ -95,6 +95,12 @@ TEST_P(TenantsE2E, UnknownTenantFailsNamingIt) {
 
 INSTANTIATE_TEST_SUITE_P(Profiles, TenantsE2E, ::testing::Values("strict", "real"));
 
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
 std::string InstanceSpec(const std::string& name, const std::string& extra = "") {
   return "---\napiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: " +
          name + "\n  namespace: e2e\nspec:\n  tenantId: " + test_harness::kSimTenantId +
@@ -168,6 +174,54 @@ TEST_P(CloneE2E, MissingSourceInstanceIsReportedByPlanAndNeverPosted) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, CloneE2E, ::testing::Values("strict", "real"));
+
+class UpgradeE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(UpgradeE2E, ProfessionalToBusinessCriticalUsesTheUpgradeEndpointWithTheResize) {
+  auto sim = StartFastSim(GetParam());
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteFile("specs/orders.yaml", InstanceSpec("orders"));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+
+  ws.WriteFile("specs/orders.yaml",
+               Replace(InstanceSpec("orders"), "type: professional-db\n  memory: 1GB",
+                       "type: business-critical\n  memory: 2GB"));
+  CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(plan.exit.code, 2) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("upgrade"));
+  EXPECT_THAT(plan.out, HasSubstr("type professional-db -> business-critical (upgrade), memory "
+                                  "1GB -> 2GB, storage 2GB -> 4GB"));
+
+  apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  auto instances = sim->Instances();
+  ASSERT_TRUE(instances.ok());
+  ASSERT_EQ((*instances)["instances"].size(), 1u);
+  const auto& i = (*instances)["instances"][0];
+  EXPECT_EQ(i["type"], "business-critical") << i.dump();
+  EXPECT_EQ(i["memory"], "2GB");
+  auto stats = sim->Stats();
+  ASSERT_TRUE(stats.ok());
+  EXPECT_EQ((*stats)["requests"]["POST /v1/instances/{instanceId}/upgrade"]["200"], 1)
+      << stats->dump();
+  EXPECT_FALSE((*stats)["requests"].contains("PATCH /v1/instances/{instanceId}")) << stats->dump();
+
+  CliResult again = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(again.exit.code, 0) << again.out << again.err;
+
+  // Any other type change stays refused, naming the reason; nothing is sent.
+  ws.WriteFile("specs/orders.yaml",
+               Replace(InstanceSpec("orders"), "type: professional-db\n  memory: 1GB",
+                       "type: enterprise-db\n  memory: 2GB"));
+  CliResult refused = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_THAT(refused.out, HasSubstr("Aura cannot change it in place (only professional-db to "
+                                     "business-critical, by an upgrade)"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, UpgradeE2E, ::testing::Values("strict", "real"));
 
 }  // namespace
 }  // namespace aura::e2e

@@ -185,6 +185,11 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   clone["source_instance_id"] = "0badf00d";
   Call("POST", "/instances", 400, clone);
 
+  // Upgrade (type: professional-db -> business-critical) with a resize; busy while it runs.
+  Call("POST", "/instances/" + id + "/upgrade", 200, {{"memory", "16GB"}, {"storage", "32GB"}});
+  Call("POST", "/instances/" + id + "/upgrade", 409, json::object());
+  ASSERT_TRUE(AwaitStatusVia(id, "running"));
+
   // Gateway answers: throttled, server errors, bad and expired tokens. (A 415 cannot pass
   // through Prism: it refuses a non-JSON body itself with a 422; simulator_http_test has it.)
   ASSERT_TRUE(sim_->SetFaults({{"throttle", {{{"count", 1}, {"retry_after", 1}}}}}).ok());
