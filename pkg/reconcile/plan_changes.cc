@@ -60,6 +60,14 @@ std::vector<FieldChange> Changes(const InstanceSpec& s, const api::Instance& i) 
     out.push_back({"cdcEnrichmentMode", *s.cdc_enrichment_mode,
                    i.cdc_enrichment_mode ? opt(*i.cdc_enrichment_mode) : std::nullopt});
   }
+  // Secondaries likewise: by PATCH once running, never while paused; not reported is 0.
+  if (s.secondaries_count && i.status != "paused" &&
+      *s.secondaries_count != i.secondaries_count.value_or(0)) {
+    out.push_back({"secondariesCount", std::to_string(*s.secondaries_count),
+                   i.secondaries_count ? std::optional<std::string>(
+                                             std::to_string(*i.secondaries_count))
+                                       : std::nullopt});
+  }
   return out;
 }
 
@@ -70,6 +78,7 @@ void AddToPatch(const FieldChange& c, api::UpdateInstanceRequest* p) {
   if (c.field == "vectorOptimized") p->vector_optimized = c.desired == "true";
   if (c.field == "graphAnalyticsPlugin") p->graph_analytics_plugin = c.desired == "true";
   if (c.field == "cdcEnrichmentMode") p->cdc_enrichment_mode = c.desired;
+  if (c.field == "secondariesCount") p->secondaries_count = std::stoi(c.desired);
 }
 
 std::string Describe(const FieldChange& c) {

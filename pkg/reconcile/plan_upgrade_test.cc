@@ -155,3 +155,40 @@ TEST(ExecutorUpgrade, SendsTheUpgradeAndRecordsTheNewType) {
 
 }  // namespace
 }  // namespace aura::reconcile
+
+namespace aura::reconcile {
+namespace {
+
+// spec.secondariesCount: by PATCH once running, never while paused (issue 22).
+TEST_F(PlanUpgradeTest, SecondariesArePatchedOnceRunning) {
+  spec_.type = "enterprise-db";
+  entry_.type = "enterprise-db";
+  Observe("running", "enterprise-db", spec_.memory);
+  observed_.instances["abcd1234"].instance.secondaries_count = 0;
+  spec_.secondaries_count = 2;
+  KeyPlan p = Plan();
+  ASSERT_THAT(Types(p), ElementsAre(ActionType::kPatch));
+  EXPECT_EQ(p.actions[0].patch.secondaries_count, 2);
+  EXPECT_THAT(p.actions[0].reason, HasSubstr("secondariesCount 0 -> 2"));
+
+  observed_.instances["abcd1234"].instance.secondaries_count = 2;
+  EXPECT_TRUE(Plan().actions.empty());
+  EXPECT_EQ(Plan().status.phase, kPhaseReady);
+
+  // Unset in the spec: left alone whatever Aura has.
+  spec_.secondaries_count.reset();
+  EXPECT_TRUE(Plan().actions.empty());
+}
+
+TEST_F(PlanUpgradeTest, SecondariesWaitForAPausedInstance) {
+  spec_.type = "enterprise-db";
+  entry_.type = "enterprise-db";
+  spec_.paused = true;
+  spec_.secondaries_count = 2;
+  Observe("paused", "enterprise-db", spec_.memory);
+  KeyPlan p = Plan();
+  for (const auto& a : p.actions) EXPECT_NE(a.type, ActionType::kPatch);
+}
+
+}  // namespace
+}  // namespace aura::reconcile

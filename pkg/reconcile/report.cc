@@ -147,6 +147,7 @@ json ToJson(const Action& a) {
       p["graph_analytics_plugin"] = *a.patch.graph_analytics_plugin;
     }
     if (a.patch.cdc_enrichment_mode) p["cdc_enrichment_mode"] = *a.patch.cdc_enrichment_mode;
+    if (a.patch.secondaries_count) p["secondaries_count"] = *a.patch.secondaries_count;
     j["patch"] = p;
   }
   if (a.type == ActionType::kUpgrade) {

@@ -39,7 +39,8 @@ const std::vector<std::string> kSpecFields = {"name",
                                               "recreate",
                                               "suspend",
                                               "connectionSecret",
-                                              "source"};
+                                              "source",
+                                              "secondariesCount"};
 const std::vector<std::string> kConnectionSecretFields = {"name"};
 const std::vector<std::string> kDeletionPolicies = {"Retain", "Delete"};
 const std::vector<std::string> kAdoptions = {"IfExists", "Never"};
@@ -292,6 +293,7 @@ class Decoder : private FieldReader {
       CheckStorage(r);
     }
     CheckFeatures(r);
+    ReadSecondaries(*this, sf, r.type == Read::kOk, &out_.spec);
   }
 
   // tenantId, or its alias projectId. True when the tenant is known and valid.

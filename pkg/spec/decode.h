@@ -42,6 +42,10 @@ DecodedDocument DecodeDocument(const YamlDocument& doc, const std::string& file)
 // namespace; a spec may not clone itself).
 void ReadSource(FieldReader& r, const Fields& sf, InstanceSpec* spec);
 
+// spec.secondariesCount (decode_secondaries.cc) into spec->secondaries_count. `type_known`:
+// spec->type was read and is valid (the field is allowed for enterprise-db only).
+void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, InstanceSpec* spec);
+
 // The allowed values, in the order messages list them.
 const std::vector<std::string>& AllowedTypes();
 const std::vector<std::string>& AllowedCloudProviders();

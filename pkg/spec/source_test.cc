@@ -90,3 +90,40 @@ INSTANTIATE_TEST_SUITE_P(
 
 }  // namespace
 }  // namespace aura::spec
+
+namespace aura::spec {
+namespace {
+
+TEST(SpecSecondaries, EnterpriseDbTakesZeroToFifteen) {
+  for (const char* n : {"0", "3", "15"}) {
+    const LoadResult r = LoadString(
+        testing::Doc({{"type", "enterprise-db"}, {"secondariesCount", n}}), "case.yaml");
+    ASSERT_TRUE(r.ok()) << testing::Dump(r);
+    EXPECT_EQ(r.specs[0].secondaries_count, std::stoi(n));
+  }
+  const LoadResult unset = LoadString(testing::Doc({{"type", "enterprise-db"}}), "case.yaml");
+  EXPECT_FALSE(unset.specs[0].secondaries_count.has_value());
+}
+
+TEST(SpecSecondaries, PreciseErrors) {
+  struct Bad {
+    std::string value;
+    std::string type;
+    std::string fragment;
+  };
+  for (const Bad& b : std::vector<Bad>{
+           {"16", "enterprise-db", "found \"16\"; allowed: a whole number from 0 to 15, unquoted"},
+           {"-1", "enterprise-db", "found \"-1\"; allowed: a whole number from 0 to 15"},
+           {"\"2\"", "enterprise-db", "found \"2\" (quoted); allowed: a whole number"},
+           {"01", "enterprise-db", "found \"01\""},
+           {"2", "professional-db",
+            "found \"2\" for type \"professional-db\"; allowed only for type enterprise-db"},
+       }) {
+    const LoadResult r = LoadString(
+        testing::Doc({{"type", b.type}, {"secondariesCount", b.value}}), "case.yaml");
+    testing::ExpectDiagnostics(r, {{12, 21, "spec.secondariesCount", b.fragment}});
+  }
+}
+
+}  // namespace
+}  // namespace aura::spec

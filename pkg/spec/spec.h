@@ -79,6 +79,8 @@ struct InstanceSpec {
   // writes. Defaulted to "<metadata.name>-aura"; a DNS-1123 subdomain.
   std::string connection_secret;
   std::optional<SourceSpec> source;  // spec.source: clone at create
+  // spec.secondariesCount: 0..15, enterprise-db only; set by PATCH once the instance runs.
+  std::optional<int> secondaries_count;
 
   SourceLocation location;  // where the document starts
   // Where each field the user wrote has its value in location.file, by field path

@@ -223,5 +223,48 @@ TEST_P(UpgradeE2E, ProfessionalToBusinessCriticalUsesTheUpgradeEndpointWithTheRe
 
 INSTANTIATE_TEST_SUITE_P(Profiles, UpgradeE2E, ::testing::Values("strict", "real"));
 
+class SecondariesE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SecondariesE2E, SetByPatchOnceRunningAndChangedLater) {
+  auto sim = StartFastSim(GetParam());
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  auto spec = [](int n) {
+    return Replace(InstanceSpec("vdc", "  secondariesCount: " + std::to_string(n) + "\n"),
+                   "type: professional-db\n  memory: 1GB", "type: enterprise-db\n  memory: 2GB");
+  };
+  ws.WriteFile("specs/vdc.yaml", spec(2));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  auto secondaries = [&] {
+    auto instances = sim->Instances();
+    return instances.ok() && (*instances)["instances"].size() == 1
+               ? (*instances)["instances"][0].value("secondaries_count", -1)
+               : -2;
+  };
+  EXPECT_EQ(secondaries(), 2);
+
+  ws.WriteFile("specs/vdc.yaml", spec(1));
+  CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(plan.exit.code, 2) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("secondariesCount 2 -> 1"));
+  apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  EXPECT_EQ(secondaries(), 1);
+  EXPECT_EQ(RunCli(Args({"plan"}, flags), seconds(30)).exit.code, 0);
+}
+
+TEST(SecondariesValidateE2E, RefusedForOtherTypesNamingFileLineAndRule) {
+  Workspace ws;
+  ws.WriteFile("specs/pro.yaml", InstanceSpec("pro", "  secondariesCount: 2\n"));
+  CliResult r = RunCli({"validate", ws.specs()}, seconds(20));
+  EXPECT_EQ(r.exit.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("pro.yaml:13:21: spec.secondariesCount: found \"2\" for type "
+                               "\"professional-db\"; allowed only for type enterprise-db"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, SecondariesE2E, ::testing::Values("strict", "real"));
+
 }  // namespace
 }  // namespace aura::e2e
