@@ -192,6 +192,9 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"allow-delete", {true, on(&c->allow_delete), nullptr}},
       {"max-deletes", {false, num("--max-deletes", 0, 100000, &c->max_deletes), nullptr}},
       {"wait", {true, on(&c->wait), nullptr}},
+      {"snapshot", {false, str(&c->snapshot_id), nullptr}},
+      {"instance-id", {false, str(&c->instance_id), nullptr}},
+      {"yes", {true, on(&c->yes), nullptr}},
       {"all", {true, on(&c->all), nullptr}},
       {"rebind-state", {true, on(&c->rebind_state), nullptr}},
       {"allow-core-dumps", {true, on(&c->allow_core_dumps), nullptr}},
@@ -226,6 +229,8 @@ const std::map<std::string, Command>& Commands() {
                                                             {"version", Command::kVersion},
                                                             {"credentials", Command::kCredentials},
                                                             {"tenants", Command::kTenants},
+                                                            {"snapshot", Command::kSnapshot},
+                                                            {"restore", Command::kRestore},
                                                             {"help", Command::kHelp}};
   return *m;
 }
@@ -349,7 +354,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     return InvalidArgumentError(
         "unknown command \"" + first + "\"" +
         (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
-        " (commands: run, plan, apply, validate, status, credentials, tenants, version)");
+        " (commands: run, plan, apply, validate, status, credentials, tenants, snapshot, restore, version)");
   }
   c.command = cmd->second;
   ++i;
@@ -417,7 +422,9 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     }
   }
   // Positional arguments are spec paths, except for the commands that take names or ids.
-  const bool args_are_specs = c.command != Command::kCredentials && c.command != Command::kTenants;
+  const bool args_are_specs = c.command != Command::kCredentials &&
+                              c.command != Command::kTenants && c.command != Command::kSnapshot &&
+                              c.command != Command::kRestore;
   for (const auto& a : c.args) {
     if (args_are_specs) c.specs.push_back(a);
   }

@@ -20,6 +20,8 @@ enum class Command {
   kVersion,
   kCredentials,
   kTenants,
+  kSnapshot,
+  kRestore,
   kHelp
 };
 
@@ -80,6 +82,10 @@ struct Config {
   int max_deletes = 1;
   // credentials get --all: every record saved for the key, newest first
   bool all = false;
+  // snapshot / restore (snapshots.h)
+  std::string snapshot_id;  // --snapshot
+  std::string instance_id;  // --instance-id: an Aura id instead of a spec key
+  bool yes = false;         // --yes: no confirmation asked
   // apply
   bool wait = false;
   std::chrono::milliseconds timeout{30 * 60 * 1000};

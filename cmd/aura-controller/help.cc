@@ -21,6 +21,10 @@ Commands:
   tenants [TENANT-ID]
              the tenants (projects) the credentials see and the instance configurations
              each offers: cloud provider, region, type, versions, memory/storage
+  snapshot create|list [NAMESPACE/]NAME [--wait]
+             take a snapshot of a spec's instance, or list its snapshots
+  restore [NAMESPACE/]NAME --snapshot ID [--yes]
+             restore the instance to a snapshot, waiting until it runs again
   version    print the version
 
 Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
@@ -170,6 +174,29 @@ Output:
   --state FILE             where the learned rate limit and token cache are kept (default
                            .aura/journal.json)
 )" + logs;
+    case Command::kSnapshot:
+    case Command::kRestore:
+      return std::string(c == Command::kSnapshot
+                             ? "Usage: aura-controller snapshot create|list [NAMESPACE/]NAME "
+                               "[flags]\n\nTakes a snapshot of the instance of a spec (create; "
+                               "--wait: until Completed) or lists\nits snapshots (list, "
+                               "--output json too).\n"
+                             : "Usage: aura-controller restore [NAMESPACE/]NAME --snapshot ID "
+                               "[flags]\n\nRestores the instance of a spec to one of its "
+                               "snapshots and waits until it runs again.\nIts current data is "
+                               "replaced: asks for \"yes\" on a terminal, otherwise needs --yes.\n") +
+             R"(
+  NAMESPACE/NAME           a spec key, resolved to its instance through the journal (read-only:
+                           works while a controller runs); a NAME alone is in "default"
+  --instance-id ID         an Aura instance id instead (no journal needed)
+  --snapshot ID            (restore) the snapshot to restore
+  --yes                    (restore) do not ask
+  --wait                   (snapshot create) wait until the snapshot is Completed
+  --timeout D              give up waiting after D (default 30m)
+  --poll-interval D        first poll (default 5s), doubling up to --poll-max (default 60s)
+  --state FILE|etcd://...  the journal (default .aura/journal.json)
+  --output table|json      (snapshot list)
+)" + api + logs;
     case Command::kVersion:
       return "Usage: aura-controller version\n";
     default:

@@ -17,6 +17,7 @@
 #include "cmd/aura-controller/config.h"
 #include "cmd/aura-controller/ha.h"
 #include "cmd/aura-controller/kube_secrets.h"
+#include "cmd/aura-controller/snapshots.h"
 #include "cmd/aura-controller/tenants.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
@@ -459,6 +460,10 @@ int main(int argc, char** argv) {
       return Credentials(*config);
     case Command::kTenants:
       return Tenants(*config);
+    case Command::kSnapshot:
+      return Snapshot(*config, signals);
+    case Command::kRestore:
+      return Restore(*config, signals);
     default:
       std::cout << Usage();
       return 0;

@@ -112,7 +112,8 @@ std::string InstanceSpec(const std::string& name, const std::string& extra = "")
 std::unique_ptr<SimulatorProcess> StartFastSim(const std::string& profile) {
   return StartSim({"--profile", profile, "--create-seconds", "0.3", "--update-seconds", "0.3",
                    "--pause-seconds", "0.3", "--resume-seconds", "0.3", "--destroy-seconds",
-                   "0.3", "--rate-limit", "1000"});
+                   "0.3", "--restore-seconds", "0.3", "--snapshot-seconds", "0.3",
+                   "--rate-limit", "1000"});
 }
 
 class CloneE2E : public ::testing::TestWithParam<std::string> {};
@@ -265,6 +266,64 @@ TEST(SecondariesValidateE2E, RefusedForOtherTypesNamingFileLineAndRule) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, SecondariesE2E, ::testing::Values("strict", "real"));
+
+class SnapshotE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(SnapshotE2E, CreateListAndRestoreBySpecKey) {
+  auto sim = StartFastSim(GetParam());
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteFile("specs/orders.yaml", InstanceSpec("orders"));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  const auto api = ApiFlags(*sim, ws);
+  const std::vector<std::string> fast = {"--poll-interval", "100ms", "--poll-max", "200ms",
+                                         "--timeout", "30s"};
+  std::vector<std::string> tail = api;
+  tail.insert(tail.end(), fast.begin(), fast.end());
+
+  CliResult created = RunCli(Args({"snapshot", "create", "e2e/orders", "--wait"}, tail), seconds(60));
+  ASSERT_EQ(created.exit.code, 0) << created.out << created.err;
+  EXPECT_THAT(created.out, HasSubstr("completed"));
+  EXPECT_THAT(created.err, HasSubstr("InProgress"));  // progress while waiting
+
+  CliResult list =
+      RunCli(Args({"snapshot", "list", "e2e/orders", "--output", "json"}, tail), seconds(30));
+  ASSERT_EQ(list.exit.code, 0) << list.out << list.err;
+  auto j = nlohmann::json::parse(list.out, nullptr, false);
+  ASSERT_TRUE(j.is_array() && !j.empty()) << list.out;
+  std::string sid;
+  for (const auto& snap : j) {
+    if (snap["status"] == "Completed") sid = snap["snapshot_id"];
+  }
+  ASSERT_FALSE(sid.empty()) << list.out;
+  CliResult table = RunCli(Args({"snapshot", "list", "e2e/orders"}, tail), seconds(30));
+  EXPECT_THAT(table.out, HasSubstr(sid));
+
+  // No terminal and no --yes: refused before any request.
+  CliResult refused = RunCli(Args({"restore", "e2e/orders", "--snapshot", sid}, tail), seconds(30));
+  EXPECT_EQ(refused.exit.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("refused: not on a terminal and --yes not given"));
+  EXPECT_FALSE((*sim->Stats())["requests"].contains(
+      "POST /v1/instances/{instanceId}/snapshots/{snapshotId}/restore"));
+
+  CliResult restored =
+      RunCli(Args({"restore", "e2e/orders", "--snapshot", sid, "--yes"}, tail), seconds(60));
+  ASSERT_EQ(restored.exit.code, 0) << restored.out << restored.err;
+  EXPECT_THAT(restored.out, HasSubstr("is running"));
+  EXPECT_THAT(restored.err, HasSubstr("restoring"));
+  EXPECT_EQ((*sim->Stats())["requests"]
+                ["POST /v1/instances/{instanceId}/snapshots/{snapshotId}/restore"]["202"],
+            1);
+
+  // A key the journal does not know: named, nothing sent.
+  CliResult unknown = RunCli(Args({"snapshot", "list", "e2e/nope"}, tail), seconds(30));
+  EXPECT_EQ(unknown.exit.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("no instance known for e2e/nope"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, SnapshotE2E, ::testing::Values("strict", "real"));
 
 }  // namespace
 }  // namespace aura::e2e
