@@ -195,6 +195,7 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"snapshot", {false, str(&c->snapshot_id), nullptr}},
       {"instance-id", {false, str(&c->instance_id), nullptr}},
       {"yes", {true, on(&c->yes), nullptr}},
+      {"from", {false, str(&c->from), nullptr}},
       {"all", {true, on(&c->all), nullptr}},
       {"rebind-state", {true, on(&c->rebind_state), nullptr}},
       {"allow-core-dumps", {true, on(&c->allow_core_dumps), nullptr}},
@@ -231,6 +232,7 @@ const std::map<std::string, Command>& Commands() {
                                                             {"tenants", Command::kTenants},
                                                             {"snapshot", Command::kSnapshot},
                                                             {"restore", Command::kRestore},
+                                                            {"overwrite", Command::kOverwrite},
                                                             {"help", Command::kHelp}};
   return *m;
 }
@@ -354,7 +356,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     return InvalidArgumentError(
         "unknown command \"" + first + "\"" +
         (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
-        " (commands: run, plan, apply, validate, status, credentials, tenants, snapshot, restore, version)");
+        " (commands: run, plan, apply, validate, status, credentials, tenants, snapshot, restore, overwrite, version)");
   }
   c.command = cmd->second;
   ++i;
@@ -424,7 +426,7 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
   // Positional arguments are spec paths, except for the commands that take names or ids.
   const bool args_are_specs = c.command != Command::kCredentials &&
                               c.command != Command::kTenants && c.command != Command::kSnapshot &&
-                              c.command != Command::kRestore;
+                              c.command != Command::kRestore && c.command != Command::kOverwrite;
   for (const auto& a : c.args) {
     if (args_are_specs) c.specs.push_back(a);
   }

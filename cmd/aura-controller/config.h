@@ -22,6 +22,7 @@ enum class Command {
   kTenants,
   kSnapshot,
   kRestore,
+  kOverwrite,
   kHelp
 };
 
@@ -86,6 +87,7 @@ struct Config {
   std::string snapshot_id;  // --snapshot
   std::string instance_id;  // --instance-id: an Aura id instead of a spec key
   bool yes = false;         // --yes: no confirmation asked
+  std::string from;         // overwrite --from: the source spec key
   // apply
   bool wait = false;
   std::chrono::milliseconds timeout{30 * 60 * 1000};

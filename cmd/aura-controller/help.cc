@@ -25,6 +25,8 @@ Commands:
              take a snapshot of a spec's instance, or list its snapshots
   restore [NAMESPACE/]NAME --snapshot ID [--yes]
              restore the instance to a snapshot, waiting until it runs again
+  overwrite [NAMESPACE/]NAME --from [NAMESPACE/]NAME2 [--snapshot ID] [--yes]
+             replace an instance's data with another's (clone to existing)
   version    print the version
 
 Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
@@ -176,7 +178,14 @@ Output:
 )" + logs;
     case Command::kSnapshot:
     case Command::kRestore:
-      return std::string(c == Command::kSnapshot
+    case Command::kOverwrite:
+      return std::string(c == Command::kOverwrite
+                             ? "Usage: aura-controller overwrite [NAMESPACE/]NAME --from "
+                               "[NAMESPACE/]NAME2 [flags]\n\nReplaces the data of a spec's "
+                               "instance with another spec's (a new snapshot of it, or\n--snapshot "
+                               "ID of it) and waits until it runs again. Asks for \"yes\" on a "
+                               "terminal,\notherwise needs --yes.\n"
+                         : c == Command::kSnapshot
                              ? "Usage: aura-controller snapshot create|list [NAMESPACE/]NAME "
                                "[flags]\n\nTakes a snapshot of the instance of a spec (create; "
                                "--wait: until Completed) or lists\nits snapshots (list, "
@@ -189,8 +198,9 @@ Output:
   NAMESPACE/NAME           a spec key, resolved to its instance through the journal (read-only:
                            works while a controller runs); a NAME alone is in "default"
   --instance-id ID         an Aura instance id instead (no journal needed)
-  --snapshot ID            (restore) the snapshot to restore
-  --yes                    (restore) do not ask
+  --snapshot ID            (restore) the snapshot to restore; (overwrite) the source's
+  --from NAMESPACE/NAME    (overwrite) the source spec (never --instance-id)
+  --yes                    (restore, overwrite) do not ask
   --wait                   (snapshot create) wait until the snapshot is Completed
   --timeout D              give up waiting after D (default 30m)
   --poll-interval D        first poll (default 5s), doubling up to --poll-max (default 60s)

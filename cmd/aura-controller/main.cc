@@ -464,6 +464,8 @@ int main(int argc, char** argv) {
       return Snapshot(*config, signals);
     case Command::kRestore:
       return Restore(*config, signals);
+    case Command::kOverwrite:
+      return Overwrite(*config, signals);
     default:
       std::cout << Usage();
       return 0;

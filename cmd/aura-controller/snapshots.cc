@@ -19,8 +19,9 @@ std::string KeyOf(const std::string& arg) {
 }
 
 // NS/NAME -> the instance id the journal holds for it (--instance-id: that id as given).
-base::StatusOr<std::string> ResolveInstance(const Config& c, const std::string& arg) {
-  if (!c.instance_id.empty()) return c.instance_id;
+base::StatusOr<std::string> ResolveInstance(const Config& c, const std::string& arg,
+                                            bool use_instance_id = true) {
+  if (use_instance_id && !c.instance_id.empty()) return c.instance_id;
   const std::string key = KeyOf(arg);
   std::optional<EtcdConnection> etcd;
   std::unique_ptr<store::Journal> journal;
@@ -189,6 +190,59 @@ int Restore(const Config& c, SignalWaiter& signals) {
   });
   if (!s.ok()) return Fail(s);
   std::cout << "restored: " << *id << " is running\n";
+  return kExitOk;
+}
+
+int Overwrite(const Config& c, SignalWaiter& signals) {
+  if (c.args.size() != 1 || c.from.empty()) {
+    return Fail(base::InvalidArgumentError(
+        "usage: aura-controller overwrite [NAMESPACE/]NAME --from [NAMESPACE/]NAME2 "
+        "[--snapshot ID] [--yes] [--instance-id ID]"));
+  }
+  base::Logger log = MakeLogger(c);
+  base::SetDefaultLogger(log);
+  metrics::Metrics m;
+  auto id = ResolveInstance(c, c.args[0]);
+  if (!id.ok()) return Fail(id.status());
+  auto source = ResolveInstance(c, c.from, /*use_instance_id=*/false);
+  if (!source.ok()) return Fail(source.status().WithContext("--from"));
+  if (*source == *id) {
+    return Fail(base::InvalidArgumentError("--from names the instance to overwrite itself"));
+  }
+  std::string why;
+  if (!Confirmed(c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO),
+                 "Overwrite instance " + *id + " (" + KeyOf(c.args[0]) + ") with the data of " +
+                     *source + " (" + KeyOf(c.from) + ")" +
+                     (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id) +
+                     "? Its current data is replaced.",
+                 [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
+                 &why)) {
+    return Fail(base::FailedPreconditionError("overwrite " + why));
+  }
+  auto stack = BuildApi(c, &base::RealClock(), &m, log);
+  if (!stack.ok()) return Fail(stack.status());
+  api::Client& client = *(*stack)->client;
+  std::stop_source stop;
+  signals.Start([&](int) {
+    stop.request_stop();
+    (*stack)->Stop();
+  });
+  StopSignalsOnExit stop_signals(signals);
+  auto r = client.OverwriteInstance(*id, *source, c.snapshot_id);
+  if (!r.ok()) return Fail(r.status().WithContext("POST /instances/" + *id + "/overwrite"));
+  std::cout << "overwrite of " << *id << " from " << *source << " accepted (X-Request-Id "
+            << r->request_id << ")\n";
+  bool left_running = r->data.status != "running" && !r->data.status.empty();
+  Status s = WaitFor(c, "instance " + *id, stop.get_token(),
+                     [&]() -> base::StatusOr<std::pair<bool, std::string>> {
+                       AURA_ASSIGN_OR_RETURN(
+                           auto inst, client.GetInstance(*id, ratelimit::Priority::kPoll));
+                       left_running = left_running || inst.data.status != "running";
+                       return std::make_pair(left_running && inst.data.status == "running",
+                                             inst.data.status);
+                     });
+  if (!s.ok()) return Fail(s);
+  std::cout << "overwritten: " << *id << " is running\n";
   return kExitOk;
 }
 

@@ -2,6 +2,8 @@
 //   aura-controller snapshot create NS/NAME [--wait]   take a snapshot (POST .../snapshots)
 //   aura-controller snapshot list NS/NAME              the instance's snapshots
 //   aura-controller restore NS/NAME --snapshot ID      restore it (POST .../restore), --yes
+//   aura-controller overwrite NS/NAME --from NS2/NAME2 [--snapshot ID]
+//                                                      its data replaced by another's, --yes
 // NS/NAME is a spec key resolved to its instance id through the journal, read-only (it works
 // while a controller runs); an Aura instance id is accepted as well with --instance-id. Every
 // request goes through the usual client: the shared rate limiter, the token cache, X-Request-Id
@@ -19,6 +21,7 @@ namespace aura::cmd {
 // SIGINT/SIGTERM stop a wait (the operation itself goes on in Aura) and exit 1.
 int Snapshot(const Config& c, SignalWaiter& signals);
 int Restore(const Config& c, SignalWaiter& signals);
+int Overwrite(const Config& c, SignalWaiter& signals);
 
 // Whether a destructive command may go on: --yes, or "yes" typed on a terminal after `prompt`.
 // `read_line` returns false on end of input. Without --yes and without a terminal: refused.

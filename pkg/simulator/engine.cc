@@ -29,6 +29,7 @@ constexpr RoutePattern kRoutes[] = {
     {"POST", "/v1/instances/{instanceId}/pause", false},
     {"POST", "/v1/instances/{instanceId}/resume", false},
     {"POST", "/v1/instances/{instanceId}/upgrade", false},
+    {"POST", "/v1/instances/{instanceId}/overwrite", false},
     {"GET", "/v1/instances/{instanceId}/snapshots", false},
     {"POST", "/v1/instances/{instanceId}/snapshots", false},
     {"GET", "/v1/instances/{instanceId}/snapshots/{snapshotId}", false},
@@ -387,6 +388,7 @@ SimResponse Engine::Dispatch(const SimRequest& req, const Route& route,
   if (n == "POST /v1/instances/{instanceId}/pause") return PauseInstance(p[0], *c);
   if (n == "POST /v1/instances/{instanceId}/resume") return ResumeInstance(p[0], *c);
   if (n == "POST /v1/instances/{instanceId}/upgrade") return UpgradeInstance(req, p[0], *c);
+  if (n == "POST /v1/instances/{instanceId}/overwrite") return OverwriteInstance(req, p[0], *c);
   if (n == "GET /v1/instances/{instanceId}/snapshots") return ListSnapshots(req, p[0], *c);
   if (n == "POST /v1/instances/{instanceId}/snapshots") return CreateSnapshot(p[0], *c);
   if (n == "GET /v1/instances/{instanceId}/snapshots/{snapshotId}") {

@@ -166,6 +166,7 @@ class Engine {
   SimResponse PauseInstance(const std::string& id, const Client& c);
   SimResponse ResumeInstance(const std::string& id, const Client& c);
   // engine_upgrade.cc
+  SimResponse OverwriteInstance(const SimRequest& req, const std::string& id, const Client& c);
   SimResponse UpgradeInstance(const SimRequest& req, const std::string& id, const Client& c);
   SimResponse ListSnapshots(const SimRequest& req, const std::string& id, const Client& c);
   SimResponse CreateSnapshot(const std::string& id, const Client& c);

@@ -58,6 +58,33 @@ TEST_P(UpgradeTest, RefusesHalfAResizeUnknownFieldsAndMissingInstances) {
   EXPECT_EQ(got["memory"], "4GB");
 }
 
+TEST_P(UpgradeTest, OverwriteFromAnotherInstanceOrItsSnapshot) {
+  options_.profile = GetParam();
+  Start();
+  std::string target = Running("target");
+  std::string source = Running("source");
+  const std::string path = "/v1/instances/" + target + "/overwrite";
+  EXPECT_EQ(Api("POST", path, json::object()).status, 400);  // source_instance_id required
+  EXPECT_EQ(Api("POST", path, {{"source_instance_id", "0badf00d"}}).status, 404);
+  EXPECT_EQ(Api("POST", path, {{"source_instance_id", source}, {"source_snapshot_id", "nope"}})
+                .status,
+            404);
+  SimResponse r = Api("POST", path, {{"source_instance_id", source}});
+  ASSERT_EQ(r.status, 202) << r.body;
+  EXPECT_EQ(Body(r)["data"]["status"], "overwriting");
+  EXPECT_EQ(Api("POST", path, {{"source_instance_id", source}}).status, 409);
+  clock_.Advance(seconds(5));
+  EXPECT_EQ(Status(target), "running");
+  // A smaller target is refused (500, as Aura does).
+  json big = testing::CreateBody("big");
+  big["memory"] = "8GB";
+  std::string big_id = Body(Api("POST", "/v1/instances", big))["data"]["id"];
+  clock_.Advance(seconds(10));
+  r = Api("POST", path, {{"source_instance_id", big_id}});
+  EXPECT_EQ(r.status, 500);
+  EXPECT_NE(r.body.find("into smaller database"), std::string::npos) << r.body;
+}
+
 INSTANTIATE_TEST_SUITE_P(Profiles, UpgradeTest, ::testing::Values(Profile::kStrict, Profile::kReal),
                          [](const auto& p) {
                            return p.param == Profile::kStrict ? std::string("strict")

@@ -325,5 +325,47 @@ TEST_P(SnapshotE2E, CreateListAndRestoreBySpecKey) {
 
 INSTANTIATE_TEST_SUITE_P(Profiles, SnapshotE2E, ::testing::Values("strict", "real"));
 
+class OverwriteE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(OverwriteE2E, FromAnotherSpecWithYesWaitingUntilRunning) {
+  auto sim = StartFastSim(GetParam());
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteFile("specs/a.yaml", InstanceSpec("staging") + InstanceSpec("prod"));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  std::vector<std::string> tail = ApiFlags(*sim, ws);
+  for (const char* f : {"--poll-interval", "100ms", "--poll-max", "200ms", "--timeout", "30s"}) {
+    tail.push_back(f);
+  }
+  const std::string route = "POST /v1/instances/{instanceId}/overwrite";
+
+  CliResult refused =
+      RunCli(Args({"overwrite", "e2e/staging", "--from", "e2e/prod"}, tail), seconds(30));
+  EXPECT_EQ(refused.exit.code, 1);
+  EXPECT_THAT(refused.err, HasSubstr("overwrite refused: not on a terminal and --yes not given"));
+  CliResult itself =
+      RunCli(Args({"overwrite", "e2e/staging", "--from", "e2e/staging", "--yes"}, tail),
+             seconds(30));
+  EXPECT_EQ(itself.exit.code, 1);
+  CliResult unknown =
+      RunCli(Args({"overwrite", "e2e/staging", "--from", "e2e/nope", "--yes"}, tail), seconds(30));
+  EXPECT_EQ(unknown.exit.code, 1);
+  EXPECT_THAT(unknown.err, HasSubstr("--from"));
+  EXPECT_FALSE((*sim->Stats())["requests"].contains(route));
+
+  CliResult done =
+      RunCli(Args({"overwrite", "e2e/staging", "--from", "e2e/prod", "--yes"}, tail), seconds(60));
+  ASSERT_EQ(done.exit.code, 0) << done.out << done.err;
+  EXPECT_THAT(done.err, HasSubstr("overwriting"));
+  EXPECT_THAT(done.out, HasSubstr("is running"));
+  EXPECT_EQ((*sim->Stats())["requests"][route]["202"], 1);
+  // The controller has nothing to do afterwards.
+  EXPECT_EQ(RunCli(Args({"plan"}, flags), seconds(30)).exit.code, 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, OverwriteE2E, ::testing::Values("strict", "real"));
+
 }  // namespace
 }  // namespace aura::e2e

@@ -136,6 +136,7 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
                {"memory", "1GB"},        {"type", "free-db"}, {"tenant_id", tenant},
                {"cloud_provider", "gcp"}};
   HttpResult free_created = Call("POST", "/instances", 202, free);
+  const std::string free_id = free_created.json["data"]["id"];
   Call("GET", "/instances/" + free_created.json["data"]["id"].get<std::string>(), 200);
 
   // Observe.
@@ -185,9 +186,15 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   clone["source_instance_id"] = "0badf00d";
   Call("POST", "/instances", 400, clone);
 
+  // Overwrite: an unknown source is 404 (accepted and busy below, after the upgrade).
+  Call("POST", "/instances/" + id + "/overwrite", 404, {{"source_instance_id", "0badf00d"}});
+
   // Upgrade (type: professional-db -> business-critical) with a resize; busy while it runs.
   Call("POST", "/instances/" + id + "/upgrade", 200, {{"memory", "16GB"}, {"storage", "32GB"}});
   Call("POST", "/instances/" + id + "/upgrade", 409, json::object());
+  ASSERT_TRUE(AwaitStatusVia(id, "running"));
+  Call("POST", "/instances/" + id + "/overwrite", 202, {{"source_instance_id", free_id}});
+  Call("POST", "/instances/" + id + "/overwrite", 409, {{"source_instance_id", free_id}});
   ASSERT_TRUE(AwaitStatusVia(id, "running"));
 
   // Gateway answers: throttled, server errors, bad and expired tokens. (A 415 cannot pass

@@ -68,6 +68,11 @@ class FakeAuraApi : public api::AuraApi {
   base::StatusOr<api::Reply<api::DeleteResult>> DeleteInstance(std::string_view id) override;
   base::StatusOr<api::Reply<api::Instance>> PauseInstance(std::string_view id) override;
   base::StatusOr<api::Reply<api::Instance>> ResumeInstance(std::string_view id) override;
+  // Not scripted: kUnimplemented (the reconciler never overwrites).
+  base::StatusOr<api::Reply<api::Instance>> OverwriteInstance(std::string_view, std::string_view,
+                                                              std::string_view) override {
+    return base::FailedPreconditionError("FakeAuraApi: overwrite is not scripted");
+  }
   // professional-db only (else 400), running only (else 409); the type changes at once, the
   // status becomes "updating".
   base::StatusOr<api::Reply<api::Instance>> UpgradeInstance(
