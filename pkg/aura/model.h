@@ -39,6 +39,7 @@ struct Instance {
   std::optional<bool> graph_analytics_plugin;
   std::optional<int> secondaries_count;
   std::optional<std::string> cdc_enrichment_mode;  // nullopt: absent or null (not readable)
+  std::optional<std::string> customer_managed_key_id;  // nullopt: none, or not reported
 };
 
 // POST /v1/instances.
@@ -56,6 +57,8 @@ struct CreateInstanceRequest {
   // Clone (spec.source): the instance, and optionally its snapshot, the new one starts from.
   std::optional<std::string> source_instance_id;
   std::optional<std::string> source_snapshot_id;
+  // spec.customerManagedKeyId: encryption with the customer's key (enterprise-db/ds only).
+  std::optional<std::string> customer_managed_key_id;
 };
 
 // The 202 body of POST /v1/instances. `password` is returned only here, once. Required: id and

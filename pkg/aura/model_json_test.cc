@@ -223,6 +223,9 @@ TEST(ModelJsonTest, RequestsCarryOnlySetFieldsAndNoNulls) {
   cj = nlohmann::json::parse(ToJson(c));
   EXPECT_EQ(cj["source_instance_id"], "db1d1234");
   EXPECT_EQ(cj["source_snapshot_id"], "3e5e6e27");
+  EXPECT_FALSE(cj.contains("customer_managed_key_id"));
+  c.customer_managed_key_id = "key-1";
+  EXPECT_EQ(nlohmann::json::parse(ToJson(c))["customer_managed_key_id"], "key-1");
 
   UpdateInstanceRequest u;
   u.memory = "16GB";

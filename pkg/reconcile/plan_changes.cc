@@ -152,12 +152,22 @@ std::string ImmutableChange(const InstanceSpec& s, const JournalEntry& e,
                   "business-critical, by an upgrade); revert it, or remove this spec and add a "
                   "new one";
   }
+  // The key a known instance was created with, when Aura reports it (none reported with a key
+  // in the spec: not checked, it may just be missing from the reply).
+  std::string key_change;
+  if (i && i->customer_managed_key_id &&
+      *i->customer_managed_key_id != s.customer_managed_key_id) {
+    key_change = "spec.customerManagedKeyId changed from \"" + *i->customer_managed_key_id +
+                 "\" to \"" + s.customer_managed_key_id +
+                 "\": Aura cannot change it in place; revert it, or remove this spec and add a "
+                 "new one";
+  }
   for (const std::string& m :
        {check("tenantId", e.tenant_id, s.tenant_id),
         check("cloudProvider", e.cloud_provider.empty() && i ? i->cloud_provider : e.cloud_provider,
               s.cloud_provider),
         check("region", e.region.empty() && i ? i->region : e.region, s.region), type_change,
-        check("version", e.version, s.version)}) {
+        check("version", e.version, s.version), key_change}) {
     if (!m.empty()) return m;
   }
   return "";

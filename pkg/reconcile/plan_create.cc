@@ -59,6 +59,7 @@ api::CreateInstanceRequest CreateRequestFor(const InstanceSpec& s) {
   if (!s.storage.empty()) r.storage = s.storage;
   if (s.vector_optimized) r.vector_optimized = true;
   if (s.graph_analytics_plugin) r.graph_analytics_plugin = true;
+  if (!s.customer_managed_key_id.empty()) r.customer_managed_key_id = s.customer_managed_key_id;
   return r;
 }
 

@@ -192,3 +192,34 @@ TEST_F(PlanUpgradeTest, SecondariesWaitForAPausedInstance) {
 
 }  // namespace
 }  // namespace aura::reconcile
+
+namespace aura::reconcile {
+namespace {
+
+TEST_F(PlanUpgradeTest, CustomerManagedKeyGoesWithTheCreateAndIsImmutable) {
+  spec_.type = "enterprise-db";
+  spec_.customer_managed_key_id = "key-1";
+  Observed none;
+  none.listings[spec_.tenant_id].fetched_at = kNow;
+  KeyPlan create = PlanKey(&spec_, false, nullptr, none, Owners{}, kNow, PlanOptions{});
+  ASSERT_THAT(Types(create), ElementsAre(ActionType::kCreate));
+  EXPECT_EQ(create.actions[0].create.customer_managed_key_id, "key-1");
+
+  entry_.type = "enterprise-db";
+  Observe("running", "enterprise-db", spec_.memory);
+  observed_.instances["abcd1234"].instance.customer_managed_key_id = "key-1";
+  EXPECT_EQ(Plan().status.phase, kPhaseReady);
+  spec_.customer_managed_key_id = "key-2";
+  KeyPlan changed = Plan();
+  EXPECT_TRUE(changed.actions.empty());
+  EXPECT_EQ(changed.status.phase, kPhaseError);
+  EXPECT_THAT(changed.status.message,
+              HasSubstr("spec.customerManagedKeyId changed from \"key-1\" to \"key-2\": Aura "
+                        "cannot change it in place"));
+  // Not reported by Aura: not checked.
+  observed_.instances["abcd1234"].instance.customer_managed_key_id.reset();
+  EXPECT_NE(Plan().status.phase, kPhaseError);
+}
+
+}  // namespace
+}  // namespace aura::reconcile

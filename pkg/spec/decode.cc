@@ -40,7 +40,8 @@ const std::vector<std::string> kSpecFields = {"name",
                                               "suspend",
                                               "connectionSecret",
                                               "source",
-                                              "secondariesCount"};
+                                              "secondariesCount",
+                                              "customerManagedKeyId"};
 const std::vector<std::string> kConnectionSecretFields = {"name"};
 const std::vector<std::string> kDeletionPolicies = {"Retain", "Delete"};
 const std::vector<std::string> kAdoptions = {"IfExists", "Never"};
@@ -294,6 +295,7 @@ class Decoder : private FieldReader {
     }
     CheckFeatures(r);
     ReadSecondaries(*this, sf, r.type == Read::kOk, &out_.spec);
+    ReadCustomerManagedKey(*this, sf, r.type == Read::kOk, &out_.spec);
   }
 
   // tenantId, or its alias projectId. True when the tenant is known and valid.

@@ -46,6 +46,11 @@ void ReadSource(FieldReader& r, const Fields& sf, InstanceSpec* spec);
 // spec->type was read and is valid (the field is allowed for enterprise-db only).
 void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, InstanceSpec* spec);
 
+// spec.customerManagedKeyId (decode_secondaries.cc): 1..256 printable characters without
+// spaces; enterprise-db and enterprise-ds only.
+void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known,
+                            InstanceSpec* spec);
+
 // The allowed values, in the order messages list them.
 const std::vector<std::string>& AllowedTypes();
 const std::vector<std::string>& AllowedCloudProviders();

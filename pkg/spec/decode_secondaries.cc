@@ -1,5 +1,6 @@
 // spec.secondariesCount: read replicas of an enterprise-db (Virtual Dedicated Cloud) instance,
-// set by PATCH once it runs (README "Writing specs").
+// set by PATCH once it runs; spec.customerManagedKeyId: encryption with the customer's key,
+// chosen at create (README "Writing specs").
 #include "pkg/spec/decode.h"
 #include "pkg/spec/text.h"
 
@@ -35,6 +36,32 @@ void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, Instance
     return;
   }
   spec->secondaries_count = n;
+}
+
+void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known,
+                            InstanceSpec* spec) {
+  std::string key;
+  Position pos;
+  if (r.ReadString(sf, "customerManagedKeyId", "spec.customerManagedKeyId", &key, &pos) !=
+      Read::kOk) {
+    return;
+  }
+  bool ok = !key.empty() && key.size() <= 256;
+  for (char c : key) ok = ok && c != ' ';
+  if (!ok) {
+    r.Error(pos, "spec.customerManagedKeyId",
+            "found " + Quote(key) +
+                "; allowed: the id of an Aura customer-managed key (1..256 characters, no "
+                "spaces), as GET /customer-managed-keys lists it");
+    return;
+  }
+  if (type_known && spec->type != "enterprise-db" && spec->type != "enterprise-ds") {
+    r.Error(pos, "spec.customerManagedKeyId",
+            "found " + Quote(key) + " for type " + Quote(spec->type) +
+                "; allowed only for type enterprise-db or enterprise-ds");
+    return;
+  }
+  spec->customer_managed_key_id = key;
 }
 
 }  // namespace aura::spec::detail

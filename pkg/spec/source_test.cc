@@ -127,3 +127,25 @@ TEST(SpecSecondaries, PreciseErrors) {
 
 }  // namespace
 }  // namespace aura::spec
+
+namespace aura::spec {
+namespace {
+
+TEST(SpecCustomerManagedKey, EnterpriseTypesOnlyWithPreciseErrors) {
+  LoadResult r = LoadString(
+      testing::Doc({{"type", "enterprise-ds"}, {"customerManagedKeyId", "5f1c-key"}}), "case.yaml");
+  ASSERT_TRUE(r.ok()) << testing::Dump(r);
+  EXPECT_EQ(r.specs[0].customer_managed_key_id, "5f1c-key");
+  r = LoadString(testing::Doc({{"customerManagedKeyId", "5f1c-key"}}), "case.yaml");
+  testing::ExpectDiagnostics(
+      r, {{12, 25, "spec.customerManagedKeyId",
+           "found \"5f1c-key\" for type \"professional-db\"; allowed only for type enterprise-db "
+           "or enterprise-ds"}});
+  r = LoadString(testing::Doc({{"type", "enterprise-db"}, {"customerManagedKeyId", "\"a b\""}}),
+                 "case.yaml");
+  testing::ExpectDiagnostics(r, {{12, 25, "spec.customerManagedKeyId",
+                                  "found \"a b\"; allowed: the id of an Aura customer-managed key"}});
+}
+
+}  // namespace
+}  // namespace aura::spec

@@ -81,6 +81,9 @@ struct InstanceSpec {
   std::optional<SourceSpec> source;  // spec.source: clone at create
   // spec.secondariesCount: 0..15, enterprise-db only; set by PATCH once the instance runs.
   std::optional<int> secondaries_count;
+  // spec.customerManagedKeyId: used at create only (Aura cannot change it); "" = none.
+  // enterprise-db and enterprise-ds only.
+  std::string customer_managed_key_id;
 
   SourceLocation location;  // where the document starts
   // Where each field the user wrote has its value in location.file, by field path

@@ -367,5 +367,28 @@ TEST_P(OverwriteE2E, FromAnotherSpecWithYesWaitingUntilRunning) {
 
 INSTANTIATE_TEST_SUITE_P(Profiles, OverwriteE2E, ::testing::Values("strict", "real"));
 
+class CustomerManagedKeyE2E : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(CustomerManagedKeyE2E, SentAtCreateAndAChangeIsRefusedByPlan) {
+  auto sim = StartFastSim(GetParam());
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  auto spec = [](const std::string& key) {
+    return Replace(InstanceSpec("vault", "  customerManagedKeyId: " + key + "\n"),
+                   "type: professional-db\n  memory: 1GB", "type: enterprise-db\n  memory: 2GB");
+  };
+  ws.WriteFile("specs/vault.yaml", spec("key-1"));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  EXPECT_EQ(RunCli(Args({"plan"}, flags), seconds(30)).exit.code, 0);
+  ws.WriteFile("specs/vault.yaml", spec("key-2"));
+  CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
+  EXPECT_EQ(plan.exit.code, 1) << plan.out << plan.err;
+  EXPECT_THAT(plan.out, HasSubstr("spec.customerManagedKeyId changed from \"key-1\" to \"key-2\""));
+}
+
+INSTANTIATE_TEST_SUITE_P(Profiles, CustomerManagedKeyE2E, ::testing::Values("strict", "real"));
+
 }  // namespace
 }  // namespace aura::e2e
