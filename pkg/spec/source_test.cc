@@ -10,10 +10,18 @@ namespace {
 using testing::Doc;
 using testing::ExpectDiagnostics;
 
+std::string Replace(std::string text, const std::string& from, const std::string& to) {
+  const auto at = text.find(from);
+  if (at != std::string::npos) text.replace(at, from.size(), to);
+  return text;
+}
+
 TEST(SpecSource, InstanceAloneIsInTheSpecsNamespace) {
-  const LoadResult r = LoadString(Doc({{"source", "{instance: prod-orders}"}}), "case.yaml");
+  const LoadResult r = LoadString(Doc({{"source", "{instance: prod-orders}"}}) + "---\n" +
+                                      Doc({}, "prod-orders"),
+                                  "case.yaml");
   ASSERT_TRUE(r.ok()) << testing::Dump(r);
-  ASSERT_EQ(r.specs.size(), 1u);
+  ASSERT_EQ(r.specs.size(), 2u);
   ASSERT_TRUE(r.specs[0].source.has_value());
   EXPECT_EQ(r.specs[0].source->instance_key, "shop/prod-orders");
   EXPECT_EQ(r.specs[0].source->instance_id, "");
@@ -33,12 +41,22 @@ TEST(SpecSource, InstanceIdAndSnapshot) {
 }
 
 TEST(SpecSource, OtherNamespaceAndNullIsUnset) {
-  LoadResult r = LoadString(Doc({{"source", "{instance: prod/orders}"}}), "case.yaml");
+  const std::string prod =
+      "---\n" + Replace(Doc({{"name", "prod-orders"}}), "namespace: shop", "namespace: prod");
+  LoadResult r = LoadString(Doc({{"source", "{instance: prod/orders}"}}) + prod, "case.yaml");
   ASSERT_TRUE(r.ok()) << testing::Dump(r);
   EXPECT_EQ(r.specs[0].source->instance_key, "prod/orders");
   r = LoadString(Doc({{"source", "~"}}), "case.yaml");
   ASSERT_TRUE(r.ok()) << testing::Dump(r);
   EXPECT_FALSE(r.specs[0].source.has_value());
+}
+
+TEST(SpecSource, InstanceMustBeASpecLoadedWithIt) {
+  const LoadResult r = LoadString(Doc({{"source", "{instance: prod-orders}"}}), "case.yaml");
+  testing::ExpectDiagnostics(
+      r, {{12, 22, "spec.source.instance",
+           "found \"shop/prod-orders\", which no spec loaded with this one has as its key; "
+           "allowed: the [NAMESPACE/]NAME of another spec in the same files"}});
 }
 
 struct Case {
