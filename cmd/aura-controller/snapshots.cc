@@ -54,8 +54,7 @@ Status WaitFor(const Config& c, const std::string& what, std::stop_token stop,
   for (;;) {
     AURA_ASSIGN_OR_RETURN(auto state, done());
     if (state.second != last) {
-      const long s =
-          std::chrono::duration_cast<std::chrono::seconds>(clock.Now() - start).count();
+      const long s = std::chrono::duration_cast<std::chrono::seconds>(clock.Now() - start).count();
       std::cerr << "[" << s << "s] " << what << ": " << state.second << "\n";
       last = state.second;
     }
@@ -134,13 +133,14 @@ int Snapshot(const Config& c, SignalWaiter& signals) {
   std::cout << "snapshot " << sid << " of instance " << *id << " requested (X-Request-Id "
             << created->request_id << ")\n";
   if (!c.wait) return kExitOk;
-  Status s = WaitFor(c, "snapshot " + sid, stop.get_token(), [&]() -> base::StatusOr<std::pair<bool, std::string>> {
-    AURA_ASSIGN_OR_RETURN(auto snap, client.GetSnapshot(*id, sid));
-    if (snap.data.status == "Failed") {
-      return base::FailedPreconditionError("snapshot " + sid + " failed");
-    }
-    return std::make_pair(snap.data.status == "Completed", snap.data.status);
-  });
+  Status s = WaitFor(c, "snapshot " + sid, stop.get_token(),
+                     [&]() -> base::StatusOr<std::pair<bool, std::string>> {
+                       AURA_ASSIGN_OR_RETURN(auto snap, client.GetSnapshot(*id, sid));
+                       if (snap.data.status == "Failed") {
+                         return base::FailedPreconditionError("snapshot " + sid + " failed");
+                       }
+                       return std::make_pair(snap.data.status == "Completed", snap.data.status);
+                     });
   if (!s.ok()) return Fail(s);
   std::cout << "snapshot " << sid << " completed\n";
   return kExitOk;
@@ -158,11 +158,12 @@ int Restore(const Config& c, SignalWaiter& signals) {
   auto id = ResolveInstance(c, c.args[0]);
   if (!id.ok()) return Fail(id.status());
   std::string why;
-  if (!Confirmed(c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO),
-                 "Restore instance " + *id + " (" + KeyOf(c.args[0]) + ") to snapshot " +
-                     c.snapshot_id + "? Its current data is replaced.",
-                 [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
-                 &why)) {
+  if (!Confirmed(
+          c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO),
+          "Restore instance " + *id + " (" + KeyOf(c.args[0]) + ") to snapshot " + c.snapshot_id +
+              "? Its current data is replaced.",
+          [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
+          &why)) {
     return Fail(base::FailedPreconditionError("restore " + why));
   }
   auto stack = BuildApi(c, &base::RealClock(), &m, log);
@@ -183,11 +184,13 @@ int Restore(const Config& c, SignalWaiter& signals) {
             << " accepted (X-Request-Id " << r->request_id << ")\n";
   // Aura may still report the old status for a moment: wait for it to leave running first.
   bool left_running = r->data.status != "running" && !r->data.status.empty();
-  Status s = WaitFor(c, "instance " + *id, stop.get_token(), [&]() -> base::StatusOr<std::pair<bool, std::string>> {
-    AURA_ASSIGN_OR_RETURN(auto inst, client.GetInstance(*id, ratelimit::Priority::kPoll));
-    left_running = left_running || inst.data.status != "running";
-    return std::make_pair(left_running && inst.data.status == "running", inst.data.status);
-  });
+  Status s = WaitFor(
+      c, "instance " + *id, stop.get_token(),
+      [&]() -> base::StatusOr<std::pair<bool, std::string>> {
+        AURA_ASSIGN_OR_RETURN(auto inst, client.GetInstance(*id, ratelimit::Priority::kPoll));
+        left_running = left_running || inst.data.status != "running";
+        return std::make_pair(left_running && inst.data.status == "running", inst.data.status);
+      });
   if (!s.ok()) return Fail(s);
   std::cout << "restored: " << *id << " is running\n";
   return kExitOk;
@@ -210,13 +213,14 @@ int Overwrite(const Config& c, SignalWaiter& signals) {
     return Fail(base::InvalidArgumentError("--from names the instance to overwrite itself"));
   }
   std::string why;
-  if (!Confirmed(c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO),
-                 "Overwrite instance " + *id + " (" + KeyOf(c.args[0]) + ") with the data of " +
-                     *source + " (" + KeyOf(c.from) + ")" +
-                     (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id) +
-                     "? Its current data is replaced.",
-                 [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
-                 &why)) {
+  if (!Confirmed(
+          c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO),
+          "Overwrite instance " + *id + " (" + KeyOf(c.args[0]) + ") with the data of " + *source +
+              " (" + KeyOf(c.from) + ")" +
+              (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id) +
+              "? Its current data is replaced.",
+          [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
+          &why)) {
     return Fail(base::FailedPreconditionError("overwrite " + why));
   }
   auto stack = BuildApi(c, &base::RealClock(), &m, log);
@@ -233,14 +237,13 @@ int Overwrite(const Config& c, SignalWaiter& signals) {
   std::cout << "overwrite of " << *id << " from " << *source << " accepted (X-Request-Id "
             << r->request_id << ")\n";
   bool left_running = r->data.status != "running" && !r->data.status.empty();
-  Status s = WaitFor(c, "instance " + *id, stop.get_token(),
-                     [&]() -> base::StatusOr<std::pair<bool, std::string>> {
-                       AURA_ASSIGN_OR_RETURN(
-                           auto inst, client.GetInstance(*id, ratelimit::Priority::kPoll));
-                       left_running = left_running || inst.data.status != "running";
-                       return std::make_pair(left_running && inst.data.status == "running",
-                                             inst.data.status);
-                     });
+  Status s = WaitFor(
+      c, "instance " + *id, stop.get_token(),
+      [&]() -> base::StatusOr<std::pair<bool, std::string>> {
+        AURA_ASSIGN_OR_RETURN(auto inst, client.GetInstance(*id, ratelimit::Priority::kPoll));
+        left_running = left_running || inst.data.status != "running";
+        return std::make_pair(left_running && inst.data.status == "running", inst.data.status);
+      });
   if (!s.ok()) return Fail(s);
   std::cout << "overwritten: " << *id << " is running\n";
   return kExitOk;

@@ -3,10 +3,9 @@
 // can pick a valid cloud provider, region, type, version and memory for a spec.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "cmd/aura-controller/config.h"
 #include "pkg/aura/model.h"

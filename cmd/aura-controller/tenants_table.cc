@@ -1,10 +1,10 @@
 // The output of `aura-controller tenants` (tenants.h).
-#include "cmd/aura-controller/tenants.h"
-
 #include <algorithm>
 #include <cctype>
 #include <map>
 #include <tuple>
+
+#include "cmd/aura-controller/tenants.h"
 
 namespace aura::cmd {
 namespace {
@@ -46,7 +46,7 @@ std::string TenantsTable(const std::vector<api::TenantDetail>& tenants) {
     std::map<Key, std::map<std::string, std::vector<std::pair<std::string, std::string>>>> by_key;
     for (const auto& ic : t.instance_configurations) {
       by_key[{ic.cloud_provider, ic.region, ic.type}][ic.version].emplace_back(ic.memory,
-                                                                                ic.storage);
+                                                                               ic.storage);
     }
     struct Row {
       std::string provider, region, type, versions, sizes;
@@ -68,8 +68,8 @@ std::string TenantsTable(const std::vector<api::TenantDetail>& tenants) {
       }
       for (auto& [sizes, vs] : versions_by_sizes) {
         std::sort(vs.rbegin(), vs.rend());  // newest first
-        rows.push_back({std::get<0>(key), std::get<1>(key), std::get<2>(key), Join(vs, ","),
-                        sizes});
+        rows.push_back(
+            {std::get<0>(key), std::get<1>(key), std::get<2>(key), Join(vs, ","), sizes});
       }
     }
     size_t w[4] = {8, 6, 4, 8};

@@ -1,7 +1,7 @@
+#include "cmd/aura-controller/tenants.h"
+
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-
-#include "cmd/aura-controller/tenants.h"
 
 namespace aura::cmd {
 namespace {

@@ -50,9 +50,8 @@ bool PlanSource(const spec::InstanceSpec& s, const Observed& observed, const Own
       for (const auto& i : owned) ids += (ids.empty() ? "" : ", ") + i;
       p->status.phase = std::string(kPhaseConflict);
       p->status.conflict = true;
-      p->status.message = "spec.source.instance " + src.instance_key +
-                          " has several instances (" + ids +
-                          "): refusing to guess which to clone; use spec.source.instanceId";
+      p->status.message = "spec.source.instance " + src.instance_key + " has several instances (" +
+                          ids + "): refusing to guess which to clone; use spec.source.instanceId";
       p->requeue_after = std::chrono::seconds(60);
       return false;
     }
@@ -60,16 +59,15 @@ bool PlanSource(const spec::InstanceSpec& s, const Observed& observed, const Own
   } else if (!Listed(observed, id)) {
     p->status.phase = std::string(kPhaseError);
     p->status.message = "spec.source.instanceId: instance " + id +
-                        " not found in the instance lists of tenant(s) " +
-                        ListedTenants(observed) +
+                        " not found in the instance lists of tenant(s) " + ListedTenants(observed) +
                         "; the source of a clone must exist: fix spec.source";
     p->terminal = true;
     p->requeue_after = std::chrono::seconds(60);
     return false;
   }
-  if (auto o = observed.instances.find(id);
-      o != observed.instances.end() && o->second.found && !o->second.instance.status.empty() &&
-      !IsStable(o->second.instance.status)) {
+  if (auto o = observed.instances.find(id); o != observed.instances.end() && o->second.found &&
+                                            !o->second.instance.status.empty() &&
+                                            !IsStable(o->second.instance.status)) {
     SetWaiting(p, kPhasePending,
                "source instance " + id + " is " + o->second.instance.status +
                    "; the clone is created once it is stable");
@@ -82,8 +80,8 @@ bool PlanSource(const spec::InstanceSpec& s, const Observed& observed, const Own
 }
 
 std::string SourceDescription(const spec::SourceSpec& src) {
-  std::string out = src.instance_key.empty() ? "instance " + src.instance_id
-                                             : "spec " + src.instance_key;
+  std::string out =
+      src.instance_key.empty() ? "instance " + src.instance_id : "spec " + src.instance_key;
   if (!src.snapshot_id.empty()) out += " snapshot " + src.snapshot_id;
   return out;
 }

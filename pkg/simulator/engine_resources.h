@@ -4,10 +4,9 @@
 // Thread-safety: pure functions; FieldErrors is a plain value.
 #pragma once
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
-
-#include <nlohmann/json.hpp>
 
 #include "pkg/simulator/engine.h"
 
@@ -22,7 +21,9 @@ inline SimResponse Reply(int status, std::string body) {
   return r;
 }
 
-inline SimResponse Data(int status, json data) { return Reply(status, json{{"data", data}}.dump()); }
+inline SimResponse Data(int status, json data) {
+  return Reply(status, json{{"data", data}}.dump());
+}
 
 inline SimResponse DbNotFound(const std::string& id) {
   return Reply(404, AuraErrorBody("db-not-found", "DB not found: " + id));
@@ -34,7 +35,9 @@ inline SimResponse Busy(const InstanceRecord& r) {
                              "The database is currently undergoing an operation: " + r.status));
 }
 
-inline bool Transitional(const std::string& status) { return status != "running" && status != "paused"; }
+inline bool Transitional(const std::string& status) {
+  return status != "running" && status != "paused";
+}
 
 inline void Become(InstanceRecord& r, std::string status, base::SystemTime at) {
   r.status = std::move(status);

@@ -16,8 +16,7 @@ namespace aura::simulator {
 
 using namespace resources;  // NOLINT: the resource handlers' helpers
 
-SimResponse Engine::UpgradeInstance(const SimRequest& req, const std::string& id,
-                                    const Client& c) {
+SimResponse Engine::UpgradeInstance(const SimRequest& req, const std::string& id, const Client& c) {
   InstanceRecord* r = FindLive(id, c);
   if (r == nullptr) return DbNotFound(id);
   r->last_write = clock_->SystemNow();
@@ -46,8 +45,10 @@ SimResponse Engine::UpgradeInstance(const SimRequest& req, const std::string& id
     errs.Add("storage", "storage must be at least the memory");
   }
   if (r->type != "professional-db") {
-    errs.Add("type", "Only AuraDB Professional (professional-db) instances can be upgraded; this "
-                     "instance is " + r->type);
+    errs.Add("type",
+             "Only AuraDB Professional (professional-db) instances can be upgraded; this "
+             "instance is " +
+                 r->type);
   }
   if (!errs.empty()) return errs.Response();
   if (auto refused = PinnedRefusal(*r)) return *refused;
@@ -95,8 +96,8 @@ SimResponse Engine::OverwriteInstance(const SimRequest& req, const std::string& 
     }
   }
   if (r->type == "free-db") {
-    return Reply(420, AuraErrorBody("unsupported-action",
-                                    "Action unsupported for this tier of instance"));
+    return Reply(
+        420, AuraErrorBody("unsupported-action", "Action unsupported for this tier of instance"));
   }
   if (SizeGb(r->memory) < SizeGb(source->memory)) {
     return Reply(500, AuraErrorBody("db-overwrite-size-disparity",

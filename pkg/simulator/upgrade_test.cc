@@ -9,8 +9,7 @@ namespace {
 using nlohmann::json;
 using std::chrono::seconds;
 
-class UpgradeTest : public testing::EngineFixture,
-                    public ::testing::WithParamInterface<Profile> {
+class UpgradeTest : public testing::EngineFixture, public ::testing::WithParamInterface<Profile> {
  protected:
   std::string Running(const std::string& name = "orders") {
     std::string id = Create(name);
@@ -66,9 +65,9 @@ TEST_P(UpgradeTest, OverwriteFromAnotherInstanceOrItsSnapshot) {
   const std::string path = "/v1/instances/" + target + "/overwrite";
   EXPECT_EQ(Api("POST", path, json::object()).status, 400);  // source_instance_id required
   EXPECT_EQ(Api("POST", path, {{"source_instance_id", "0badf00d"}}).status, 404);
-  EXPECT_EQ(Api("POST", path, {{"source_instance_id", source}, {"source_snapshot_id", "nope"}})
-                .status,
-            404);
+  EXPECT_EQ(
+      Api("POST", path, {{"source_instance_id", source}, {"source_snapshot_id", "nope"}}).status,
+      404);
   SimResponse r = Api("POST", path, {{"source_instance_id", source}});
   ASSERT_EQ(r.status, 202) << r.body;
   EXPECT_EQ(Body(r)["data"]["status"], "overwriting");

@@ -38,8 +38,7 @@ void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, Instance
   spec->secondaries_count = n;
 }
 
-void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known,
-                            InstanceSpec* spec) {
+void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known, InstanceSpec* spec) {
   std::string key;
   Position pos;
   if (r.ReadString(sf, "customerManagedKeyId", "spec.customerManagedKeyId", &key, &pos) !=

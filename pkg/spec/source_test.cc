@@ -17,9 +17,8 @@ std::string Replace(std::string text, const std::string& from, const std::string
 }
 
 TEST(SpecSource, InstanceAloneIsInTheSpecsNamespace) {
-  const LoadResult r = LoadString(Doc({{"source", "{instance: prod-orders}"}}) + "---\n" +
-                                      Doc({}, "prod-orders"),
-                                  "case.yaml");
+  const LoadResult r = LoadString(
+      Doc({{"source", "{instance: prod-orders}"}}) + "---\n" + Doc({}, "prod-orders"), "case.yaml");
   ASSERT_TRUE(r.ok()) << testing::Dump(r);
   ASSERT_EQ(r.specs.size(), 2u);
   ASSERT_TRUE(r.specs[0].source.has_value());
@@ -77,8 +76,11 @@ TEST_P(SpecSourceInvalid, ReportsFileLineFieldFoundAndAllowed) {
 INSTANTIATE_TEST_SUITE_P(
     Cases, SpecSourceInvalid,
     ::testing::ValuesIn(std::vector<Case>{
-        {"Scalar", "orders-prod", {{12, 11, "spec.source", "found \"orders-prod\"; allowed: a "
-                                                            "mapping with instance"}}},
+        {"Scalar",
+         "orders-prod",
+         {{12, 11, "spec.source",
+           "found \"orders-prod\"; allowed: a "
+           "mapping with instance"}}},
         {"Empty", "{}", {{12, 3, "spec.source.instance", "missing (required); allowed: instance"}}},
         {"Both",
          "{instance: a, instanceId: db1d1234}",
@@ -114,8 +116,8 @@ namespace {
 
 TEST(SpecSecondaries, EnterpriseDbTakesZeroToFifteen) {
   for (const char* n : {"0", "3", "15"}) {
-    const LoadResult r = LoadString(
-        testing::Doc({{"type", "enterprise-db"}, {"secondariesCount", n}}), "case.yaml");
+    const LoadResult r =
+        LoadString(testing::Doc({{"type", "enterprise-db"}, {"secondariesCount", n}}), "case.yaml");
     ASSERT_TRUE(r.ok()) << testing::Dump(r);
     EXPECT_EQ(r.specs[0].secondaries_count, std::stoi(n));
   }
@@ -137,8 +139,8 @@ TEST(SpecSecondaries, PreciseErrors) {
            {"2", "professional-db",
             "found \"2\" for type \"professional-db\"; allowed only for type enterprise-db"},
        }) {
-    const LoadResult r = LoadString(
-        testing::Doc({{"type", b.type}, {"secondariesCount", b.value}}), "case.yaml");
+    const LoadResult r =
+        LoadString(testing::Doc({{"type", b.type}, {"secondariesCount", b.value}}), "case.yaml");
     testing::ExpectDiagnostics(r, {{12, 21, "spec.secondariesCount", b.fragment}});
   }
 }
@@ -161,8 +163,9 @@ TEST(SpecCustomerManagedKey, EnterpriseTypesOnlyWithPreciseErrors) {
            "or enterprise-ds"}});
   r = LoadString(testing::Doc({{"type", "enterprise-db"}, {"customerManagedKeyId", "\"a b\""}}),
                  "case.yaml");
-  testing::ExpectDiagnostics(r, {{12, 25, "spec.customerManagedKeyId",
-                                  "found \"a b\"; allowed: the id of an Aura customer-managed key"}});
+  testing::ExpectDiagnostics(r,
+                             {{12, 25, "spec.customerManagedKeyId",
+                               "found \"a b\"; allowed: the id of an Aura customer-managed key"}});
 }
 
 }  // namespace

@@ -3,9 +3,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <ctime>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "tests/e2e/e2e_util.h"
+#include "tests/harness/http.h"
 
 namespace aura::e2e {
 namespace {
@@ -33,8 +36,8 @@ std::vector<std::string> Args(std::initializer_list<std::string> head,
 
 // Only the flags that reach the API: tenants takes no spec paths.
 std::vector<std::string> ApiFlags(const SimulatorProcess& sim, const Workspace& ws) {
-  return {"--api-url", sim.api_url(), "--token-url", sim.token_url(), "--state", ws.state(),
-          "--request-timeout", "3s", "--log-format", "json"};
+  return {"--api-url", sim.api_url(),       "--token-url", sim.token_url(), "--state",
+          ws.state(),  "--request-timeout", "3s",          "--log-format",  "json"};
 }
 
 class TenantsE2E : public ::testing::TestWithParam<std::string> {};
@@ -47,16 +50,16 @@ TEST_P(TenantsE2E, ListsEveryTenantAndItsConfigurations) {
   Workspace ws;
   CliResult table = RunCli(Args({"tenants"}, ApiFlags(*sim, ws)), seconds(30));
   ASSERT_EQ(table.exit.code, 0) << table.out << table.err;
-  EXPECT_THAT(table.out, HasSubstr(std::string("TENANT ") + test_harness::kSimTenantId +
-                                   "  \"Main\""));
+  EXPECT_THAT(table.out,
+              HasSubstr(std::string("TENANT ") + test_harness::kSimTenantId + "  \"Main\""));
   EXPECT_THAT(table.out, HasSubstr(std::string("TENANT ") + kSecondTenant + "  \"Staging\""));
   EXPECT_THAT(table.out, ContainsRegex("gcp +europe-west1 +free-db +5,4 +1GB/2GB\n"));
   EXPECT_THAT(table.out,
               ContainsRegex("aws +us-east-1 +professional-db +5,4 +1GB/2GB 2GB/4GB 4GB/8GB"));
   EXPECT_THAT(table.out, HasSubstr("2 tenant(s)"));
 
-  CliResult one = RunCli(Args({"tenants", kSecondTenant, "--output", "json"}, ApiFlags(*sim, ws)),
-                         seconds(30));
+  CliResult one =
+      RunCli(Args({"tenants", kSecondTenant, "--output", "json"}, ApiFlags(*sim, ws)), seconds(30));
   ASSERT_EQ(one.exit.code, 0) << one.out << one.err;
   auto j = nlohmann::json::parse(one.out, nullptr, false);
   ASSERT_TRUE(j.is_array()) << one.out;
@@ -82,9 +85,8 @@ TEST_P(TenantsE2E, UnknownTenantFailsNamingIt) {
   auto sim = StartSim({"--profile", GetParam()});
   ASSERT_NE(sim, nullptr);
   Workspace ws;
-  CliResult r = RunCli(Args({"tenants", "00000000-0000-4000-8000-000000000000"},
-                            ApiFlags(*sim, ws)),
-                       seconds(30));
+  CliResult r = RunCli(
+      Args({"tenants", "00000000-0000-4000-8000-000000000000"}, ApiFlags(*sim, ws)), seconds(30));
   EXPECT_EQ(r.exit.code, 1) << r.out << r.err;
   EXPECT_THAT(r.err, HasSubstr("GET /tenants/00000000-0000-4000-8000-000000000000"));
 
@@ -102,8 +104,8 @@ std::string Replace(std::string text, const std::string& from, const std::string
 }
 
 std::string InstanceSpec(const std::string& name, const std::string& extra = "") {
-  return "---\napiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: " +
-         name + "\n  namespace: e2e\nspec:\n  tenantId: " + test_harness::kSimTenantId +
+  return "---\napiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: " + name +
+         "\n  namespace: e2e\nspec:\n  tenantId: " + test_harness::kSimTenantId +
          "\n  cloudProvider: gcp\n  region: europe-west1\n  type: professional-db\n  memory: "
          "1GB\n" +
          extra;
@@ -111,9 +113,9 @@ std::string InstanceSpec(const std::string& name, const std::string& extra = "")
 
 std::unique_ptr<SimulatorProcess> StartFastSim(const std::string& profile) {
   return StartSim({"--profile", profile, "--create-seconds", "0.3", "--update-seconds", "0.3",
-                   "--pause-seconds", "0.3", "--resume-seconds", "0.3", "--destroy-seconds",
-                   "0.3", "--restore-seconds", "0.3", "--snapshot-seconds", "0.3",
-                   "--rate-limit", "1000"});
+                   "--pause-seconds", "0.3", "--resume-seconds", "0.3", "--destroy-seconds", "0.3",
+                   "--restore-seconds", "0.3", "--snapshot-seconds", "0.3", "--rate-limit",
+                   "1000"});
 }
 
 class CloneE2E : public ::testing::TestWithParam<std::string> {};
@@ -150,9 +152,10 @@ TEST_P(CloneE2E, CloneOfAnotherSpecIsCreatedFromItsInstanceOnceAndOnlyAtCreate) 
   EXPECT_THAT(apply.out + apply.err, Not(HasSubstr(ws.Passwords()[0])));
 
   // Changing the source afterwards does nothing, and plan says so.
-  ws.WriteFile("specs/clone.yaml",
-               InstanceSpec("clone", "  source:\n    instanceId: " + prod_id +
-                                         "\n    snapshotId: 3e5e6e27-bf0a-4898-abb8-5f3050cac418\n"));
+  ws.WriteFile(
+      "specs/clone.yaml",
+      InstanceSpec("clone", "  source:\n    instanceId: " + prod_id +
+                                "\n    snapshotId: 3e5e6e27-bf0a-4898-abb8-5f3050cac418\n"));
   CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
   EXPECT_EQ(plan.exit.code, 0) << plan.out << plan.err;
   EXPECT_THAT(plan.out, HasSubstr("is used only at create: no effect on the existing instance"));
@@ -163,8 +166,7 @@ TEST_P(CloneE2E, MissingSourceInstanceIsReportedByPlanAndNeverPosted) {
   auto sim = StartFastSim(GetParam());
   ASSERT_NE(sim, nullptr);
   Workspace ws;
-  ws.WriteFile("specs/clone.yaml",
-               InstanceSpec("clone", "  source:\n    instanceId: deadbeef\n"));
+  ws.WriteFile("specs/clone.yaml", InstanceSpec("clone", "  source:\n    instanceId: deadbeef\n"));
   const auto flags = ControllerFlags(*sim, ws);
   CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
   EXPECT_EQ(plan.exit.code, 1) << plan.out << plan.err;
@@ -278,12 +280,13 @@ TEST_P(SnapshotE2E, CreateListAndRestoreBySpecKey) {
   CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
   ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
   const auto api = ApiFlags(*sim, ws);
-  const std::vector<std::string> fast = {"--poll-interval", "100ms", "--poll-max", "200ms",
-                                         "--timeout", "30s"};
+  const std::vector<std::string> fast = {"--poll-interval", "100ms",     "--poll-max",
+                                         "200ms",           "--timeout", "30s"};
   std::vector<std::string> tail = api;
   tail.insert(tail.end(), fast.begin(), fast.end());
 
-  CliResult created = RunCli(Args({"snapshot", "create", "e2e/orders", "--wait"}, tail), seconds(60));
+  CliResult created =
+      RunCli(Args({"snapshot", "create", "e2e/orders", "--wait"}, tail), seconds(60));
   ASSERT_EQ(created.exit.code, 0) << created.out << created.err;
   EXPECT_THAT(created.out, HasSubstr("completed"));
   EXPECT_THAT(created.err, HasSubstr("InProgress"));  // progress while waiting
@@ -313,9 +316,10 @@ TEST_P(SnapshotE2E, CreateListAndRestoreBySpecKey) {
   ASSERT_EQ(restored.exit.code, 0) << restored.out << restored.err;
   EXPECT_THAT(restored.out, HasSubstr("is running"));
   EXPECT_THAT(restored.err, HasSubstr("restoring"));
-  EXPECT_EQ((*sim->Stats())["requests"]
-                ["POST /v1/instances/{instanceId}/snapshots/{snapshotId}/restore"]["202"],
-            1);
+  EXPECT_EQ(
+      (*sim->Stats())["requests"]["POST /v1/instances/{instanceId}/snapshots/{snapshotId}/restore"]
+                     ["202"],
+      1);
 
   // A key the journal does not know: named, nothing sent.
   CliResult unknown = RunCli(Args({"snapshot", "list", "e2e/nope"}, tail), seconds(30));
@@ -345,9 +349,8 @@ TEST_P(OverwriteE2E, FromAnotherSpecWithYesWaitingUntilRunning) {
       RunCli(Args({"overwrite", "e2e/staging", "--from", "e2e/prod"}, tail), seconds(30));
   EXPECT_EQ(refused.exit.code, 1);
   EXPECT_THAT(refused.err, HasSubstr("overwrite refused: not on a terminal and --yes not given"));
-  CliResult itself =
-      RunCli(Args({"overwrite", "e2e/staging", "--from", "e2e/staging", "--yes"}, tail),
-             seconds(30));
+  CliResult itself = RunCli(
+      Args({"overwrite", "e2e/staging", "--from", "e2e/staging", "--yes"}, tail), seconds(30));
   EXPECT_EQ(itself.exit.code, 1);
   CliResult unknown =
       RunCli(Args({"overwrite", "e2e/staging", "--from", "e2e/nope", "--yes"}, tail), seconds(30));
@@ -366,6 +369,64 @@ TEST_P(OverwriteE2E, FromAnotherSpecWithYesWaitingUntilRunning) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, OverwriteE2E, ::testing::Values("strict", "real"));
+
+// A restore while `run` reconciles the same spec: the command reads the journal the controller
+// holds locked, and the controller sends no write of its own while the instance is restoring
+// or after (the restore is all the account sees).
+TEST(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
+  auto sim = StartFastSim("strict");
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteFile("specs/orders.yaml", InstanceSpec("orders"));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  std::vector<std::string> tail = ApiFlags(*sim, ws);
+  for (const char* f : {"--poll-interval", "100ms", "--poll-max", "200ms", "--timeout", "30s"}) {
+    tail.push_back(f);
+  }
+  CliResult snap = RunCli(Args({"snapshot", "create", "e2e/orders", "--wait"}, tail), seconds(60));
+  ASSERT_EQ(snap.exit.code, 0) << snap.out << snap.err;
+  const std::string sid = snap.out.substr(9, snap.out.find(' ', 9) - 9);  // "snapshot <id> of"
+
+  auto port = test_harness::PickFreePort();
+  ASSERT_TRUE(port.ok());
+  auto run = StartRun(Args({"--metrics-addr", "127.0.0.1:" + std::to_string(*port)}, flags),
+                      ws.dir() + "/run.log");
+  ASSERT_TRUE(run.ok()) << run.status();
+  ASSERT_TRUE(test_harness::WaitFor([&] { return std::filesystem::exists(ws.state() + ".lock"); },
+                                    seconds(20)));
+  CliResult restored =
+      RunCli(Args({"restore", "e2e/orders", "--snapshot", sid, "--yes"}, tail), seconds(60));
+  EXPECT_EQ(restored.exit.code, 0) << restored.out << restored.err;
+  // The controller observes the restored instance again: a status snapshot written after the
+  // restore ended, showing it running and Ready.
+  char after[32];
+  const std::time_t now = std::time(nullptr) + 1;
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  std::strftime(after, sizeof after, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  EXPECT_TRUE(test_harness::WaitFor(
+      [&] {
+        CliResult st = RunCli({"status", "--output", "json", "--state", ws.state()}, seconds(20));
+        auto j = nlohmann::json::parse(st.out, nullptr, false);
+        if (j.is_discarded() || !j.contains("observed_at") || j["specs"].size() != 1) return false;
+        return j["observed_at"].get<std::string>() > std::string(after) &&
+               j["specs"][0].value("aura_status", "") == "running";
+      },
+      seconds(30), std::chrono::milliseconds(200)));
+  EXPECT_TRUE((*run)->Stop(seconds(15)).ok());
+  auto stats = sim->Stats();
+  ASSERT_TRUE(stats.ok());
+  for (const auto& [route, codes] : (*stats)["requests"].items()) {
+    const bool write = route.rfind("GET ", 0) != 0 && route != "POST /oauth/token";
+    if (!write) continue;
+    EXPECT_TRUE(route == "POST /v1/instances" ||
+                route == "POST /v1/instances/{instanceId}/snapshots" ||
+                route == "POST /v1/instances/{instanceId}/snapshots/{snapshotId}/restore")
+        << route << " " << codes.dump();
+  }
+}
 
 class CustomerManagedKeyE2E : public ::testing::TestWithParam<std::string> {};
 
