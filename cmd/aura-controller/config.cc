@@ -192,6 +192,10 @@ std::map<std::string, Flag> Flags(Config* c) {
       {"allow-delete", {true, on(&c->allow_delete), nullptr}},
       {"max-deletes", {false, num("--max-deletes", 0, 100000, &c->max_deletes), nullptr}},
       {"wait", {true, on(&c->wait), nullptr}},
+      {"snapshot", {false, str(&c->snapshot_id), nullptr}},
+      {"instance-id", {false, str(&c->instance_id), nullptr}},
+      {"yes", {true, on(&c->yes), nullptr}},
+      {"from", {false, str(&c->from), nullptr}},
       {"all", {true, on(&c->all), nullptr}},
       {"to", {false, str(&c->migrate_to), nullptr}},
       {"etcd", {false, str(&c->etcd_url), nullptr}},
@@ -234,6 +238,10 @@ const std::map<std::string, Command>& Commands() {
                                                             {"credentials", Command::kCredentials},
                                                             {"import", Command::kImport},
                                                             {"state", Command::kState},
+                                                            {"tenants", Command::kTenants},
+                                                            {"snapshot", Command::kSnapshot},
+                                                            {"restore", Command::kRestore},
+                                                            {"overwrite", Command::kOverwrite},
                                                             {"help", Command::kHelp}};
   return *m;
 }
@@ -357,7 +365,8 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
     return InvalidArgumentError(
         "unknown command \"" + first + "\"" +
         (dist <= 2 ? "; did you mean \"" + best + "\"?" : "") +
-        " (commands: run, plan, apply, validate, status, credentials, import, state, version)");
+        " (commands: run, plan, apply, validate, status, credentials, import, state, tenants, "
+        "snapshot, restore, overwrite, version)");
   }
   c.command = cmd->second;
   ++i;
@@ -424,8 +433,12 @@ base::StatusOr<Config> ParseConfig(const std::vector<std::string>& argv) {
       return InvalidArgumentError(std::string(f.env) + " (environment): " + s.message());
     }
   }
+  // Positional arguments are spec paths, except for the commands that take names or ids.
+  const bool args_are_specs = c.command != Command::kCredentials && c.command != Command::kState &&
+                              c.command != Command::kTenants && c.command != Command::kSnapshot &&
+                              c.command != Command::kRestore && c.command != Command::kOverwrite;
   for (const auto& a : c.args) {
-    if (c.command != Command::kCredentials && c.command != Command::kState) c.specs.push_back(a);
+    if (args_are_specs) c.specs.push_back(a);
   }
   c.client_secret = Env("AURA_CLIENT_SECRET");
   if (!c.credentials_file.empty() && !c.help) {  // --help reads no file

@@ -21,6 +21,10 @@ enum class Command {
   kCredentials,
   kImport,
   kState,  // state migrate
+  kTenants,
+  kSnapshot,
+  kRestore,
+  kOverwrite,
   kHelp
 };
 
@@ -84,6 +88,11 @@ struct Config {
   // state migrate: --to etcd, --etcd etcd[s]://HOST:PORT[,...]/PREFIX (the state to create)
   std::string migrate_to;
   std::string etcd_url;
+  // snapshot / restore (snapshots.h)
+  std::string snapshot_id;  // --snapshot
+  std::string instance_id;  // --instance-id: an Aura id instead of a spec key
+  bool yes = false;         // --yes: no confirmation asked
+  std::string from;         // overwrite --from: the source spec key
   // apply
   bool wait = false;
   std::chrono::milliseconds timeout{30 * 60 * 1000};

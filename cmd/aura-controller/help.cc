@@ -21,6 +21,15 @@ Commands:
   import     --tenant ID: write a spec per existing instance (adoption: IfExists)
   state migrate --to etcd --etcd etcd://HOST:PORT/PREFIX --credentials-key-file KEY
              copy the file journal and credentials into an empty etcd prefix (HA mode)
+  tenants [TENANT-ID]
+             the tenants (projects) the credentials see and the instance configurations
+             each offers: cloud provider, region, type, versions, memory/storage
+  snapshot create|list [NAMESPACE/]NAME [--wait]
+             take a snapshot of a spec's instance, or list its snapshots
+  restore [NAMESPACE/]NAME --snapshot ID [--yes]
+             restore the instance to a snapshot, waiting until it runs again
+  overwrite [NAMESPACE/]NAME --from [NAMESPACE/]NAME2 [--snapshot ID] [--yes]
+             replace an instance's data with another's (clone to existing)
   version    print the version
 
 Run `aura-controller <command> --help` for its flags. Credentials: AURA_CLIENT_ID and
@@ -195,6 +204,49 @@ to etcd".
   --credentials-dir DIR    its credentials folder (env AURA_CREDENTIALS_DIR; default
                            .aura/credentials)
 )";
+    case Command::kTenants:
+      return "Usage: aura-controller tenants [TENANT-ID] [flags]\n\nLists the tenants (Aura "
+             "projects) the credentials can see and, for each, the instance\nconfigurations it "
+             "offers (GET /tenants, GET /tenants/{id}): one row per cloud provider,\nregion and "
+             "type with its versions and MEMORY/STORAGE sizes, for writing a valid spec.\nSends "
+             "only GET requests (and a token request), through the shared rate limit.\n" +
+             api + R"(
+Output:
+  --output table|json      (default table; json: every configuration as Aura sent it)
+  --state FILE             where the learned rate limit and token cache are kept (default
+                           .aura/journal.json)
+)" + logs;
+    case Command::kSnapshot:
+    case Command::kRestore:
+    case Command::kOverwrite:
+      return std::string(c == Command::kOverwrite
+                             ? "Usage: aura-controller overwrite [NAMESPACE/]NAME --from "
+                               "[NAMESPACE/]NAME2 [flags]\n\nReplaces the data of a spec's "
+                               "instance with another spec's (a new snapshot of it, or\n--snapshot "
+                               "ID of it) and waits until it runs again. Asks for \"yes\" on a "
+                               "terminal,\notherwise needs --yes.\n"
+                         : c == Command::kSnapshot
+                             ? "Usage: aura-controller snapshot create|list [NAMESPACE/]NAME "
+                               "[flags]\n\nTakes a snapshot of the instance of a spec (create; "
+                               "--wait: until Completed) or lists\nits snapshots (list, "
+                               "--output json too).\n"
+                             : "Usage: aura-controller restore [NAMESPACE/]NAME --snapshot ID "
+                               "[flags]\n\nRestores the instance of a spec to one of its "
+                               "snapshots and waits until it runs again.\nIts current data is "
+                               "replaced: asks for \"yes\" on a terminal, otherwise needs --yes.\n") +
+             R"(
+  NAMESPACE/NAME           a spec key, resolved to its instance through the journal (read-only:
+                           works while a controller runs); a NAME alone is in "default"
+  --instance-id ID         an Aura instance id instead (no journal needed)
+  --snapshot ID            (restore) the snapshot to restore; (overwrite) the source's
+  --from NAMESPACE/NAME    (overwrite) the source spec (never --instance-id)
+  --yes                    (restore, overwrite) do not ask
+  --wait                   (snapshot create) wait until the snapshot is Completed
+  --timeout D              give up waiting after D (default 30m)
+  --poll-interval D        first poll (default 5s), doubling up to --poll-max (default 60s)
+  --state FILE|etcd://...  the journal (default .aura/journal.json)
+  --output table|json      (snapshot list)
+)" + api + logs;
     case Command::kVersion:
       return "Usage: aura-controller version\n";
     default:

@@ -19,6 +19,8 @@
 #include "cmd/aura-controller/ha.h"
 #include "cmd/aura-controller/kube_secrets.h"
 #include "cmd/aura-controller/state_migrate.h"
+#include "cmd/aura-controller/snapshots.h"
+#include "cmd/aura-controller/tenants.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
 #include "pkg/base/clock.h"
@@ -520,6 +522,14 @@ int main(int argc, char** argv) {
       return Import(*config);
     case Command::kState:
       return StateCommand(*config);
+    case Command::kTenants:
+      return Tenants(*config);
+    case Command::kSnapshot:
+      return Snapshot(*config, signals);
+    case Command::kRestore:
+      return Restore(*config, signals);
+    case Command::kOverwrite:
+      return Overwrite(*config, signals);
     default:
       std::cout << Usage();
       return 0;

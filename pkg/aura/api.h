@@ -42,6 +42,14 @@ class AuraApi {
   virtual StatusOr<Reply<DeleteResult>> DeleteInstance(std::string_view id) = 0;
   virtual StatusOr<Reply<Instance>> PauseInstance(std::string_view id) = 0;
   virtual StatusOr<Reply<Instance>> ResumeInstance(std::string_view id) = 0;
+  // POST /instances/{id}/overwrite from source_instance_id (and optionally its snapshot).
+  // Never retried.
+  virtual StatusOr<Reply<Instance>> OverwriteInstance(std::string_view id,
+                                                      std::string_view source_instance_id,
+                                                      std::string_view source_snapshot_id) = 0;
+  // POST /instances/{id}/upgrade (professional-db to business-critical). Never retried.
+  virtual StatusOr<Reply<Instance>> UpgradeInstance(std::string_view id,
+                                                    const UpgradeInstanceRequest& req) = 0;
 
   virtual StatusOr<Reply<std::vector<Tenant>>> ListTenants(
       Priority priority = Priority::kPoll) = 0;

@@ -398,6 +398,29 @@ StatusOr<Reply<Instance>> Client::ResumeInstance(std::string_view id) {
       ParseInstance);
 }
 
+StatusOr<Reply<Instance>> Client::OverwriteInstance(std::string_view id,
+                                                    std::string_view source_instance_id,
+                                                    std::string_view source_snapshot_id) {
+  AURA_RETURN_IF_ERROR(RequireId("instance id", id));
+  AURA_RETURN_IF_ERROR(RequireId("source instance id", source_instance_id));
+  nlohmann::json body = {{"source_instance_id", std::string(source_instance_id)}};
+  if (!source_snapshot_id.empty()) body["source_snapshot_id"] = std::string(source_snapshot_id);
+  return Fetch<Instance>(Call{"POST", "/instances/" + Segment(id) + "/overwrite", body.dump(),
+                              true, Priority::kWrite},
+                         ParseInstance);
+}
+
+StatusOr<Reply<Instance>> Client::UpgradeInstance(std::string_view id,
+                                                  const UpgradeInstanceRequest& req) {
+  AURA_RETURN_IF_ERROR(RequireId("instance id", id));
+  if (req.memory.has_value() != req.storage.has_value()) {
+    return base::InvalidArgumentError("upgrade: memory and storage go together");
+  }
+  return Fetch<Instance>(
+      Call{"POST", "/instances/" + Segment(id) + "/upgrade", ToJson(req), true, Priority::kWrite},
+      ParseInstance);
+}
+
 StatusOr<Reply<std::vector<Tenant>>> Client::ListTenants(Priority priority) {
   return Fetch<std::vector<Tenant>>(Call{"GET", "/tenants", "", false, priority}, ParseTenantList);
 }

@@ -92,6 +92,11 @@ class Client final : public AuraApi {
   StatusOr<Reply<DeleteResult>> DeleteInstance(std::string_view id) override;
   StatusOr<Reply<Instance>> PauseInstance(std::string_view id) override;
   StatusOr<Reply<Instance>> ResumeInstance(std::string_view id) override;
+  StatusOr<Reply<Instance>> OverwriteInstance(std::string_view id,
+                                              std::string_view source_instance_id,
+                                              std::string_view source_snapshot_id) override;
+  StatusOr<Reply<Instance>> UpgradeInstance(std::string_view id,
+                                            const UpgradeInstanceRequest& req) override;
   StatusOr<Reply<std::vector<Tenant>>> ListTenants(Priority priority = Priority::kPoll) override;
   StatusOr<Reply<TenantDetail>> GetTenant(std::string_view tenant_id,
                                           Priority priority = Priority::kPoll) override;

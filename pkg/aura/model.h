@@ -39,6 +39,7 @@ struct Instance {
   std::optional<bool> graph_analytics_plugin;
   std::optional<int> secondaries_count;
   std::optional<std::string> cdc_enrichment_mode;  // nullopt: absent or null (not readable)
+  std::optional<std::string> customer_managed_key_id;  // nullopt: none, or not reported
 };
 
 // POST /v1/instances.
@@ -53,6 +54,11 @@ struct CreateInstanceRequest {
   std::optional<std::string> storage;
   std::optional<bool> vector_optimized;
   std::optional<bool> graph_analytics_plugin;
+  // Clone (spec.source): the instance, and optionally its snapshot, the new one starts from.
+  std::optional<std::string> source_instance_id;
+  std::optional<std::string> source_snapshot_id;
+  // spec.customerManagedKeyId: encryption with the customer's key (enterprise-db/ds only).
+  std::optional<std::string> customer_managed_key_id;
 };
 
 // The 202 body of POST /v1/instances. `password` is returned only here, once. Required: id and
@@ -88,6 +94,13 @@ struct UpdateInstanceRequest {
     return !name && !memory && !storage && !vector_optimized && !graph_analytics_plugin &&
            !secondaries_count && !cdc_enrichment_mode;
   }
+};
+
+// POST /v1/instances/{id}/upgrade: professional-db to business-critical, optionally resized
+// (memory and storage go together, or neither is sent).
+struct UpgradeInstanceRequest {
+  std::optional<std::string> memory;
+  std::optional<std::string> storage;
 };
 
 struct Tenant {

@@ -218,11 +218,11 @@ StatusOr<Instance> ToInstance(const json& j, const std::string& path, DecodeNote
   r.Bool("graph_analytics_plugin", &i.graph_analytics_plugin);
   r.Int("secondaries_count", &i.secondaries_count);
   r.Str("cdc_enrichment_mode", &i.cdc_enrichment_mode);
+  r.Str("customer_managed_key_id", &i.customer_managed_key_id);
   // In the OpenAPI but not needed here: read for their notes only (graph_nodes comes as a
   // number from the live service).
   std::string unused;
-  for (const char* k : {"graph_nodes", "graph_relationships", "metrics_integration_url",
-                        "customer_managed_key_id"}) {
+  for (const char* k : {"graph_nodes", "graph_relationships", "metrics_integration_url"}) {
     r.Str(k, &unused);
   }
   r.Unknown({"id", "name", "status", "connection_url", "tenant_id", "cloud_provider", "region",
@@ -428,6 +428,16 @@ std::string ToJson(const CreateInstanceRequest& r) {
   if (r.storage) j["storage"] = *r.storage;
   if (r.vector_optimized) j["vector_optimized"] = *r.vector_optimized;
   if (r.graph_analytics_plugin) j["graph_analytics_plugin"] = *r.graph_analytics_plugin;
+  if (r.source_instance_id) j["source_instance_id"] = *r.source_instance_id;
+  if (r.source_snapshot_id) j["source_snapshot_id"] = *r.source_snapshot_id;
+  if (r.customer_managed_key_id) j["customer_managed_key_id"] = *r.customer_managed_key_id;
+  return j.dump();
+}
+
+std::string ToJson(const UpgradeInstanceRequest& r) {
+  json j = json::object();
+  if (r.memory) j["memory"] = *r.memory;
+  if (r.storage) j["storage"] = *r.storage;
   return j.dump();
 }
 

@@ -54,6 +54,7 @@ StatusOr<std::string> ParseSnapshotId(std::string_view body, DecodeNotes* notes 
 // Request bodies.
 std::string ToJson(const CreateInstanceRequest& req);
 std::string ToJson(const UpdateInstanceRequest& req);
+std::string ToJson(const UpgradeInstanceRequest& req);
 
 // The OAuth token endpoint's 200 body (not wrapped).
 struct TokenResponse {

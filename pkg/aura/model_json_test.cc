@@ -216,6 +216,16 @@ TEST(ModelJsonTest, RequestsCarryOnlySetFieldsAndNoNulls) {
   EXPECT_EQ(cj["storage"], "8GB");
   EXPECT_EQ(cj["vector_optimized"], false);
   EXPECT_FALSE(cj.contains("graph_analytics_plugin"));
+  EXPECT_FALSE(cj.contains("source_instance_id"));
+  EXPECT_FALSE(cj.contains("source_snapshot_id"));
+  c.source_instance_id = "db1d1234";
+  c.source_snapshot_id = "3e5e6e27";
+  cj = nlohmann::json::parse(ToJson(c));
+  EXPECT_EQ(cj["source_instance_id"], "db1d1234");
+  EXPECT_EQ(cj["source_snapshot_id"], "3e5e6e27");
+  EXPECT_FALSE(cj.contains("customer_managed_key_id"));
+  c.customer_managed_key_id = "key-1";
+  EXPECT_EQ(nlohmann::json::parse(ToJson(c))["customer_managed_key_id"], "key-1");
 
   UpdateInstanceRequest u;
   u.memory = "16GB";

@@ -127,6 +127,8 @@ ActionResult Executor::Execute(const Action& a) {
       return Adopt(a);
     case ActionType::kPatch:
       return Patch(a);
+    case ActionType::kUpgrade:
+      return Upgrade(a);
     case ActionType::kPause:
     case ActionType::kResume:
       return PowerChange(a);

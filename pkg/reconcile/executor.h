@@ -72,6 +72,7 @@ class Executor {
   ActionResult RecordDuplicates(const Action& a);
   ActionResult Adopt(const Action& a);
   ActionResult Patch(const Action& a);
+  ActionResult Upgrade(const Action& a);  // executor_upgrade.cc
   ActionResult PowerChange(const Action& a);
   ActionResult Delete(const Action& a);
   ActionResult Forget(const Action& a);

@@ -60,6 +60,14 @@ std::vector<FieldChange> Changes(const InstanceSpec& s, const api::Instance& i) 
     out.push_back({"cdcEnrichmentMode", *s.cdc_enrichment_mode,
                    i.cdc_enrichment_mode ? opt(*i.cdc_enrichment_mode) : std::nullopt});
   }
+  // Secondaries likewise: by PATCH once running, never while paused; not reported is 0.
+  if (s.secondaries_count && i.status != "paused" &&
+      *s.secondaries_count != i.secondaries_count.value_or(0)) {
+    out.push_back({"secondariesCount", std::to_string(*s.secondaries_count),
+                   i.secondaries_count ? std::optional<std::string>(
+                                             std::to_string(*i.secondaries_count))
+                                       : std::nullopt});
+  }
   return out;
 }
 
@@ -70,6 +78,7 @@ void AddToPatch(const FieldChange& c, api::UpdateInstanceRequest* p) {
   if (c.field == "vectorOptimized") p->vector_optimized = c.desired == "true";
   if (c.field == "graphAnalyticsPlugin") p->graph_analytics_plugin = c.desired == "true";
   if (c.field == "cdcEnrichmentMode") p->cdc_enrichment_mode = c.desired;
+  if (c.field == "secondariesCount") p->secondaries_count = std::stoi(c.desired);
 }
 
 std::string Describe(const FieldChange& c) {
@@ -135,13 +144,30 @@ std::string ImmutableChange(const InstanceSpec& s, const JournalEntry& e,
            "one";
   };
   const api::Instance* i = obs && obs->found ? &obs->instance : nullptr;
+  const std::string was_type = e.type.empty() && i ? i->type : e.type;
+  std::string type_change;
+  if (!was_type.empty() && was_type != s.type && !IsUpgrade(was_type, s.type)) {
+    type_change = "spec.type changed from \"" + was_type + "\" to \"" + s.type +
+                  "\": Aura cannot change it in place (only professional-db to "
+                  "business-critical, by an upgrade); revert it, or remove this spec and add a "
+                  "new one";
+  }
+  // The key a known instance was created with, when Aura reports it (none reported with a key
+  // in the spec: not checked, it may just be missing from the reply).
+  std::string key_change;
+  if (i && i->customer_managed_key_id &&
+      *i->customer_managed_key_id != s.customer_managed_key_id) {
+    key_change = "spec.customerManagedKeyId changed from \"" + *i->customer_managed_key_id +
+                 "\" to \"" + s.customer_managed_key_id +
+                 "\": Aura cannot change it in place; revert it, or remove this spec and add a "
+                 "new one";
+  }
   for (const std::string& m :
        {check("tenantId", e.tenant_id, s.tenant_id),
         check("cloudProvider", e.cloud_provider.empty() && i ? i->cloud_provider : e.cloud_provider,
               s.cloud_provider),
-        check("region", e.region.empty() && i ? i->region : e.region, s.region),
-        check("type", e.type.empty() && i ? i->type : e.type, s.type),
-        check("version", e.version, s.version)}) {
+        check("region", e.region.empty() && i ? i->region : e.region, s.region), type_change,
+        check("version", e.version, s.version), key_change}) {
     if (!m.empty()) return m;
   }
   return "";
@@ -289,6 +315,24 @@ void PlanKnownInstance(const InstanceSpec& s, const JournalEntry& e, const Obser
     p->actions.push_back(std::move(a));
     p->status.drifted = true;
     SetWaiting(p, kPhaseResuming, "resuming" + (d.reason.empty() ? "" : "; then " + d.reason));
+    return;
+  }
+  // An upgrade first: a resize that comes with it goes in the same request.
+  if (const std::string now_type = i.type.empty() ? e.type : i.type; IsUpgrade(now_type, s.type)) {
+    Action a = MakeAction(ActionType::kUpgrade, s.key(),
+                          "type " + now_type + " -> " + s.type + " (upgrade)");
+    a.instance_id = e.instance_id;
+    if ((!i.memory.empty() && i.memory != s.memory) ||
+        (!s.storage.empty() && !i.storage.empty() && i.storage != s.storage)) {
+      a.upgrade.memory = s.memory;
+      a.upgrade.storage = s.storage;
+      auto dash = [](const std::string& v) { return v.empty() ? std::string("-") : v; };
+      a.reason += ", memory " + dash(i.memory) + " -> " + s.memory + ", storage " +
+                  dash(i.storage) + " -> " + s.storage;
+    }
+    p->actions.push_back(std::move(a));
+    p->status.drifted = true;
+    SetWaiting(p, kPhaseUpdating, "upgrading to " + s.type);
     return;
   }
   if (!d.patch.empty()) {

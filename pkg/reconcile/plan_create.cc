@@ -59,6 +59,7 @@ api::CreateInstanceRequest CreateRequestFor(const InstanceSpec& s) {
   if (!s.storage.empty()) r.storage = s.storage;
   if (s.vector_optimized) r.vector_optimized = true;
   if (s.graph_analytics_plugin) r.graph_analytics_plugin = true;
+  if (!s.customer_managed_key_id.empty()) r.customer_managed_key_id = s.customer_managed_key_id;
   return r;
 }
 
@@ -139,6 +140,11 @@ void PlanWithoutInstance(const InstanceSpec& s, const JournalEntry* entry,
   }
   Action a = MakeAction(ActionType::kCreate, s.key(), std::move(why));
   a.create = CreateRequestFor(s);
+  if (!PlanSource(s, observed, owners, &a.create, p)) return;
+  if (a.create.source_instance_id) {
+    a.reason += "; clone of " + *a.create.source_instance_id +
+                (a.create.source_snapshot_id ? " snapshot " + *a.create.source_snapshot_id : "");
+  }
   a.attempt = entry && entry->intent ? entry->intent->attempt + 1 : 1;
   a.delete_on_removal = s.deletion_policy == spec::DeletionPolicy::kDelete;
   p->actions.push_back(std::move(a));

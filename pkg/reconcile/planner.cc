@@ -57,6 +57,8 @@ std::string_view ActionTypeName(ActionType t) {
       return "create";
     case ActionType::kPatch:
       return "patch";
+    case ActionType::kUpgrade:
+      return "upgrade";
     case ActionType::kPause:
       return "pause";
     case ActionType::kResume:
@@ -77,6 +79,7 @@ bool Action::IsApiWrite() const {
   switch (type) {
     case ActionType::kCreate:
     case ActionType::kPatch:
+    case ActionType::kUpgrade:
     case ActionType::kPause:
     case ActionType::kResume:
     case ActionType::kDelete:
@@ -135,6 +138,7 @@ KeyPlan PlanKey(const spec::InstanceSpec* s, bool invalid, const JournalEntry* e
   }
   if (e && !e->instance_id.empty()) {
     PlanKnownInstance(*s, *e, observed, owners, now, o, &p);
+    NoteSourceWithoutEffect(*s, &p);
     return p;
   }
   const bool vanished = e && !e->vanished_ids.empty();
@@ -176,6 +180,7 @@ int ActionRank(ActionType t) {
     case ActionType::kCreate:
       return 1;
     case ActionType::kPatch:
+    case ActionType::kUpgrade:
       return 2;
     case ActionType::kPause:
     case ActionType::kResume:

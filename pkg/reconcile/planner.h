@@ -39,6 +39,7 @@ enum class ActionType {
   kAdopt,             // journal: take over an existing same-named instance
   kCreate,            // journal intent, then POST /instances
   kPatch,             // PATCH /instances/{id} with the changed fields only
+  kUpgrade,           // POST /instances/{id}/upgrade: professional-db to business-critical
   kPause,
   kResume,
   kDelete,            // DELETE /instances/{id}
@@ -57,6 +58,7 @@ struct Action {
   api::CreateInstanceRequest create;       // kCreate
   int attempt = 0;                         // kCreate: 1 for the first POST of the key
   api::UpdateInstanceRequest patch;        // kPatch
+  api::UpgradeInstanceRequest upgrade;     // kUpgrade
   std::vector<std::string> duplicate_ids;  // kRecordCreated
   bool delete_on_removal = false;          // kRecordPolicy, kCreate, kAdopt
   // kPatch: what the journal remembers of each field once the PATCH is accepted (the executor

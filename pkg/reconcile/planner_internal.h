@@ -70,12 +70,28 @@ struct PatchDecision {
 };
 PatchDecision DecidePatches(const std::vector<FieldChange>& changes, const store::JournalEntry& e,
                             base::SystemTime now, const PlanOptions& o);
+// professional-db to business-critical: the one type change Aura makes in place
+// (POST /instances/{id}/upgrade).
+inline bool IsUpgrade(const std::string& from, const std::string& to) {
+  return from == "professional-db" && to == "business-critical";
+}
 // A change Aura cannot make in place, or "" when there is none.
 std::string ImmutableChange(const spec::InstanceSpec& s, const store::JournalEntry& e,
                             const InstanceObservation* obs);
 void PlanKnownInstance(const spec::InstanceSpec& s, const store::JournalEntry& e,
                        const Observed& observed, const Owners& owners, base::SystemTime now,
                        const PlanOptions& o, KeyPlan* p);
+
+// plan_source.cc
+// spec.source of a create: fills req's source_instance_id/source_snapshot_id and returns true,
+// or plans a wait (the source spec has no instance yet, the source is not stable) or a
+// refusal (an instanceId no LIST holds) and returns false. True when the spec has no source.
+bool PlanSource(const spec::InstanceSpec& s, const Observed& observed, const Owners& owners,
+                api::CreateInstanceRequest* req, KeyPlan* p);
+// "spec ns/name snapshot ID", for people.
+std::string SourceDescription(const spec::SourceSpec& src);
+// For a key that has an instance: spec.source has no effect any more; says so in the status.
+void NoteSourceWithoutEffect(const spec::InstanceSpec& s, KeyPlan* p);
 
 // plan_removal.cc
 void PlanRemoved(const store::JournalEntry& e, const Observed& observed, const Owners& owners,

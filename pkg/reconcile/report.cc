@@ -147,7 +147,14 @@ json ToJson(const Action& a) {
       p["graph_analytics_plugin"] = *a.patch.graph_analytics_plugin;
     }
     if (a.patch.cdc_enrichment_mode) p["cdc_enrichment_mode"] = *a.patch.cdc_enrichment_mode;
+    if (a.patch.secondaries_count) p["secondaries_count"] = *a.patch.secondaries_count;
     j["patch"] = p;
+  }
+  if (a.type == ActionType::kUpgrade) {
+    json u = json::object();
+    if (a.upgrade.memory) u["memory"] = *a.upgrade.memory;
+    if (a.upgrade.storage) u["storage"] = *a.upgrade.storage;
+    j["upgrade"] = u;
   }
   if (!a.duplicate_ids.empty()) j["duplicate_ids"] = a.duplicate_ids;
   return j;

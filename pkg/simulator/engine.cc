@@ -28,6 +28,8 @@ constexpr RoutePattern kRoutes[] = {
     {"DELETE", "/v1/instances/{instanceId}", false},
     {"POST", "/v1/instances/{instanceId}/pause", false},
     {"POST", "/v1/instances/{instanceId}/resume", false},
+    {"POST", "/v1/instances/{instanceId}/upgrade", false},
+    {"POST", "/v1/instances/{instanceId}/overwrite", false},
     {"GET", "/v1/instances/{instanceId}/snapshots", false},
     {"POST", "/v1/instances/{instanceId}/snapshots", false},
     {"GET", "/v1/instances/{instanceId}/snapshots/{snapshotId}", false},
@@ -385,6 +387,8 @@ SimResponse Engine::Dispatch(const SimRequest& req, const Route& route,
   if (n == "DELETE /v1/instances/{instanceId}") return DeleteInstance(p[0], *c);
   if (n == "POST /v1/instances/{instanceId}/pause") return PauseInstance(p[0], *c);
   if (n == "POST /v1/instances/{instanceId}/resume") return ResumeInstance(p[0], *c);
+  if (n == "POST /v1/instances/{instanceId}/upgrade") return UpgradeInstance(req, p[0], *c);
+  if (n == "POST /v1/instances/{instanceId}/overwrite") return OverwriteInstance(req, p[0], *c);
   if (n == "GET /v1/instances/{instanceId}/snapshots") return ListSnapshots(req, p[0], *c);
   if (n == "POST /v1/instances/{instanceId}/snapshots") return CreateSnapshot(p[0], *c);
   if (n == "GET /v1/instances/{instanceId}/snapshots/{snapshotId}") {

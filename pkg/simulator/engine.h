@@ -165,6 +165,9 @@ class Engine {
   SimResponse DeleteInstance(const std::string& id, const Client& c);
   SimResponse PauseInstance(const std::string& id, const Client& c);
   SimResponse ResumeInstance(const std::string& id, const Client& c);
+  // engine_upgrade.cc
+  SimResponse OverwriteInstance(const SimRequest& req, const std::string& id, const Client& c);
+  SimResponse UpgradeInstance(const SimRequest& req, const std::string& id, const Client& c);
   SimResponse ListSnapshots(const SimRequest& req, const std::string& id, const Client& c);
   SimResponse CreateSnapshot(const std::string& id, const Client& c);
   SimResponse GetSnapshot(const std::string& id, const std::string& sid, const Client& c);

@@ -5,32 +5,13 @@
 #include <set>
 
 #include "pkg/simulator/engine.h"
+#include "pkg/simulator/engine_resources.h"
 
 namespace aura::simulator {
 namespace {
 
 using nlohmann::json;
-
-SimResponse Reply(int status, std::string body) {
-  SimResponse r;
-  r.status = status;
-  r.body = std::move(body);
-  return r;
-}
-
-SimResponse Data(int status, json data) { return Reply(status, json{{"data", data}}.dump()); }
-
-SimResponse DbNotFound(const std::string& id) {
-  return Reply(404, AuraErrorBody("db-not-found", "DB not found: " + id));
-}
-
-SimResponse Busy(const InstanceRecord& r) {
-  return Reply(409,
-               AuraErrorBody("ongoing-database-operation",
-                             "The database is currently undergoing an operation: " + r.status));
-}
-
-bool Transitional(const std::string& status) { return status != "running" && status != "paused"; }
+using namespace resources;  // NOLINT: the helpers shared with engine_upgrade.cc
 
 // Statuses an admin may set that refuse writes with 400 rather than 409 (and allow DELETE).
 bool FailedStatus(const InstanceRecord& r) {
@@ -42,29 +23,7 @@ bool FailedStatus(const InstanceRecord& r) {
 constexpr char kUnknownCreateField[] = "aura_db_status_url";
 constexpr char kUnknownInstanceField[] = "maintenance_window";
 
-void Become(InstanceRecord& r, std::string status, base::SystemTime at) {
-  r.status = std::move(status);
-  r.status_since = at;
-}
-
-base::SystemTime::duration Sys(base::Duration d) {
-  return std::chrono::duration_cast<base::SystemTime::duration>(d);
-}
-
 std::string UtcDate(base::SystemTime t) { return FormatRfc3339(t).substr(0, 10); }
-
-// Collects 400 field errors.
-class FieldErrors {
- public:
-  void Add(std::string_view field, std::string_view message) {
-    errors_.push_back({{"message", message}, {"reason", "validation-error"}, {"field", field}});
-  }
-  bool empty() const { return errors_.empty(); }
-  SimResponse Response() const { return Reply(400, json{{"errors", errors_}}.dump()); }
-
- private:
-  json errors_ = json::array();
-};
 
 // Number of UTF-8 code points.
 size_t Utf8Length(std::string_view s) {
@@ -77,16 +36,6 @@ bool ValidName(std::string_view s) {
   auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
   size_t n = Utf8Length(s);
   return n >= 1 && n <= 30 && !space(s.front()) && !space(s.back());
-}
-
-json ParseBody(const std::string& body, bool* ok) {
-  json j = body.empty() ? json::object() : json::parse(body, nullptr, false);
-  *ok = !j.is_discarded() && j.is_object();
-  return j;
-}
-
-SimResponse NotAnObject() {
-  return Reply(400, AuraErrorBody("invalid-json", "The request body must be a JSON object"));
 }
 
 }  // namespace
@@ -200,6 +149,7 @@ void Engine::ApplyEvent(InstanceRecord& r, base::SystemTime at) {
   } else {
     if (r.status == "updating" || r.status == "resizing") {
       const json& u = r.pending_update;
+      if (u.contains("type")) r.type = u["type"].get<std::string>();  // an upgrade
       if (u.contains("memory")) {
         r.memory = u["memory"].get<std::string>();
         r.storage = GbString(2 * SizeGb(r.memory));

@@ -38,7 +38,10 @@ const std::vector<std::string> kSpecFields = {"name",
                                               "adoption",
                                               "recreate",
                                               "suspend",
-                                              "connectionSecret"};
+                                              "connectionSecret",
+                                              "source",
+                                              "secondariesCount",
+                                              "customerManagedKeyId"};
 const std::vector<std::string> kConnectionSecretFields = {"name"};
 const std::vector<std::string> kDeletionPolicies = {"Retain", "Delete"};
 const std::vector<std::string> kAdoptions = {"IfExists", "Never"};
@@ -286,12 +289,15 @@ class Decoder : private FieldReader {
     ReadAuraName(sf, r);
     ReadOptions(sf, r);
     ReadConnectionSecret(sf);
+    ReadSource(*this, sf, &out_.spec);
     if (r.type == Read::kOk && out_.spec.type == "free-db") {
       CheckFreeDb(r);
     } else {
       CheckStorage(r);
     }
     CheckFeatures(r);
+    ReadSecondaries(*this, sf, r.type == Read::kOk, &out_.spec);
+    ReadCustomerManagedKey(*this, sf, r.type == Read::kOk, &out_.spec);
   }
 
   // tenantId, or its alias projectId. True when the tenant is known and valid.

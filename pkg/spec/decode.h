@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "pkg/spec/field_reader.h"
 #include "pkg/spec/spec.h"
 #include "pkg/spec/yaml_tree.h"
 
@@ -35,6 +36,20 @@ struct DecodedDocument {
 };
 
 DecodedDocument DecodeDocument(const YamlDocument& doc, const std::string& file);
+
+// spec.source (decode_source.cc) into spec->source, every problem reported through `r`.
+// REQUIRES: spec->namespace_name and spec->name already read (a NAME alone is in the spec's
+// namespace; a spec may not clone itself).
+void ReadSource(FieldReader& r, const Fields& sf, InstanceSpec* spec);
+
+// spec.secondariesCount (decode_secondaries.cc) into spec->secondaries_count. `type_known`:
+// spec->type was read and is valid (the field is allowed for enterprise-db only).
+void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, InstanceSpec* spec);
+
+// spec.customerManagedKeyId (decode_secondaries.cc): 1..256 printable characters without
+// spaces; enterprise-db and enterprise-ds only.
+void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known,
+                            InstanceSpec* spec);
 
 // The allowed values, in the order messages list them.
 const std::vector<std::string>& AllowedTypes();

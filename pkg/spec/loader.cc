@@ -121,6 +121,7 @@ class Loader {
     CheckDuplicateKeys();
     CheckDuplicateClaims();
     CheckDuplicateSecrets();
+    CheckSourceReferences();
     result_.specs.reserve(docs_.size());
     // Each document is freed as its spec moves out, so the specs are never held twice.
     for (; !docs_.empty(); docs_.pop_front()) {
@@ -331,6 +332,34 @@ class Loader {
                 "); allowed: one spec per connection Secret (set spec.connectionSecret.name)",
             ""});
       }
+    }
+  }
+
+  // spec.source.instance names a spec loaded in the same run. Not checked when some document's
+  // key could not be read: the source may be the broken one.
+  void CheckSourceReferences() {
+    std::set<std::string> keys;
+    for (const DecodedDocument& d : docs_) {
+      const bool instance = d.kind == DecodedDocument::Kind::kInstance;
+      if (d.kind == DecodedDocument::Kind::kUnknown || (instance && !d.key)) return;
+      if (instance) keys.insert(*d.key);
+    }
+    for (DecodedDocument& d : docs_) {
+      if (d.kind != DecodedDocument::Kind::kInstance || !d.key || !d.spec.source ||
+          d.spec.source->instance_key.empty() || keys.contains(d.spec.source->instance_key)) {
+        continue;
+      }
+      auto it = d.spec.field_locations.find("spec.source.instance");
+      const SourceLocation at =
+          it == d.spec.field_locations.end()
+              ? d.key_location
+              : SourceLocation{d.key_location.file, it->second.line, it->second.column};
+      d.errors.push_back(Diagnostic{
+          at, "spec.source.instance",
+          "found " + detail::Quote(d.spec.source->instance_key) +
+              ", which no spec loaded with this one has as its key; allowed: the "
+              "[NAMESPACE/]NAME of another spec in the same files (or spec.source.instanceId)",
+          ""});
     }
   }
 

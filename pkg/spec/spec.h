@@ -41,6 +41,15 @@ struct LineColumn {
   int column = 0;
 };
 
+// spec.source: the instance (and optionally its snapshot) a new instance is cloned from. Used
+// only at create (source_instance_id / source_snapshot_id of POST /instances); exactly one of
+// instance_key and instance_id is set.
+struct SourceSpec {
+  std::string instance_key;  // spec.source.instance: another spec, "namespace/name"
+  std::string instance_id;   // spec.source.instanceId: an Aura instance id
+  std::string snapshot_id;   // spec.source.snapshotId; "" = the source's current data
+};
+
 // One validated, defaulted AuraInstance.
 struct InstanceSpec {
   // metadata
@@ -68,6 +77,12 @@ struct InstanceSpec {
   // spec.connectionSecret.name: the Secret (in namespace_name) that --connection-secrets
   // writes. Defaulted to "<metadata.name>-aura"; a DNS-1123 subdomain.
   std::string connection_secret;
+  std::optional<SourceSpec> source;  // spec.source: clone at create
+  // spec.secondariesCount: 0..15, enterprise-db only; set by PATCH once the instance runs.
+  std::optional<int> secondaries_count;
+  // spec.customerManagedKeyId: used at create only (Aura cannot change it); "" = none.
+  // enterprise-db and enterprise-ds only.
+  std::string customer_managed_key_id;
 
   SourceLocation location;  // where the document starts
   // Where each field the user wrote has its value in location.file, by field path

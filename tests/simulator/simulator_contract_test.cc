@@ -136,6 +136,7 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
                {"memory", "1GB"},        {"type", "free-db"}, {"tenant_id", tenant},
                {"cloud_provider", "gcp"}};
   HttpResult free_created = Call("POST", "/instances", 202, free);
+  const std::string free_id = free_created.json["data"]["id"];
   Call("GET", "/instances/" + free_created.json["data"]["id"].get<std::string>(), 200);
 
   // Observe.
@@ -174,6 +175,28 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   Call("POST", "/instances/" + id + "/snapshots/" + sid + "/restore", 202, json::object());
   ASSERT_TRUE(AwaitStatusVia(id, "running"));
 
+  // Clones (spec.source): of the instance, of its snapshot, of a missing one (400).
+  json clone = CreateBody("clone");
+  clone["source_instance_id"] = id;
+  Call("POST", "/instances", 202, clone);
+  clone = CreateBody("clone-snap");
+  clone["source_instance_id"] = id;
+  clone["source_snapshot_id"] = sid;
+  Call("POST", "/instances", 202, clone);
+  clone["source_instance_id"] = "0badf00d";
+  Call("POST", "/instances", 400, clone);
+
+  // Overwrite: an unknown source is 404 (accepted and busy below, after the upgrade).
+  Call("POST", "/instances/" + id + "/overwrite", 404, {{"source_instance_id", "0badf00d"}});
+
+  // Upgrade (type: professional-db -> business-critical) with a resize; busy while it runs.
+  Call("POST", "/instances/" + id + "/upgrade", 200, {{"memory", "16GB"}, {"storage", "32GB"}});
+  Call("POST", "/instances/" + id + "/upgrade", 409, json::object());
+  ASSERT_TRUE(AwaitStatusVia(id, "running"));
+  Call("POST", "/instances/" + id + "/overwrite", 202, {{"source_instance_id", free_id}});
+  Call("POST", "/instances/" + id + "/overwrite", 409, {{"source_instance_id", free_id}});
+  ASSERT_TRUE(AwaitStatusVia(id, "running"));
+
   // Gateway answers: throttled, server errors, bad and expired tokens. (A 415 cannot pass
   // through Prism: it refuses a non-JSON body itself with a 422; simulator_http_test has it.)
   ASSERT_TRUE(sim_->SetFaults({{"throttle", {{{"count", 1}, {"retry_after", 1}}}}}).ok());
@@ -192,7 +215,8 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   // Delete: 202 once, then 404.
   Call("DELETE", "/instances/" + id, 202);
   Call("DELETE", "/instances/" + id, 404);
-  ASSERT_TRUE(WaitFor([&] { return Call("GET", "/instances", 200).json["data"].size() == 2; },
+  // Left: free, committed-then-500 and the two clones.
+  ASSERT_TRUE(WaitFor([&] { return Call("GET", "/instances", 200).json["data"].size() == 4; },
                       seconds(10), milliseconds(50)));
 
   ASSERT_TRUE(sim_->SetFaults({{"expire_tokens_now", true}}).ok());

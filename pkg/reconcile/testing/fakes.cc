@@ -274,6 +274,27 @@ base::StatusOr<api::Reply<api::Instance>> FakeAuraApi::ResumeInstance(std::strin
   return api::Reply<api::Instance>{it->second.i, NextRequestId()};
 }
 
+base::StatusOr<api::Reply<api::Instance>> FakeAuraApi::UpgradeInstance(
+    std::string_view id, const api::UpgradeInstanceRequest& req) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (auto e = TakeError("upgrade")) return *e;
+  auto it = instances_.find(std::string(id));
+  if (it == instances_.end() || it->second.deleted) {
+    return base::NotFoundError("not found").SetHttpStatus(404);
+  }
+  if (it->second.i.type != "professional-db") {
+    return base::InvalidArgumentError("only professional-db can be upgraded").SetHttpStatus(400);
+  }
+  if (it->second.i.status != "running") {
+    return base::ConflictError("ongoing-database-operation").SetHttpStatus(409);
+  }
+  it->second.i.type = "business-critical";
+  if (req.memory) it->second.i.memory = *req.memory;
+  if (req.storage) it->second.i.storage = *req.storage;
+  it->second.i.status = "updating";
+  return api::Reply<api::Instance>{it->second.i, NextRequestId()};
+}
+
 base::StatusOr<api::Reply<std::vector<api::Tenant>>> FakeAuraApi::ListTenants(api::Priority) {
   std::lock_guard<std::mutex> g(mu_);
   if (auto e = TakeError("tenants")) return *e;

@@ -69,6 +69,15 @@ class FakeAuraApi : public api::AuraApi {
   base::StatusOr<api::Reply<api::DeleteResult>> DeleteInstance(std::string_view id) override;
   base::StatusOr<api::Reply<api::Instance>> PauseInstance(std::string_view id) override;
   base::StatusOr<api::Reply<api::Instance>> ResumeInstance(std::string_view id) override;
+  // Not scripted: kUnimplemented (the reconciler never overwrites).
+  base::StatusOr<api::Reply<api::Instance>> OverwriteInstance(std::string_view, std::string_view,
+                                                              std::string_view) override {
+    return base::FailedPreconditionError("FakeAuraApi: overwrite is not scripted");
+  }
+  // professional-db only (else 400), running only (else 409); the type changes at once, the
+  // status becomes "updating".
+  base::StatusOr<api::Reply<api::Instance>> UpgradeInstance(
+      std::string_view id, const api::UpgradeInstanceRequest& req) override;
   base::StatusOr<api::Reply<std::vector<api::Tenant>>> ListTenants(api::Priority p) override;
   base::StatusOr<api::Reply<api::TenantDetail>> GetTenant(std::string_view id,
                                                           api::Priority p) override;
