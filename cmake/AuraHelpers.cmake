@@ -36,14 +36,22 @@ function(aura_cc_library)
   target_link_libraries(aura_${ARG_NAME} PUBLIC ${ARG_PUBLIC_DEPS} PRIVATE ${ARG_PRIVATE_DEPS})
 endfunction()
 
-# aura_cc_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s] [ENVIRONMENT VAR=value...])
+# aura_cc_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s] [ENVIRONMENT VAR=value...]
+#              [SINGLE_THREADED])
 # Builds a GoogleTest binary and registers every test case with ctest. Labels let CI pick
 # subsets: "unit" (default), "integration" (real binaries over loopback), "slow".
+# SINGLE_THREADED: the test and the code it drives start no thread, so ThreadSanitizer has
+# nothing to check there: not built in a thread-sanitizer build (scripts/test.sh's tsan stage).
+# In an address-sanitizer build the test's own files are compiled without UBSan (the code under
+# test keeps it): UBSan at -O0 costs +60% compile time per test file and checks test code only.
 function(aura_cc_test)
   if(NOT AURA_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENVIRONMENT" ${ARGN})
+  cmake_parse_arguments(ARG "SINGLE_THREADED" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENVIRONMENT" ${ARGN})
+  if(ARG_SINGLE_THREADED AND AURA_SANITIZE STREQUAL "thread")
+    return()
+  endif()
   if(NOT ARG_LABELS)
     set(ARG_LABELS unit)
   endif()
@@ -52,6 +60,9 @@ function(aura_cc_test)
   endif()
   add_executable(${ARG_NAME} ${ARG_SRCS})
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main Threads::Threads)
+  if(AURA_SANITIZE STREQUAL "address")
+    target_compile_options(${ARG_NAME} PRIVATE -fno-sanitize=undefined)
+  endif()
   if(ARG_ENVIRONMENT)
     gtest_discover_tests(${ARG_NAME}
       PROPERTIES LABELS "${ARG_LABELS}" TIMEOUT ${ARG_TIMEOUT} ENVIRONMENT "${ARG_ENVIRONMENT}"
