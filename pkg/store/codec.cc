@@ -12,6 +12,8 @@
 #include <utility>
 #include <vector>
 
+#include "pkg/store/codec_internal.h"
+
 namespace aura::store::detail {
 namespace {
 
@@ -70,99 +72,7 @@ StatusOr<std::string> Sha256HexOf(std::string_view data) {
   return h.HexDigest();
 }
 
-// Reads typed members of a JSON object, reporting the first problem with where it is.
-// Missing members keep their defaults; members of the wrong type are data loss.
-class ObjectReader {
- public:
-  ObjectReader(const json& obj, std::string where) : obj_(obj), where_(std::move(where)) {}
-
-  Status status() const { return status_; }
-
-  void Get(const char* name, std::string* out) {
-    if (const json* v = Find(name, "a string", &json::is_string)) *out = v->get<std::string>();
-  }
-  void Get(const char* name, bool* out) {
-    if (const json* v = Find(name, "a boolean", &json::is_boolean)) *out = v->get<bool>();
-  }
-  void Get(const char* name, int* out) {
-    const json* v = Find(name, "an integer", &json::is_number_integer);
-    if (v == nullptr) return;
-    if (v->is_number_unsigned()
-            ? v->get<std::uint64_t>() > static_cast<std::uint64_t>(std::numeric_limits<int>::max())
-            : (v->get<std::int64_t>() < std::numeric_limits<int>::min() ||
-               v->get<std::int64_t>() > std::numeric_limits<int>::max())) {
-      Fail(name, "an integer in the int range", *v);
-      return;
-    }
-    *out = v->is_number_unsigned() ? static_cast<int>(v->get<std::uint64_t>())
-                                   : static_cast<int>(v->get<std::int64_t>());
-  }
-  void Get(const char* name, std::uint64_t* out) {
-    if (const json* v = Find(name, "a non-negative integer", &json::is_number_unsigned)) {
-      *out = v->get<std::uint64_t>();
-    }
-  }
-  void Get(const char* name, base::SystemTime* out) {
-    const json* v = Find(name, "an RFC 3339 time", &json::is_string);
-    if (v == nullptr) return;
-    StatusOr<base::SystemTime> t = ParseTime(v->get_ref<const std::string&>());
-    if (!t.ok()) {
-      Fail(name, "an RFC 3339 time", *v);
-      return;
-    }
-    *out = *t;
-  }
-  void Get(const char* name, std::vector<std::string>* out) {
-    const json* v = Find(name, "an array of strings", &json::is_array);
-    if (v == nullptr) return;
-    out->clear();
-    for (const json& item : *v) {
-      if (!item.is_string()) {
-        Fail(name, "an array of strings", item);
-        return;
-      }
-      out->push_back(item.get<std::string>());
-    }
-  }
-  void Get(const char* name, Origin* out) {
-    const json* v = Find(name, "\"created\" or \"adopted\"", &json::is_string);
-    if (v == nullptr) return;
-    if (*v == "created") {
-      *out = Origin::kCreated;
-    } else if (*v == "adopted") {
-      *out = Origin::kAdopted;
-    } else {
-      Fail(name, "\"created\" or \"adopted\"", *v);
-    }
-  }
-  // Requires the member to be present.
-  void Require(const char* name) {
-    if (status_.ok() && !obj_.contains(name)) {
-      status_ = base::DataLossError(where_ + "." + name + " is missing");
-    }
-  }
-
- private:
-  const json* Find(const char* name, const char* want, bool (json::*is)() const noexcept) {
-    if (!status_.ok()) return nullptr;
-    auto it = obj_.find(name);
-    if (it == obj_.end()) return nullptr;
-    if (!((*it).*is)()) {
-      Fail(name, want, *it);
-      return nullptr;
-    }
-    return &*it;
-  }
-  void Fail(const char* name, const char* want, const json& found) {
-    // Names the type only: values may be secrets (credentials files).
-    status_ = base::DataLossError(where_ + "." + name + ": expected " + want + ", found " +
-                                  (found.is_string() ? "another string" : found.type_name()));
-  }
-
-  const json& obj_;
-  std::string where_;
-  Status status_;
-};
+using internal::ObjectReader;
 
 json EncodeIntent(const CreateIntent& i) {
   return json{{"aura_name", i.aura_name},
@@ -172,6 +82,9 @@ json EncodeIntent(const CreateIntent& i) {
               {"ambiguous", i.ambiguous},
               {"last_request_id", i.last_request_id}};
 }
+}  // namespace
+
+namespace internal {
 
 json EncodeEntry(const JournalEntry& e) {
   json j{{"instance_id", e.instance_id},
@@ -267,7 +180,10 @@ Status DecodeEntry(const std::string& key, const json& j, JournalEntry* e) {
   return Status::Ok();
 }
 
-}  // namespace
+}  // namespace internal
+
+using internal::DecodeEntry;
+using internal::EncodeEntry;
 
 StatusOr<std::string> Sha256Hex(std::string_view data) { return Sha256HexOf(data); }
 
@@ -489,8 +405,7 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
       HashCompact(doc, &h, [&](Sha256* hash) {
         bool first = true;
         const auto feed = [&](const Dumped& d) {
-          HashEntry(hash, &first, json(d.key).dump(),
-                    std::string_view(dumps).substr(d.at, d.size));
+          HashEntry(hash, &first, json(d.key).dump(), std::string_view(dumps).substr(d.at, d.size));
         };
         if (increasing) {
           for (const Dumped& d : dumped) feed(d);
@@ -570,253 +485,6 @@ StatusOr<JournalEntry> DecodeJournalEntry(std::string_view bytes) {
   JournalEntry e;
   AURA_RETURN_IF_ERROR(DecodeEntry(key->get<std::string>(), *entry, &e));
   return e;
-}
-
-// The record log. Each line is self-checking, so a reader can tell a record from a torn one
-// without a length prefix: JSON escapes every newline, so '\n' only ends a line.
-
-namespace {
-
-constexpr std::size_t kLineSumSize = 64;
-
-StatusOr<std::string> FramedLine(const json& payload) {
-  std::string body = payload.dump();
-  AURA_ASSIGN_OR_RETURN(std::string hex, Sha256HexOf(body));
-  std::string line;
-  line.reserve(hex.size() + 1 + body.size() + 1);
-  line += hex;
-  line += ' ';
-  line += body;
-  line += '\n';
-  return line;
-}
-
-// The payload of a complete line (with its '\n'), or nullopt when its checksum does not match.
-std::optional<std::string_view> VerifiedPayload(std::string_view line) {
-  if (line.size() < kLineSumSize + 2 || line.back() != '\n' || line[kLineSumSize] != ' ') {
-    return std::nullopt;
-  }
-  const std::string_view body = line.substr(kLineSumSize + 1, line.size() - kLineSumSize - 2);
-  StatusOr<std::string> hex = Sha256HexOf(body);
-  if (!hex.ok() || *hex != line.substr(0, kLineSumSize)) return std::nullopt;
-  return body;
-}
-
-Status DecodeRecord(const json& doc, std::size_t at, LogRecord* r) {
-  const std::string where = "the journal log's record at byte " + std::to_string(at);
-  if (!doc.is_object()) return base::DataLossError(where + " is not a JSON object");
-  std::string op;
-  ObjectReader reader(doc, where);
-  reader.Require("generation");
-  reader.Get("generation", &r->generation);
-  reader.Require("op");
-  reader.Get("op", &op);
-  if (op == "put" || op == "remove") {
-    reader.Require("key");
-    reader.Get("key", &r->key);
-  }
-  AURA_RETURN_IF_ERROR(reader.status());
-  if (op == "put") {
-    r->op = LogRecord::Op::kPut;
-    auto entry = doc.find("entry");
-    if (entry == doc.end()) return base::DataLossError(where + " has no entry");
-    if (r->key.empty()) return base::DataLossError(where + " has an empty key");
-    return DecodeEntry(r->key, *entry, &r->entry);
-  }
-  if (op == "remove") {
-    r->op = LogRecord::Op::kRemove;
-    return Status::Ok();
-  }
-  if (op == "binding") {
-    r->op = LogRecord::Op::kBinding;
-    auto b = doc.find("binding");
-    if (b == doc.end() || !b->is_object()) return base::DataLossError(where + " has no binding");
-    ObjectReader br(*b, where + ".binding");
-    br.Get("api_url", &r->binding.api_url);
-    br.Get("client", &r->binding.client);
-    return br.status();
-  }
-  return base::DataLossError(where + " has an unknown op (written by a newer release?)");
-}
-
-}  // namespace
-
-std::string EncodeLogHeader(std::uint64_t base_generation) {
-  const json header{{"format", std::string(kJournalLogFormat)},
-                    {"schema_version", kJournalLogSchemaVersion},
-                    {"base_generation", base_generation}};
-  StatusOr<std::string> line = FramedLine(header);
-  return line.ok() ? *line : std::string();  // ASCII only: cannot fail but for OpenSSL
-}
-
-StatusOr<std::string> EncodeLogRecord(const LogRecord& r) {
-  try {
-    json doc{{"generation", r.generation}};
-    switch (r.op) {
-      case LogRecord::Op::kPut:
-        doc["op"] = "put";
-        doc["key"] = r.key;
-        doc["entry"] = EncodeEntry(r.entry);
-        break;
-      case LogRecord::Op::kRemove:
-        doc["op"] = "remove";
-        doc["key"] = r.key;
-        break;
-      case LogRecord::Op::kBinding:
-        doc["op"] = "binding";
-        doc["binding"] = json{{"api_url", r.binding.api_url}, {"client", r.binding.client}};
-        break;
-    }
-    return FramedLine(doc);
-  } catch (const json::exception& e) {
-    return base::InvalidArgumentError(std::string("cannot serialize the journal record: ") +
-                                      e.what());
-  }
-}
-
-Status ReplayLog(std::string_view log, JournalImage* image, LogReplay* replay) {
-  *replay = LogReplay{};
-  const std::size_t header_end = log.find('\n');
-  const std::optional<std::string_view> header =
-      header_end == std::string_view::npos ? std::nullopt
-                                           : VerifiedPayload(log.substr(0, header_end + 1));
-  if (!header) {
-    return base::DataLossError(
-        "the journal log has no valid header line (it is always written whole: the log was "
-        "damaged or replaced)");
-  }
-  {
-    const json doc = json::parse(*header, nullptr, false);
-    if (!doc.is_object() || doc.value("format", "") != kJournalLogFormat) {
-      return base::DataLossError("the journal log's header: format is not \"" +
-                                 std::string(kJournalLogFormat) + "\"");
-    }
-    auto version = doc.find("schema_version");
-    if (version == doc.end() || !version->is_number_integer() ||
-        *version != kJournalLogSchemaVersion) {
-      return base::DataLossError("the journal log's schema_version is not " +
-                                 std::to_string(kJournalLogSchemaVersion) +
-                                 " (written by a newer release?)");
-    }
-    ObjectReader r(doc, "the journal log's header");
-    r.Require("base_generation");
-    r.Get("base_generation", &replay->base_generation);
-    AURA_RETURN_IF_ERROR(r.status());
-  }
-  const std::uint64_t snapshot = image->generation;
-  if (replay->base_generation > snapshot) {
-    return base::DataLossError(
-        "the journal log continues generation " + std::to_string(replay->base_generation) +
-        " but the journal file holds generation " + std::to_string(snapshot) +
-        " (was the journal file restored from an older copy without its log?)");
-  }
-  std::uint64_t expect = replay->base_generation + 1;
-  std::size_t at = header_end + 1;
-  while (at < log.size()) {
-    const std::size_t nl = log.find('\n', at);
-    const std::size_t end = nl == std::string_view::npos ? log.size() : nl + 1;
-    const std::optional<std::string_view> body = VerifiedPayload(log.substr(at, end - at));
-    if (!body) {
-      if (end == log.size()) {  // the torn tail
-        replay->torn_at = at;
-        replay->torn_bytes = end - at;
-        break;
-      }
-      return base::DataLossError("the journal log's record at byte " + std::to_string(at) +
-                                 " is damaged (checksum mismatch) and is not the last one");
-    }
-    json doc = json::parse(*body, nullptr, false);
-    LogRecord r;
-    AURA_RETURN_IF_ERROR(DecodeRecord(doc, at, &r));
-    if (r.generation != expect) {
-      return base::DataLossError("the journal log's record at byte " + std::to_string(at) +
-                                 " has generation " + std::to_string(r.generation) + " where " +
-                                 std::to_string(expect) + " was expected (records are missing)");
-    }
-    ++expect;
-    if (r.generation <= snapshot) {
-      ++replay->skipped;
-    } else if (replay->base_generation < snapshot) {
-      return base::DataLossError(
-          "the journal log was replaced by a compaction that did not finish, yet holds "
-          "generation " +
-          std::to_string(r.generation) + ", newer than the journal file's " +
-          std::to_string(snapshot));
-    } else {
-      ++replay->applied;
-      image->generation = r.generation;
-      switch (r.op) {
-        case LogRecord::Op::kPut:
-          r.entry.key = r.key;
-          image->entries.insert_or_assign(r.key, std::move(r.entry));
-          break;
-        case LogRecord::Op::kRemove:
-          image->entries.erase(r.key);
-          break;
-        case LogRecord::Op::kBinding:
-          image->binding = r.binding;
-          break;
-      }
-    }
-    at = end;
-  }
-  return Status::Ok();
-}
-
-StatusOr<std::string> EncodeCredentials(const std::string& key, const Credentials& c,
-                                        base::SystemTime saved_at) {
-  try {
-    json doc{{"format", std::string(kCredentialsFormat)},
-             {"version", kCredentialsVersion},
-             {"key", key},
-             {"instance_id", c.instance_id},
-             {"connection_url", c.connection_url},
-             {"username", c.username},
-             {"password", c.password},
-             {"saved_at", FormatTime(saved_at)}};
-    return doc.dump(2) + "\n";
-  } catch (const json::exception&) {
-    // The exception text may quote the password.
-    return base::InvalidArgumentError("credentials for " + key + " are not valid UTF-8");
-  }
-}
-
-StatusOr<DecodedCredentials> DecodeCredentials(std::string_view bytes) {
-  json doc;
-  try {
-    doc = json::parse(bytes);
-  } catch (const json::parse_error& e) {
-    // e.what() quotes the bytes around the error, which may be the password.
-    return base::DataLossError("not valid JSON (truncated or damaged) at byte " +
-                               std::to_string(e.byte));
-  } catch (const json::exception&) {
-    return base::DataLossError("not valid JSON");
-  }
-  if (!doc.is_object()) return base::DataLossError("expected a JSON object");
-  auto format = doc.find("format");
-  if (format == doc.end() || *format != std::string(kCredentialsFormat)) {
-    return base::DataLossError("format: expected \"" + std::string(kCredentialsFormat) + "\"");
-  }
-  DecodedCredentials out;
-  int version = 0;
-  ObjectReader r(doc, "credentials");
-  for (const char* name :
-       {"version", "key", "instance_id", "connection_url", "username", "password", "saved_at"}) {
-    r.Require(name);
-  }
-  r.Get("version", &version);
-  r.Get("key", &out.key);
-  r.Get("instance_id", &out.credentials.instance_id);
-  r.Get("connection_url", &out.credentials.connection_url);
-  r.Get("username", &out.credentials.username);
-  r.Get("password", &out.credentials.password);
-  r.Get("saved_at", &out.saved_at);
-  AURA_RETURN_IF_ERROR(r.status());
-  if (version != kCredentialsVersion) {
-    return base::DataLossError("version " + std::to_string(version) +
-                               " is not supported by this aura-controller");
-  }
-  return out;
 }
 
 std::string FormatTime(base::SystemTime t) {
