@@ -3,7 +3,9 @@
 #include <unistd.h>
 
 #include <iostream>
+#include <memory>
 #include <optional>
+#include <stop_token>
 
 #include "cmd/aura-controller/common.h"
 #include "cmd/aura-controller/ha.h"
@@ -97,6 +99,57 @@ int PrintSnapshots(const Config& c, const std::vector<api::Snapshot>& list) {
   return kExitOk;
 }
 
+// The API client of one operator command; SIGINT/SIGTERM stop it and end any wait.
+class Session {
+ public:
+  static base::StatusOr<std::unique_ptr<Session>> Open(const Config& c, SignalWaiter& signals,
+                                                       metrics::Metrics* m,
+                                                       const base::Logger& log) {
+    AURA_ASSIGN_OR_RETURN(std::unique_ptr<ApiStack> stack, BuildApi(c, &base::RealClock(), m, log));
+    return std::unique_ptr<Session>(new Session(std::move(stack), signals));
+  }
+  api::Client& client() { return *stack_->client; }
+  std::stop_token stop() const { return stop_.get_token(); }
+
+ private:
+  Session(std::unique_ptr<ApiStack> stack, SignalWaiter& signals)
+      : stack_(std::move(stack)), stop_signals_(signals) {
+    signals.Start([this](int) {
+      stop_.request_stop();
+      stack_->Stop();
+    });
+  }
+  std::unique_ptr<ApiStack> stack_;
+  std::stop_source stop_;
+  StopSignalsOnExit stop_signals_;  // last: the signal thread is stopped before the rest goes
+};
+
+// "yes" from --yes or a terminal's answer; otherwise the command is refused before any request.
+Status Confirm(const Config& c, const std::string& command, const std::string& question) {
+  std::string why;
+  if (Confirmed(
+          c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO), question,
+          [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
+          &why)) {
+    return Status::Ok();
+  }
+  return base::FailedPreconditionError(command + " " + why);
+}
+
+// After a restore or an overwrite was accepted (`status` its reply's): Aura may still report
+// the old status for a moment, so the instance must leave running before running counts.
+Status WaitUntilRunningAgain(const Config& c, Session& session, const std::string& id,
+                             const std::string& status) {
+  bool left_running = status != "running" && !status.empty();
+  return WaitFor(
+      c, "instance " + id, session.stop(), [&]() -> base::StatusOr<std::pair<bool, std::string>> {
+        AURA_ASSIGN_OR_RETURN(auto inst,
+                              session.client().GetInstance(id, ratelimit::Priority::kPoll));
+        left_running = left_running || inst.data.status != "running";
+        return std::make_pair(left_running && inst.data.status == "running", inst.data.status);
+      });
+}
+
 }  // namespace
 
 int Snapshot(const Config& c, SignalWaiter& signals) {
@@ -111,15 +164,9 @@ int Snapshot(const Config& c, SignalWaiter& signals) {
   metrics::Metrics m;
   auto id = ResolveInstance(c, c.args[1]);
   if (!id.ok()) return Fail(id.status());
-  auto stack = BuildApi(c, &base::RealClock(), &m, log);
-  if (!stack.ok()) return Fail(stack.status());
-  api::Client& client = *(*stack)->client;
-  std::stop_source stop;
-  signals.Start([&](int) {
-    stop.request_stop();
-    (*stack)->Stop();
-  });
-  StopSignalsOnExit stop_signals(signals);
+  auto session = Session::Open(c, signals, &m, log);
+  if (!session.ok()) return Fail(session.status());
+  api::Client& client = (*session)->client();
   if (c.args[0] == "list") {
     auto list = client.ListSnapshots(*id);
     if (!list.ok()) return Fail(list.status().WithContext("GET /instances/" + *id + "/snapshots"));
@@ -133,7 +180,7 @@ int Snapshot(const Config& c, SignalWaiter& signals) {
   std::cout << "snapshot " << sid << " of instance " << *id << " requested (X-Request-Id "
             << created->request_id << ")\n";
   if (!c.wait) return kExitOk;
-  Status s = WaitFor(c, "snapshot " + sid, stop.get_token(),
+  Status s = WaitFor(c, "snapshot " + sid, (*session)->stop(),
                      [&]() -> base::StatusOr<std::pair<bool, std::string>> {
                        AURA_ASSIGN_OR_RETURN(auto snap, client.GetSnapshot(*id, sid));
                        if (snap.data.status == "Failed") {
@@ -157,24 +204,15 @@ int Restore(const Config& c, SignalWaiter& signals) {
   metrics::Metrics m;
   auto id = ResolveInstance(c, c.args[0]);
   if (!id.ok()) return Fail(id.status());
-  std::string why;
-  if (!Confirmed(
-          c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO),
-          "Restore instance " + *id + " (" + KeyOf(c.args[0]) + ") to snapshot " + c.snapshot_id +
-              "? Its current data is replaced.",
-          [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
-          &why)) {
-    return Fail(base::FailedPreconditionError("restore " + why));
+  if (Status ok = Confirm(c, "restore",
+                          "Restore instance " + *id + " (" + KeyOf(c.args[0]) + ") to snapshot " +
+                              c.snapshot_id + "? Its current data is replaced.");
+      !ok.ok()) {
+    return Fail(ok);
   }
-  auto stack = BuildApi(c, &base::RealClock(), &m, log);
-  if (!stack.ok()) return Fail(stack.status());
-  api::Client& client = *(*stack)->client;
-  std::stop_source stop;
-  signals.Start([&](int) {
-    stop.request_stop();
-    (*stack)->Stop();
-  });
-  StopSignalsOnExit stop_signals(signals);
+  auto session = Session::Open(c, signals, &m, log);
+  if (!session.ok()) return Fail(session.status());
+  api::Client& client = (*session)->client();
   auto r = client.RestoreSnapshot(*id, c.snapshot_id);
   if (!r.ok()) {
     return Fail(r.status().WithContext("POST /instances/" + *id + "/snapshots/" + c.snapshot_id +
@@ -182,15 +220,7 @@ int Restore(const Config& c, SignalWaiter& signals) {
   }
   std::cout << "restore of " << *id << " to snapshot " << c.snapshot_id
             << " accepted (X-Request-Id " << r->request_id << ")\n";
-  // Aura may still report the old status for a moment: wait for it to leave running first.
-  bool left_running = r->data.status != "running" && !r->data.status.empty();
-  Status s = WaitFor(
-      c, "instance " + *id, stop.get_token(),
-      [&]() -> base::StatusOr<std::pair<bool, std::string>> {
-        AURA_ASSIGN_OR_RETURN(auto inst, client.GetInstance(*id, ratelimit::Priority::kPoll));
-        left_running = left_running || inst.data.status != "running";
-        return std::make_pair(left_running && inst.data.status == "running", inst.data.status);
-      });
+  Status s = WaitUntilRunningAgain(c, **session, *id, r->data.status);
   if (!s.ok()) return Fail(s);
   std::cout << "restored: " << *id << " is running\n";
   return kExitOk;
@@ -212,38 +242,22 @@ int Overwrite(const Config& c, SignalWaiter& signals) {
   if (*source == *id) {
     return Fail(base::InvalidArgumentError("--from names the instance to overwrite itself"));
   }
-  std::string why;
-  if (!Confirmed(
-          c.yes, ::isatty(STDIN_FILENO) && ::isatty(STDERR_FILENO),
-          "Overwrite instance " + *id + " (" + KeyOf(c.args[0]) + ") with the data of " + *source +
-              " (" + KeyOf(c.from) + ")" +
-              (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id) +
-              "? Its current data is replaced.",
-          [](std::string* line) { return static_cast<bool>(std::getline(std::cin, *line)); },
-          &why)) {
-    return Fail(base::FailedPreconditionError("overwrite " + why));
+  if (Status ok = Confirm(c, "overwrite",
+                          "Overwrite instance " + *id + " (" + KeyOf(c.args[0]) +
+                              ") with the data of " + *source + " (" + KeyOf(c.from) + ")" +
+                              (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id) +
+                              "? Its current data is replaced.");
+      !ok.ok()) {
+    return Fail(ok);
   }
-  auto stack = BuildApi(c, &base::RealClock(), &m, log);
-  if (!stack.ok()) return Fail(stack.status());
-  api::Client& client = *(*stack)->client;
-  std::stop_source stop;
-  signals.Start([&](int) {
-    stop.request_stop();
-    (*stack)->Stop();
-  });
-  StopSignalsOnExit stop_signals(signals);
+  auto session = Session::Open(c, signals, &m, log);
+  if (!session.ok()) return Fail(session.status());
+  api::Client& client = (*session)->client();
   auto r = client.OverwriteInstance(*id, *source, c.snapshot_id);
   if (!r.ok()) return Fail(r.status().WithContext("POST /instances/" + *id + "/overwrite"));
   std::cout << "overwrite of " << *id << " from " << *source << " accepted (X-Request-Id "
             << r->request_id << ")\n";
-  bool left_running = r->data.status != "running" && !r->data.status.empty();
-  Status s = WaitFor(
-      c, "instance " + *id, stop.get_token(),
-      [&]() -> base::StatusOr<std::pair<bool, std::string>> {
-        AURA_ASSIGN_OR_RETURN(auto inst, client.GetInstance(*id, ratelimit::Priority::kPoll));
-        left_running = left_running || inst.data.status != "running";
-        return std::make_pair(left_running && inst.data.status == "running", inst.data.status);
-      });
+  Status s = WaitUntilRunningAgain(c, **session, *id, r->data.status);
   if (!s.ok()) return Fail(s);
   std::cout << "overwritten: " << *id << " is running\n";
   return kExitOk;

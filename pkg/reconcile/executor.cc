@@ -394,20 +394,7 @@ ActionResult Executor::Patch(const Action& a) {
   ActionResult out;
   auto reply = api_.UpdateInstance(a.instance_id, a.patch);
   const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
-  if (!reply.ok()) {
-    out.status = reply.status();
-    out.request_id = out.status.request_id();
-    if (out.status.code() == StatusCode::kNotFound) {
-      InstanceObservation gone;
-      gone.observed_at = clock_.SystemNow();
-      gone.request_id = out.request_id;
-      out.observation = {a.instance_id, gone};
-    }
-    log.Log(
-        out.status.code() == StatusCode::kConflict ? base::LogLevel::kInfo : base::LogLevel::kWarn,
-        "update not applied", base::StatusFields(out.status));
-    return out;
-  }
+  if (!reply.ok()) return NotApplied(a, log, reply.status(), /*gone_on_404=*/true, "update");
   out.request_id = reply->request_id;
   out.observation = {a.instance_id, Observation(reply->data, reply->request_id)};
   log.Info("update accepted", {{"reason", a.reason}, {"request_id", reply->request_id}});
@@ -436,18 +423,29 @@ ActionResult Executor::Patch(const Action& a) {
   return out;
 }
 
+ActionResult Executor::NotApplied(const Action& a, const base::Logger& log, const Status& s,
+                                  bool gone_on_404, std::string_view what) const {
+  ActionResult out;
+  out.status = s;
+  out.request_id = s.request_id();
+  if (gone_on_404 && s.code() == StatusCode::kNotFound) {
+    InstanceObservation gone;
+    gone.observed_at = clock_.SystemNow();
+    gone.request_id = out.request_id;
+    out.observation = {a.instance_id, gone};
+  }
+  log.Log(s.code() == StatusCode::kConflict ? base::LogLevel::kInfo : base::LogLevel::kWarn,
+          std::string(what) + " not applied", base::StatusFields(s));
+  return out;
+}
+
 ActionResult Executor::PowerChange(const Action& a) {
   ActionResult out;
   const bool pause = a.type == ActionType::kPause;
   auto reply = pause ? api_.PauseInstance(a.instance_id) : api_.ResumeInstance(a.instance_id);
   const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
   if (!reply.ok()) {
-    out.status = reply.status();
-    out.request_id = out.status.request_id();
-    log.Log(
-        out.status.code() == StatusCode::kConflict ? base::LogLevel::kInfo : base::LogLevel::kWarn,
-        pause ? "pause not applied" : "resume not applied", base::StatusFields(out.status));
-    return out;
+    return NotApplied(a, log, reply.status(), /*gone_on_404=*/false, pause ? "pause" : "resume");
   }
   out.request_id = reply->request_id;
   out.observation = {a.instance_id, Observation(reply->data, reply->request_id)};

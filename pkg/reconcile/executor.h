@@ -19,6 +19,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "pkg/aura/api.h"
@@ -87,6 +88,11 @@ class Executor {
   std::string journal_error_;  // GUARDED_BY(journal_error_mu_): the last write's, "" when it worked
   InstanceObservation Observation(const api::Instance& i, const std::string& request_id) const;
   base::Logger Log(const Action& a) const;
+  // A change the API refused (`what`: "update", "pause", ...): the result carries its status and
+  // request id, and with `gone_on_404` a 404 as the observation that the instance is gone.
+  // Logged at info for a 409 (busy: the next pass retries), warn otherwise.
+  ActionResult NotApplied(const Action& a, const base::Logger& log, const base::Status& s,
+                          bool gone_on_404, std::string_view what) const;
 
   api::AuraApi& api_;
   store::Journal& journal_;

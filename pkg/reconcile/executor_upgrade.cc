@@ -6,26 +6,12 @@
 namespace aura::reconcile {
 
 using base::Status;
-using base::StatusCode;
 
 ActionResult Executor::Upgrade(const Action& a) {
   ActionResult out;
   auto reply = api_.UpgradeInstance(a.instance_id, a.upgrade);
   const base::Logger log = Log(a).With({{"instance_id", a.instance_id}});
-  if (!reply.ok()) {
-    out.status = reply.status();
-    out.request_id = out.status.request_id();
-    if (out.status.code() == StatusCode::kNotFound) {
-      InstanceObservation gone;
-      gone.observed_at = clock_.SystemNow();
-      gone.request_id = out.request_id;
-      out.observation = {a.instance_id, gone};
-    }
-    log.Log(
-        out.status.code() == StatusCode::kConflict ? base::LogLevel::kInfo : base::LogLevel::kWarn,
-        "upgrade not applied", base::StatusFields(out.status));
-    return out;
-  }
+  if (!reply.ok()) return NotApplied(a, log, reply.status(), /*gone_on_404=*/true, "upgrade");
   out.request_id = reply->request_id;
   api::Instance seen = reply->data;
   if (seen.id.empty()) seen.id = a.instance_id;

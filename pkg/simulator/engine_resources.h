@@ -4,6 +4,8 @@
 // Thread-safety: pure functions; FieldErrors is a plain value.
 #pragma once
 
+#include <algorithm>
+#include <initializer_list>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
@@ -65,6 +67,20 @@ inline json ParseBody(const std::string& body, bool* ok) {
   json j = body.empty() ? json::object() : json::parse(body, nullptr, false);
   *ok = !j.is_discarded() && j.is_object();
   return j;
+}
+
+// The 400 errors of the members of `body` that are not in `allowed` or not strings.
+inline FieldErrors OnlyStringFields(const json& body,
+                                    std::initializer_list<std::string_view> allowed) {
+  FieldErrors errs;
+  for (const auto& [k, v] : body.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      errs.Add(k, "Unknown field: " + k);
+    } else if (!v.is_string()) {
+      errs.Add(k, k + " must be a string");
+    }
+  }
+  return errs;
 }
 
 inline SimResponse NotAnObject() {

@@ -24,14 +24,7 @@ SimResponse Engine::UpgradeInstance(const SimRequest& req, const std::string& id
   bool ok = false;
   json body = ParseBody(req.body, &ok);
   if (!ok) return NotAnObject();
-  FieldErrors errs;
-  for (const auto& [k, v] : body.items()) {
-    if (k != "memory" && k != "storage") {
-      errs.Add(k, "Unknown field: " + k);
-    } else if (!v.is_string()) {
-      errs.Add(k, k + " must be a string");
-    }
-  }
+  FieldErrors errs = OnlyStringFields(body, {"memory", "storage"});
   if (!errs.empty()) return errs.Response();
   if (body.contains("memory") != body.contains("storage")) {
     errs.Add(body.contains("memory") ? "storage" : "memory",
@@ -73,14 +66,7 @@ SimResponse Engine::OverwriteInstance(const SimRequest& req, const std::string& 
   bool ok = false;
   json body = ParseBody(req.body, &ok);
   if (!ok) return NotAnObject();
-  FieldErrors errs;
-  for (const auto& [k, v] : body.items()) {
-    if (k != "source_instance_id" && k != "source_snapshot_id") {
-      errs.Add(k, "Unknown field: " + k);
-    } else if (!v.is_string()) {
-      errs.Add(k, k + " must be a string");
-    }
-  }
+  FieldErrors errs = OnlyStringFields(body, {"source_instance_id", "source_snapshot_id"});
   if (!body.contains("source_instance_id")) {
     errs.Add("source_instance_id", "Missing required field: source_instance_id");
   }

@@ -26,16 +26,7 @@ std::unique_ptr<SimulatorProcess> StartSim(std::vector<std::string> extra = {}) 
                                     "--resume-seconds",  "0.3", "--update-seconds", "0.3",
                                     "--destroy-seconds", "0.3"};
   flags.insert(flags.end(), extra.begin(), extra.end());
-  auto sim = SimulatorProcess::Start(flags);
-  EXPECT_TRUE(sim.ok()) << sim.status();
-  return sim.ok() ? std::move(*sim) : nullptr;
-}
-
-std::vector<std::string> Args(std::initializer_list<std::string> head,
-                              std::vector<std::string> tail) {
-  std::vector<std::string> a(head);
-  a.insert(a.end(), tail.begin(), tail.end());
-  return a;
+  return StartSimulator(std::move(flags));
 }
 
 // Every request the simulator received that changes the account.
@@ -105,9 +96,8 @@ TEST(PlanE2E, AdoptionShowsItsConsequencesErrorsComeFirstAndTheApiIsNamed) {
   ASSERT_NE(sim, nullptr);
   Workspace before;
   before.WriteSpecs("a.yaml", "adopt", 1, "4GB");
-  CliResult made = RunCli(Args({"apply", "--wait", "--timeout", "60s"},
-                               ControllerFlags(*sim, before)),
-                          seconds(90));
+  CliResult made = RunCli(
+      Args({"apply", "--wait", "--timeout", "60s"}, ControllerFlags(*sim, before)), seconds(90));
   ASSERT_EQ(made.exit.code, 0) << made.out << made.err;
   EXPECT_THAT(made.out, HasSubstr("Applying to the Aura API at " + sim->api_url()));
 
@@ -263,7 +253,8 @@ TEST(TenantE2E, AFailingTenantHoldsUpOnlyItsOwnSpecs) {
   const std::string wrong = "00000000-0000-4000-8000-00000000dead";
   ws.WriteFile("specs/wrong.yaml",
                "apiVersion: aura.neo4j.io/v1alpha1\nkind: AuraInstance\nmetadata:\n  name: "
-               "lost\n  namespace: e2e\nspec:\n  tenantId: " + wrong +
+               "lost\n  namespace: e2e\nspec:\n  tenantId: " +
+                   wrong +
                    "\n  cloudProvider: gcp\n  region: europe-west1\n  type: professional-db\n"
                    "  memory: 1GB\n");
   const auto flags = ControllerFlags(*sim, ws);
@@ -281,8 +272,7 @@ TEST(TenantE2E, AFailingTenantHoldsUpOnlyItsOwnSpecs) {
 
   const int port = *test_harness::PickFreePort();
   const std::string log = ws.dir() + "/run.log";
-  auto run = StartRun(
-      Args({"--metrics-addr", "127.0.0.1:" + std::to_string(port)}, flags), log);
+  auto run = StartRun(Args({"--metrics-addr", "127.0.0.1:" + std::to_string(port)}, flags), log);
   ASSERT_TRUE(run.ok()) << run.status();
   int code = 0;
   std::string body;
@@ -339,9 +329,8 @@ TEST(ImportE2E, ImportedSpecsPlanNoChangeAndNothingIsOverwritten) {
                        std::string(test_harness::kSimTenantId) +
                        "\n  cloudProvider: gcp\n  region: europe-west1\n  type: "
                        "professional-db\n  memory: 2GB\n");
-  CliResult made = RunCli(Args({"apply", "--wait", "--timeout", "60s"},
-                               ControllerFlags(*sim, before)),
-                          seconds(90));
+  CliResult made = RunCli(
+      Args({"apply", "--wait", "--timeout", "60s"}, ControllerFlags(*sim, before)), seconds(90));
   ASSERT_EQ(made.exit.code, 0) << made.out << made.err;
 
   Workspace ws;

@@ -1,5 +1,6 @@
 #include "tests/e2e/e2e_util.h"
 
+#include <gtest/gtest.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -120,6 +121,20 @@ base::StatusOr<std::unique_ptr<test_harness::Subprocess>> StartRun(
   o.stderr_mode = test_harness::OutputMode::kFile;
   o.stderr_file = log_file;
   return test_harness::Subprocess::Start(o);
+}
+
+std::unique_ptr<test_harness::SimulatorProcess> StartSimulator(std::vector<std::string> flags) {
+  auto sim = test_harness::SimulatorProcess::Start(std::move(flags));
+  if (!sim.ok()) {
+    ADD_FAILURE() << "aura-simulator did not start: " << sim.status();
+    return nullptr;
+  }
+  return std::move(*sim);
+}
+
+std::vector<std::string> Args(std::vector<std::string> head, const std::vector<std::string>& tail) {
+  head.insert(head.end(), tail.begin(), tail.end());
+  return head;
 }
 
 std::string ReadFile(const std::string& path) {

@@ -57,6 +57,12 @@ base::StatusOr<std::unique_ptr<test_harness::Subprocess>> StartRun(
     std::vector<std::string> args, const std::string& log_file,
     std::map<std::string, std::string> env = ControllerEnv());
 
+// `aura-simulator flags...` started, or nullptr after a test failure naming why.
+std::unique_ptr<test_harness::SimulatorProcess> StartSimulator(std::vector<std::string> flags);
+
+// A command line: its words, then shared flags.
+std::vector<std::string> Args(std::vector<std::string> head, const std::vector<std::string>& tail);
+
 std::string ReadFile(const std::string& path);
 // The file journal at `state` as one document in the snapshot's format, its record log
 // (`<state>.log`) applied, read as `aura-controller status` reads it (read-only, no lock); ""

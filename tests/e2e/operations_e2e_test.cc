@@ -22,16 +22,7 @@ using ::testing::Not;
 constexpr char kSecondTenant[] = "0b7c2a51-3d4e-4f60-8a9b-c0d1e2f3a4b5";
 
 std::unique_ptr<SimulatorProcess> StartSim(std::vector<std::string> extra = {}) {
-  auto sim = SimulatorProcess::Start(extra);
-  EXPECT_TRUE(sim.ok()) << sim.status();
-  return sim.ok() ? std::move(*sim) : nullptr;
-}
-
-std::vector<std::string> Args(std::initializer_list<std::string> head,
-                              std::vector<std::string> tail) {
-  std::vector<std::string> a(head);
-  a.insert(a.end(), tail.begin(), tail.end());
-  return a;
+  return StartSimulator(std::move(extra));
 }
 
 // Only the flags that reach the API: tenants takes no spec paths.

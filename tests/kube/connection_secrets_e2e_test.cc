@@ -25,11 +25,9 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 
 std::unique_ptr<SimulatorProcess> StartSim() {
-  auto sim = SimulatorProcess::Start({"--create-seconds", "0.3", "--pause-seconds", "0.3",
-                                      "--resume-seconds", "0.3", "--update-seconds", "0.3",
-                                      "--destroy-seconds", "0.3"});
-  EXPECT_TRUE(sim.ok()) << sim.status();
-  return sim.ok() ? std::move(*sim) : nullptr;
+  return e2e::StartSimulator({"--create-seconds", "0.3", "--pause-seconds", "0.3",
+                              "--resume-seconds", "0.3", "--update-seconds", "0.3",
+                              "--destroy-seconds", "0.3"});
 }
 
 std::unique_ptr<FakeKubeApi> StartKube(std::set<std::string> namespaces,
@@ -362,8 +360,8 @@ TEST_F(ConnectionSecretsE2E, ForeignSecretRbacRefusalAndApiDownCatchUp) {
       seconds(30)))
       << Logs();
   // Gauges follow within a --spec-poll.
-  EXPECT_TRUE(WaitFor([&] { return Metric("aura_connection_secrets_pending") == "0"; },
-                      seconds(10)));
+  EXPECT_TRUE(
+      WaitFor([&] { return Metric("aura_connection_secrets_pending") == "0"; }, seconds(10)));
   EXPECT_NE(Metric("aura_connection_secret_writes_total{result=\"conflict\"}"), "0");
   EXPECT_NE(Metric("aura_connection_secret_writes_total{result=\"forbidden\"}"), "0");
   EXPECT_NE(Metric("aura_kube_requests_total{code=\"403\",verb=\"get\"}"), "");

@@ -19,6 +19,7 @@
 namespace aura::security {
 namespace {
 
+using e2e::Args;
 using e2e::CliResult;
 using e2e::RunCli;
 using e2e::Workspace;
@@ -30,14 +31,7 @@ using ::testing::HasSubstr;
 std::unique_ptr<SimulatorProcess> StartSim(std::vector<std::string> extra = {}) {
   std::vector<std::string> flags = {"--create-seconds", "0.3", "--update-seconds", "0.3"};
   flags.insert(flags.end(), extra.begin(), extra.end());
-  auto sim = SimulatorProcess::Start(flags);
-  EXPECT_TRUE(sim.ok()) << sim.status();
-  return sim.ok() ? std::move(*sim) : nullptr;
-}
-
-std::vector<std::string> Args(std::vector<std::string> head, std::vector<std::string> tail) {
-  head.insert(head.end(), tail.begin(), tail.end());
-  return head;
+  return e2e::StartSimulator(std::move(flags));
 }
 
 // Flags pointing at the given URLs, with the workspace's state.
