@@ -55,7 +55,7 @@ std::unique_ptr<HaEnv> StartEnv(HaEnvOptions o = {}) {
 // Starts both controllers, 0 first so that it leads; returns the leader's index.
 int StartBoth(HaEnv& env) {
   EXPECT_TRUE(env.StartController(0).ok());
-  const int leader = env.AwaitLeader(seconds(10));
+  const int leader = env.AwaitLeader(LeaseTtl() + seconds(8));
   EXPECT_EQ(leader, 0) << env.Diagnostics();
   EXPECT_TRUE(env.StartController(1).ok());
   EXPECT_TRUE(WaitFor([&] { return env.controller(1).IsStandby(); }, seconds(10)))
@@ -86,7 +86,7 @@ TEST(HaTest, KillLeaderStandbyTakesOverWithoutDuplicates) {
       << env->Diagnostics();
   const auto killed_at = Clock::now();
   env->KillController(0);
-  const int leader = env->AwaitLeader(seconds(10));
+  const int leader = env->AwaitLeader(LeaseTtl() + seconds(8));
   const double took = Since(killed_at);
   ASSERT_EQ(leader, 1) << env->Diagnostics();
   std::cout << "[ HA ] SIGKILL failover: standby led after " << took << " s\n";
@@ -121,7 +121,7 @@ TEST(HaTest, PausedLeaderWritesNothingAfterItResumes) {
       << env->Diagnostics();
   ASSERT_TRUE(env->controller(0).process->Pause().ok());
   // Past its lease: the standby takes over and finishes, resolving the paused one's intents.
-  ASSERT_EQ(env->AwaitLeader(seconds(10), /*not_this=*/0), 1) << env->Diagnostics();
+  ASSERT_EQ(env->AwaitLeader(LeaseTtl() + seconds(8), /*not_this=*/0), 1) << env->Diagnostics();
   std::string why;
   ASSERT_TRUE(AwaitConverged(*env, "pause", 8, seconds(45), &why)) << why << env->Diagnostics();
   // Let the new leader settle (its last journal writes), then take the evidence.
@@ -280,7 +280,7 @@ TEST(HaTest, TlsWithClientCertificates) {
                                         "--etcd-cert", certs.dir() + "/client.pem",
                                         "--etcd-key",  certs.dir() + "/client.key"};
   ASSERT_TRUE(env->StartController(0, tls).ok());
-  ASSERT_EQ(env->AwaitLeader(seconds(10)), 0) << env->Diagnostics();
+  ASSERT_EQ(env->AwaitLeader(LeaseTtl() + seconds(8)), 0) << env->Diagnostics();
   std::string why;
   ASSERT_TRUE(WaitFor(
       [&] {
@@ -326,7 +326,7 @@ TEST(HaFailover, Times) {
   std::mt19937 rng(20271);
   for (const int sig : {SIGKILL, SIGTERM}) {
     std::vector<double> led, ready;
-    int leader = env->AwaitLeader(seconds(10));
+    int leader = env->AwaitLeader(LeaseTtl() + seconds(8));
     for (int r = 0; r < runs; ++r) {
       ASSERT_GE(leader, 0) << env->Diagnostics();
       const int standby = 1 - leader;

@@ -23,7 +23,8 @@ namespace aura::ha_test {
 
 inline constexpr char kPrefix[] = "/aura-ha";
 inline constexpr char kNamespace[] = "e2e";  // e2e::Workspace::WriteSpecs
-// The controllers' --lease-ttl: 2s, or AURA_HA_LEASE_TTL seconds (scripts/failover.sh).
+// The controllers' --lease-ttl: 2s (5s in a sanitizer build), or AURA_HA_LEASE_TTL seconds
+// (scripts/failover.sh).
 std::chrono::seconds LeaseTtl();
 inline constexpr std::chrono::seconds kResync{1};
 
