@@ -44,6 +44,8 @@ endfunction()
 # nothing to check there: not built in a thread-sanitizer build (scripts/test.sh's tsan stage).
 # In an address-sanitizer build the test's own files are compiled without UBSan (the code under
 # test keeps it): UBSan at -O0 costs +60% compile time per test file and checks test code only.
+# In a thread-sanitizer build they are compiled at -O0 (TSan checks them the same; the code
+# under test keeps -O1).
 function(aura_cc_test)
   if(NOT AURA_BUILD_TESTS)
     return()
@@ -62,6 +64,8 @@ function(aura_cc_test)
   target_link_libraries(${ARG_NAME} PRIVATE ${ARG_DEPS} GTest::gmock GTest::gtest_main Threads::Threads)
   if(AURA_SANITIZE STREQUAL "address")
     target_compile_options(${ARG_NAME} PRIVATE -fno-sanitize=undefined)
+  elseif(AURA_SANITIZE STREQUAL "thread")
+    target_compile_options(${ARG_NAME} PRIVATE -O0)  # the test's own files: 8.8 s, not 11.6 s
   endif()
   if(ARG_ENVIRONMENT)
     gtest_discover_tests(${ARG_NAME}
