@@ -72,6 +72,7 @@ StatusOr<std::string> Sha256HexOf(std::string_view data) {
   return h.HexDigest();
 }
 
+using internal::IsString;
 using internal::ObjectReader;
 
 json EncodeIntent(const CreateIntent& i) {
@@ -385,8 +386,7 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
                                " (was it written by a newer release?)");
   }
   image.schema_version = version->get<int>();
-  auto format = doc.find("format");
-  if (format == doc.end() || *format != std::string(kJournalFormat)) {
+  if (!IsString(doc, "format", kJournalFormat)) {
     return base::DataLossError("format: expected \"" + std::string(kJournalFormat) + "\"");
   }
   auto checksum = doc.find("checksum");
@@ -465,8 +465,7 @@ StatusOr<std::string> EncodeJournalEntry(const JournalEntry& e) {
 StatusOr<JournalEntry> DecodeJournalEntry(std::string_view bytes) {
   json doc = json::parse(bytes, nullptr, false);
   if (!doc.is_object()) return base::DataLossError("a journal entry is not a JSON object");
-  auto format = doc.find("format");
-  if (format == doc.end() || *format != std::string(kJournalEntryFormat)) {
+  if (!IsString(doc, "format", kJournalEntryFormat)) {
     return base::DataLossError("format: expected \"" + std::string(kJournalEntryFormat) + "\"");
   }
   auto version = doc.find("schema_version");

@@ -12,6 +12,7 @@ namespace aura::store::detail {
 
 using base::Status;
 using base::StatusOr;
+using internal::IsString;
 using internal::ObjectReader;
 using nlohmann::json;
 
@@ -45,8 +46,7 @@ StatusOr<DecodedCredentials> DecodeCredentials(std::string_view bytes) {
     return base::DataLossError("not valid JSON");
   }
   if (!doc.is_object()) return base::DataLossError("expected a JSON object");
-  auto format = doc.find("format");
-  if (format == doc.end() || *format != std::string(kCredentialsFormat)) {
+  if (!IsString(doc, "format", kCredentialsFormat)) {
     return base::DataLossError("format: expected \"" + std::string(kCredentialsFormat) + "\"");
   }
   DecodedCredentials out;

@@ -7,6 +7,7 @@
 #include <limits>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -110,6 +111,15 @@ class ObjectReader {
   std::string where_;
   base::Status status_;
 };
+
+// Whether `doc` is an object whose member `name` is the string `want`. (Written out rather than
+// doc.value(name, "") == want: GCC 12 at -O2 warns of a null dereference inside nlohmann's
+// inlined comparison.)
+inline bool IsString(const nlohmann::json& doc, const char* name, std::string_view want) {
+  if (!doc.is_object()) return false;
+  auto it = doc.find(name);
+  return it != doc.end() && it->is_string() && it->get_ref<const std::string&>() == want;
+}
 
 // One journal entry as the snapshot and the log's put records hold it.
 nlohmann::json EncodeEntry(const JournalEntry& e);

@@ -14,6 +14,7 @@ using base::Status;
 using base::StatusOr;
 using internal::DecodeEntry;
 using internal::EncodeEntry;
+using internal::IsString;
 using internal::ObjectReader;
 using nlohmann::json;
 
@@ -132,7 +133,7 @@ Status ReplayLog(std::string_view log, JournalImage* image, LogReplay* replay) {
   }
   {
     const json doc = json::parse(*header, nullptr, false);
-    if (!doc.is_object() || doc.value("format", "") != kJournalLogFormat) {
+    if (!IsString(doc, "format", kJournalLogFormat)) {
       return base::DataLossError("the journal log's header: format is not \"" +
                                  std::string(kJournalLogFormat) + "\"");
     }
