@@ -63,7 +63,8 @@ except Exception:
 ready = sum(1 for s in specs
             if any(c["type"] == "Ready" and c["status"] for c in s["conditions"]))
 phases = ", ".join("%s=%s" % (s["key"], s["phase"]) for s in specs)
-print("%d/%d ready: %s" % (ready, len(specs), phases))
+print("%d/%d ready: %s" % (ready, len(specs), phases) if specs
+      else "waiting for the controller's first status")
 sys.exit(0 if specs and ready == len(specs) else 3)
 PY
 deadline=$(( $(date +%s) + ${AURA_DEMO_TIMEOUT:-300} ))
