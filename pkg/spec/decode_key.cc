@@ -27,8 +27,8 @@ bool IsKeyId(std::string_view s) {
 }  // namespace
 
 const std::vector<std::string>& KeySpecFields() {
-  static const std::vector<std::string> v = {"name",         "tenantId",      "projectId",
-                                             "cloudProvider", "region",       "keyId",
+  static const std::vector<std::string> v = {"name",          "tenantId",      "projectId",
+                                             "cloudProvider", "region",        "keyId",
                                              "instanceType",  "deletionPolicy"};
   return v;
 }
@@ -59,8 +59,8 @@ void ReadKeyFields(FieldReader& r, const Fields& sf, Position spec_pos,
   }
   pos = spec_pos;
   std::string policy;
-  if (r.ReadEnum(sf, "deletionPolicy", "spec.deletionPolicy", kDeletionPolicies,
-                 kValueTypoDistance, &policy, &pos) == Read::kOk) {
+  if (r.ReadEnum(sf, "deletionPolicy", "spec.deletionPolicy", kDeletionPolicies, kValueTypoDistance,
+                 &policy, &pos) == Read::kOk) {
     key->deletion_policy = policy == "Delete" ? DeletionPolicy::kDelete : DeletionPolicy::kRetain;
   }
 }

@@ -47,8 +47,7 @@ void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known, I
       "label)";
   std::string key, ref;
   Position pos, ref_pos;
-  const Read rk =
-      r.ReadString(sf, "customerManagedKeyId", "spec.customerManagedKeyId", &key, &pos);
+  const Read rk = r.ReadString(sf, "customerManagedKeyId", "spec.customerManagedKeyId", &key, &pos);
   const Read rr =
       r.ReadString(sf, "customerManagedKeyRef", "spec.customerManagedKeyRef", &ref, &ref_pos);
   if (rk == Read::kOk && rr == Read::kOk) {

@@ -137,8 +137,8 @@ TEST(SpecKeyRef, PreciseErrors) {
                                {"customerManagedKeyRef", "prod-key"}}) +
                      "---\n" + KeyDoc(),
                  "case.yaml");
-  ExpectDiagnostics(r, {{12, 26, "spec.customerManagedKeyRef",
-                         "a key with region europe-west1, not us-east1"}});
+  ExpectDiagnostics(
+      r, {{12, 26, "spec.customerManagedKeyRef", "a key with region europe-west1, not us-east1"}});
 
   r = LoadString(testing::Doc({{"type", "enterprise-db"},
                                {"customerManagedKeyId", "k1"},

@@ -397,21 +397,23 @@ class Loader {
       const std::string name = ref.substr(ref.find('/') + 1);
       const auto found = keys.find(ref);
       if (found == keys.end()) {
-        d.errors.push_back(Diagnostic{
-            at, "spec.customerManagedKeyRef",
-            "found " + detail::Quote(name) + ", which no AuraCustomerManagedKey loaded with this "
-                "spec has as its metadata.name in namespace " + detail::Quote(spec.namespace_name) +
-                "; allowed: the name of a key spec in the same files and namespace (or "
-                "spec.customerManagedKeyId)",
-            ""});
+        d.errors.push_back(
+            Diagnostic{at, "spec.customerManagedKeyRef",
+                       "found " + detail::Quote(name) +
+                           ", which no AuraCustomerManagedKey loaded with this "
+                           "spec has as its metadata.name in namespace " +
+                           detail::Quote(spec.namespace_name) +
+                           "; allowed: the name of a key spec in the same files and namespace (or "
+                           "spec.customerManagedKeyId)",
+                       ""});
         continue;
       }
       if (!found->second->errors.empty()) continue;
       const CustomerManagedKeySpec& key = found->second->key_spec;
       std::string mismatch;
       if (LowerTenant(key.tenant_id) != LowerTenant(spec.tenant_id)) {
-        mismatch = "tenant " + detail::Quote(key.tenant_id) + ", not " +
-                   detail::Quote(spec.tenant_id);
+        mismatch =
+            "tenant " + detail::Quote(key.tenant_id) + ", not " + detail::Quote(spec.tenant_id);
       } else if (key.cloud_provider != spec.cloud_provider) {
         mismatch = "cloudProvider " + key.cloud_provider + ", not " + spec.cloud_provider;
       } else if (key.region != spec.region) {

@@ -144,9 +144,9 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  std::vector<InstanceSpec> specs;     // valid specs, in file order
+  std::vector<InstanceSpec> specs;           // valid specs, in file order
   std::vector<CustomerManagedKeySpec> keys;  // valid AuraCustomerManagedKeys, in file order
-  std::vector<Diagnostic> errors;      // every problem found, in file and line order
+  std::vector<Diagnostic> errors;            // every problem found, in file and line order
   // Keys of documents that had errors; "cmk/<namespace>/<name>" for AuraCustomerManagedKeys.
   std::set<std::string> invalid_keys;
   // False when some document could not be read far enough to know its key (syntax error,
