@@ -83,6 +83,9 @@ void FakeAuraApi::SettleAll() {
     if (s == "pausing") in.i.status = "paused";
     if (s == "destroying") in.deleted = true;
   }
+  for (auto& [id, k] : keys_) {
+    if (k.status == "pending") k.status = "ready";
+  }
 }
 
 std::map<std::string, int> FakeAuraApi::calls() const {
