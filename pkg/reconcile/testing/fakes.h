@@ -176,6 +176,8 @@ class StaticSpecSource final : public SpecSource {
  public:
   void Set(std::vector<spec::InstanceSpec> specs, std::set<std::string> invalid = {},
            bool complete = true);
+  // AuraCustomerManagedKey specs, kept across Set().
+  void SetKeys(std::vector<spec::CustomerManagedKeySpec> keys);
   spec::LoadResult Load() override;
   std::string Fingerprint() override;
 
