@@ -66,18 +66,16 @@ SimResponse Engine::CreateKey(const SimRequest& req, const Client& c) {
   bool ok = false;
   json body = ParseBody(req.body, &ok);
   if (!ok) return NotAnObject();
-  FieldErrors errs;
+  // Unknown fields and values that are not strings first, as for instances.
+  FieldErrors errs = OnlyStringFields(
+      body, {"name", "key_id", "region", "instance_type", "tenant_id", "cloud_provider"});
   auto str = [&](const char* key) -> std::string {
     auto it = body.find(key);
     if (it == body.end()) {
       errs.Add(key, std::string("Missing required field: ") + key);
       return "";
     }
-    if (!it->is_string()) {
-      errs.Add(key, std::string(key) + " must be a string");
-      return "";
-    }
-    return it->get<std::string>();
+    return it->is_string() ? it->get<std::string>() : "";
   };
   const std::string name = str("name");
   const std::string key_id = str("key_id");

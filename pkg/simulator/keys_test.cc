@@ -70,6 +70,14 @@ TEST_P(KeysTest, Validation) {
     EXPECT_EQ(Body(r)["errors"][0]["field"], field);
   }
   json body = KeyBody();
+  body["color"] = "blue";
+  SimResponse unknown = Api("POST", "/v1/customer-managed-keys", body);
+  ASSERT_EQ(unknown.status, 400);
+  EXPECT_EQ(Body(unknown)["errors"][0]["field"], "color");
+  body = KeyBody();
+  body["region"] = 7;
+  EXPECT_EQ(Api("POST", "/v1/customer-managed-keys", body).status, 400);
+  body = KeyBody();
   body["instance_type"] = "professional-db";
   EXPECT_EQ(Api("POST", "/v1/customer-managed-keys", body).status, 400);
   body = KeyBody(" padded");

@@ -17,13 +17,6 @@ using std::chrono::seconds;
 using test_harness::SimulatorProcess;
 using ::testing::HasSubstr;
 
-std::vector<std::string> Args(std::initializer_list<std::string> head,
-                              std::vector<std::string> tail) {
-  std::vector<std::string> a(head);
-  a.insert(a.end(), tail.begin(), tail.end());
-  return a;
-}
-
 std::string KeySpec(const std::string& instance_type = "enterprise-db") {
   return "---\napiVersion: aura.neo4j.io/v1alpha1\nkind: AuraCustomerManagedKey\nmetadata:\n"
          "  name: vault-key\n  namespace: e2e\nspec:\n  name: Vault Key\n  tenantId: " +
@@ -77,10 +70,10 @@ int InstancePosts(const SimulatorProcess& sim) {
 class KeysE2E : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(KeysE2E, InstanceWaitsForItsKeyThenIsCreatedOnceWithIt) {
-  auto started = SimulatorProcess::Start(
-      {"--profile", GetParam(), "--create-seconds", "0.3", "--rate-limit", "1000"});
-  ASSERT_TRUE(started.ok()) << started.status();
-  SimulatorProcess& sim = **started;
+  auto started =
+      StartSimulator({"--profile", GetParam(), "--create-seconds", "0.3", "--rate-limit", "1000"});
+  ASSERT_NE(started, nullptr);
+  SimulatorProcess& sim = *started;
   Workspace ws;
   ws.WriteFile("specs/key.yaml", KeySpec());
   ws.WriteFile("specs/vault.yaml", EncryptedSpec());
