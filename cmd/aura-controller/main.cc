@@ -79,7 +79,8 @@ int Validate(const Config& c) {
               << " by `plan` (online); validate works offline\n";
   }
   std::cout << (r.errors.empty() && notes == 0 ? "" : "\n") << "files " << r.files << ", documents "
-            << r.documents << ", valid " << r.specs.size() << ", invalid " << r.invalid()
+            << r.documents << ", valid " << r.specs.size() + r.keys.size() << ", invalid "
+            << r.invalid()
             << ", skipped " << r.skipped + r.empty << "\n";
   return r.ok() ? kExitOk : kExitError;
 }

@@ -56,6 +56,18 @@ class AuraApi {
   virtual StatusOr<Reply<TenantDetail>> GetTenant(std::string_view tenant_id,
                                                   Priority priority = Priority::kPoll) = 0;
 
+  // GET /customer-managed-keys[?tenantId=]: id, name and tenant_id of each key.
+  virtual StatusOr<Reply<std::vector<CustomerManagedKey>>> ListCustomerManagedKeys(
+      std::string_view tenant_id, Priority priority = Priority::kPoll) = 0;
+  // POST /customer-managed-keys. Never retried. kAmbiguous when the outcome is unknown.
+  virtual StatusOr<Reply<CustomerManagedKey>> CreateCustomerManagedKey(
+      const CreateCustomerManagedKeyRequest& req) = 0;
+  virtual StatusOr<Reply<CustomerManagedKey>> GetCustomerManagedKey(
+      std::string_view id, Priority priority = Priority::kPoll) = 0;
+  // DELETE /customer-managed-keys/{id}: 204 done, 404 already gone (already_gone).
+  // kInvalidArgument (400 encryption-key-is-active) while an instance uses the key.
+  virtual StatusOr<Reply<DeleteResult>> DeleteCustomerManagedKey(std::string_view id) = 0;
+
   virtual StatusOr<Reply<std::vector<Snapshot>>> ListSnapshots(std::string_view instance_id) = 0;
   virtual StatusOr<Reply<std::string>> CreateSnapshot(std::string_view instance_id) = 0;
   virtual StatusOr<Reply<Snapshot>> GetSnapshot(std::string_view instance_id,

@@ -431,6 +431,38 @@ StatusOr<Reply<TenantDetail>> Client::GetTenant(std::string_view tenant_id, Prio
                              ParseTenantDetail);
 }
 
+StatusOr<Reply<std::vector<CustomerManagedKey>>> Client::ListCustomerManagedKeys(
+    std::string_view tenant_id, Priority priority) {
+  Call c{"GET", "/customer-managed-keys", "", false, priority};
+  if (!tenant_id.empty()) c.path += "?tenantId=" + http::PercentEncode(tenant_id);
+  return Fetch<std::vector<CustomerManagedKey>>(c, ParseCustomerManagedKeyList);
+}
+
+StatusOr<Reply<CustomerManagedKey>> Client::CreateCustomerManagedKey(
+    const CreateCustomerManagedKeyRequest& req) {
+  // Like CreateInstance: a POST, never resent; kAmbiguous when its outcome is unknown.
+  return Fetch<CustomerManagedKey>(
+      Call{"POST", "/customer-managed-keys", ToJson(req), true, Priority::kWrite},
+      ParseCustomerManagedKey);
+}
+
+StatusOr<Reply<CustomerManagedKey>> Client::GetCustomerManagedKey(std::string_view id,
+                                                                 Priority priority) {
+  AURA_RETURN_IF_ERROR(RequireId("customer-managed key id", id));
+  return Fetch<CustomerManagedKey>(
+      Call{"GET", "/customer-managed-keys/" + Segment(id), "", false, priority},
+      ParseCustomerManagedKey);
+}
+
+StatusOr<Reply<DeleteResult>> Client::DeleteCustomerManagedKey(std::string_view id) {
+  AURA_RETURN_IF_ERROR(RequireId("customer-managed key id", id));
+  Call c{"DELETE", "/customer-managed-keys/" + Segment(id), "", false, Priority::kWrite};
+  AURA_ASSIGN_OR_RETURN(http::HttpResponse resp, Execute(c));
+  if (IsSuccess(resp.status)) return Reply<DeleteResult>{{false}, resp.Header("X-Request-Id")};
+  if (resp.status == 404) return Reply<DeleteResult>{{true}, resp.Header("X-Request-Id")};
+  return ErrorFor(c, resp);
+}
+
 StatusOr<Reply<std::vector<Snapshot>>> Client::ListSnapshots(std::string_view instance_id) {
   AURA_RETURN_IF_ERROR(RequireId("instance id", instance_id));
   return Fetch<std::vector<Snapshot>>(

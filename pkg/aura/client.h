@@ -100,6 +100,13 @@ class Client final : public AuraApi {
   StatusOr<Reply<std::vector<Tenant>>> ListTenants(Priority priority = Priority::kPoll) override;
   StatusOr<Reply<TenantDetail>> GetTenant(std::string_view tenant_id,
                                           Priority priority = Priority::kPoll) override;
+  StatusOr<Reply<std::vector<CustomerManagedKey>>> ListCustomerManagedKeys(
+      std::string_view tenant_id, Priority priority = Priority::kPoll) override;
+  StatusOr<Reply<CustomerManagedKey>> CreateCustomerManagedKey(
+      const CreateCustomerManagedKeyRequest& req) override;
+  StatusOr<Reply<CustomerManagedKey>> GetCustomerManagedKey(
+      std::string_view id, Priority priority = Priority::kPoll) override;
+  StatusOr<Reply<DeleteResult>> DeleteCustomerManagedKey(std::string_view id) override;
   StatusOr<Reply<std::vector<Snapshot>>> ListSnapshots(std::string_view instance_id) override;
   StatusOr<Reply<std::string>> CreateSnapshot(std::string_view instance_id) override;
   StatusOr<Reply<Snapshot>> GetSnapshot(std::string_view instance_id,

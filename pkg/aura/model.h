@@ -134,6 +134,31 @@ struct Snapshot {
   std::optional<bool> exportable;
 };
 
+// A customer-managed key: GET /customer-managed-keys lists id, name and tenant_id; GET of one
+// and the create's 202 carry every field. status: "pending" until Aura can use the key, then
+// "ready" (other values are passed through).
+struct CustomerManagedKey {
+  std::string id;
+  std::string name;
+  std::string tenant_id;
+  std::string cloud_provider;
+  std::string region;
+  std::string instance_type;
+  std::string key_id;  // the id or ARN in the cloud provider's KMS
+  std::string created;
+  std::string status;
+};
+
+// POST /customer-managed-keys; every field is required by the API.
+struct CreateCustomerManagedKeyRequest {
+  std::string name;
+  std::string tenant_id;
+  std::string cloud_provider;
+  std::string region;
+  std::string instance_type;
+  std::string key_id;
+};
+
 // DELETE outcome: 202 (destroying) and 404 (already gone) both mean done.
 struct DeleteResult {
   bool already_gone = false;

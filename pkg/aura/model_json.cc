@@ -245,6 +245,29 @@ StatusOr<Snapshot> ToSnapshot(const json& j, const std::string& path, DecodeNote
   return s;
 }
 
+// A key: the id is required; a LIST item also needs its name (the correlation handle).
+StatusOr<CustomerManagedKey> ToKey(const json& j, const std::string& path, DecodeNotes* notes,
+                                   bool listed) {
+  AURA_ASSIGN_OR_RETURN(Reader r, Reader::Of(j, path, notes));
+  CustomerManagedKey k;
+  AURA_RETURN_IF_ERROR(r.Required("id", &k.id));
+  if (listed) {
+    AURA_RETURN_IF_ERROR(r.Required("name", &k.name));
+  } else {
+    r.Str("name", &k.name, true);
+  }
+  r.Str("tenant_id", &k.tenant_id, true);
+  r.Str("cloud_provider", &k.cloud_provider, !listed);
+  r.Str("region", &k.region, !listed);
+  r.Str("instance_type", &k.instance_type, !listed);
+  r.Str("key_id", &k.key_id, !listed);
+  r.Str("created", &k.created, !listed);
+  r.Str("status", &k.status, !listed);
+  r.Unknown({"id", "name", "tenant_id", "cloud_provider", "region", "instance_type", "key_id",
+             "created", "status", "type"});
+  return k;
+}
+
 template <typename T, typename F>
 StatusOr<std::vector<T>> ToList(const json& data, F item, DecodeNotes* notes) {
   if (!data.is_array()) return Malformed("data: expected an array, got " + TypeName(data));
@@ -415,6 +438,32 @@ StatusOr<std::string> ParseSnapshotId(std::string_view body, DecodeNotes* notes)
   std::string id;
   AURA_RETURN_IF_ERROR(r.Required("snapshot_id", &id));
   return id;
+}
+
+StatusOr<std::vector<CustomerManagedKey>> ParseCustomerManagedKeyList(std::string_view body,
+                                                                      DecodeNotes* notes) {
+  AURA_ASSIGN_OR_RETURN(json data, Data(body));
+  return ToList<CustomerManagedKey>(
+      data,
+      [](const json& j, const std::string& path, DecodeNotes* n) {
+        return ToKey(j, path, n, /*listed=*/true);
+      },
+      notes);
+}
+
+StatusOr<CustomerManagedKey> ParseCustomerManagedKey(std::string_view body, DecodeNotes* notes) {
+  AURA_ASSIGN_OR_RETURN(json data, Data(body));
+  return ToKey(data, "data", notes, /*listed=*/false);
+}
+
+std::string ToJson(const CreateCustomerManagedKeyRequest& r) {
+  return json{{"name", r.name},
+              {"tenant_id", r.tenant_id},
+              {"cloud_provider", r.cloud_provider},
+              {"region", r.region},
+              {"instance_type", r.instance_type},
+              {"key_id", r.key_id}}
+      .dump();
 }
 
 std::string ToJson(const CreateInstanceRequest& r) {

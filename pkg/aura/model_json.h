@@ -51,10 +51,17 @@ StatusOr<Snapshot> ParseSnapshot(std::string_view body, DecodeNotes* notes = nul
 // POST /instances/{id}/snapshots: {"data": {"snapshot_id": "..."}}.
 StatusOr<std::string> ParseSnapshotId(std::string_view body, DecodeNotes* notes = nullptr);
 
+// Customer-managed keys: a LIST item needs id and name; one key needs its id.
+StatusOr<std::vector<CustomerManagedKey>> ParseCustomerManagedKeyList(
+    std::string_view body, DecodeNotes* notes = nullptr);
+StatusOr<CustomerManagedKey> ParseCustomerManagedKey(std::string_view body,
+                                                     DecodeNotes* notes = nullptr);
+
 // Request bodies.
 std::string ToJson(const CreateInstanceRequest& req);
 std::string ToJson(const UpdateInstanceRequest& req);
 std::string ToJson(const UpgradeInstanceRequest& req);
+std::string ToJson(const CreateCustomerManagedKeyRequest& req);
 
 // The OAuth token endpoint's 200 body (not wrapped).
 struct TokenResponse {

@@ -48,6 +48,8 @@ std::string_view RouteTemplate(std::string_view path) {
     if (n == 1) return kRouteTenants;
     if (n == 2) return kRouteTenant;
   }
+  if (n == 1 && seg[0] == "customer-managed-keys") return kRouteKeys;
+  if (n == 2 && seg[0] == "customer-managed-keys") return kRouteKey;
   if (n >= 1 && seg[0] == "instances") {
     if (n == 1) return kRouteInstances;
     if (n == 2) return kRouteInstance;

@@ -32,6 +32,8 @@ inline constexpr std::string_view kRouteSnapshot = "/instances/{id}/snapshots/{s
 inline constexpr std::string_view kRouteRestore = "/instances/{id}/snapshots/{snapshot_id}/restore";
 inline constexpr std::string_view kRouteTenants = "/tenants";
 inline constexpr std::string_view kRouteTenant = "/tenants/{id}";
+inline constexpr std::string_view kRouteKeys = "/customer-managed-keys";
+inline constexpr std::string_view kRouteKey = "/customer-managed-keys/{id}";
 inline constexpr std::string_view kRouteOther = "other";
 
 // Maps a request path (with or without the /v1 prefix or a query string) to its template.

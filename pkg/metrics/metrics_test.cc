@@ -21,6 +21,8 @@ TEST(RouteTemplateTest, NeverCarriesIds) {
   EXPECT_EQ(RouteTemplate("/v1/tenants"), kRouteTenants);
   EXPECT_EQ(RouteTemplate("/v1/tenants/5f1c-uuid"), kRouteTenant);
   EXPECT_EQ(RouteTemplate("/oauth/token"), kRouteToken);
+  EXPECT_EQ(RouteTemplate("/v1/customer-managed-keys?tenantId=abc"), kRouteKeys);
+  EXPECT_EQ(RouteTemplate("/v1/customer-managed-keys/8c764aed-8eb3"), kRouteKey);
   EXPECT_EQ(RouteTemplate("/v1/instances/a/b/c/d/e/f/g/h/i"), kRouteOther);
   EXPECT_EQ(RouteTemplate("/v1/whatever/x"), kRouteOther);
 }

@@ -80,6 +80,22 @@ void Controller::ReconcileKey(const std::string& key) {
     return;
   }
   const store::JournalEntry* entry = entry_value ? &*entry_value : nullptr;
+  if (spec && !invalid && !spec->suspend) {
+    if (std::string waiting = ResolveKeyRef(&*spec); !waiting.empty()) {
+      // Never planned without its key: a create would make an unencrypted instance.
+      plan.key = key;
+      plan.tenant_id = spec->tenant_id;
+      plan.status.aura_name = spec->aura_name;
+      plan.status.phase = std::string(kPhasePending);
+      plan.status.message = waiting;
+      if (entry != nullptr) plan.status.aura_id = entry->instance_id;
+      log_.Info("waiting for a customer-managed key", {{"key", key}, {"reason", waiting}});
+      queue_.AddAfter(key, options_.poll_initial);
+      Record(key, plan, result, "");
+      finish("requeue");
+      return;
+    }
+  }
   if (!spec && !entry && !invalid) {
     // Neither desired nor remembered (e.g. just forgotten): nothing to do or report.
     std::lock_guard<std::mutex> g(state_mu_);

@@ -166,6 +166,11 @@ class Controller {
   void CheckConfigurations(bool force);
   // The spec error for `key` from the online check, or "".
   std::string ConfigError(const std::string& key) const;
+  // spec.customerManagedKeyRef (controller_keys.cc): sets spec->customer_managed_key_id to the
+  // Aura id of the referenced key when Aura lists exactly one key of the key spec's name in its
+  // tenant and that key is ready (remembered from then on: a key's id never changes). Returns
+  // "" when resolved (or no reference), else why the spec waits; nothing is then done for it.
+  std::string ResolveKeyRef(spec::InstanceSpec* spec);
   std::set<std::string> TenantsLocked() const;
   // Desired keys, not suspended, that are neither ready nor blocked on a spec change: they
   // have requests of their own to send.
@@ -210,6 +215,10 @@ class Controller {
   std::string fingerprint_;                            // GUARDED_BY(desired_mu_)
   bool specs_loaded_ = false;                          // GUARDED_BY(desired_mu_)
   std::map<std::string, std::string> config_errors_;   // GUARDED_BY(desired_mu_)
+  // AuraCustomerManagedKey specs by namespace/name, and the Aura ids of the ready keys that
+  // references resolved to, by "tenant/Aura name".
+  std::map<std::string, spec::CustomerManagedKeySpec> key_specs_;  // GUARDED_BY(desired_mu_)
+  std::map<std::string, std::string> resolved_keys_;               // GUARDED_BY(desired_mu_)
   std::optional<base::TimePoint> configs_checked_;     // GUARDED_BY(desired_mu_)
   std::string configs_checked_fingerprint_;            // GUARDED_BY(desired_mu_)
 

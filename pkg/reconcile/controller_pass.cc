@@ -219,6 +219,18 @@ base::StatusOr<Plan> Controller::PlanOnly() {
     desired.complete = complete_;
     config_errors = config_errors_;
   }
+  // A spec waiting for its customer-managed key is planned as blocked, never as removed.
+  std::map<std::string, std::string> waiting_for_key;
+  std::vector<spec::InstanceSpec> ready_specs;
+  for (auto& s : desired.specs) {
+    if (std::string w = s.suspend ? "" : ResolveKeyRef(&s); !w.empty()) {
+      waiting_for_key[s.key()] = w;
+      desired.invalid_keys.insert(s.key());
+    } else {
+      ready_specs.push_back(std::move(s));
+    }
+  }
+  desired.specs = std::move(ready_specs);
   auto journal = journal_.List();
   if (!journal.ok()) return journal.status();
   std::set<std::string> tenants;
@@ -266,6 +278,11 @@ base::StatusOr<Plan> Controller::PlanOnly() {
   for (auto& k : plan.keys) {
     auto e = config_errors.find(k.key);
     if (e != config_errors.end()) k.status.message = e->second;
+    if (auto w = waiting_for_key.find(k.key); w != waiting_for_key.end()) {
+      k.status.phase = std::string(kPhasePending);
+      k.status.message = w->second;
+      k.terminal = false;
+    }
     auto t = tenant_errors.find(k.tenant_id);
     if (t == tenant_errors.end()) continue;
     k.actions.clear();

@@ -32,6 +32,11 @@ bool Controller::RefreshSpecs(bool force) {
       desired_.insert_or_assign(std::move(key), std::move(s));
     }
     r.specs = {};
+    key_specs_.clear();
+    for (auto& k : r.keys) {
+      std::string key = k.key();
+      key_specs_.insert_or_assign(std::move(key), std::move(k));
+    }
     invalid_keys_ = r.invalid_keys;
     complete_ = r.complete;
     fingerprint_ = fp;

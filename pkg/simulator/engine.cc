@@ -34,6 +34,10 @@ constexpr RoutePattern kRoutes[] = {
     {"POST", "/v1/instances/{instanceId}/snapshots", false},
     {"GET", "/v1/instances/{instanceId}/snapshots/{snapshotId}", false},
     {"POST", "/v1/instances/{instanceId}/snapshots/{snapshotId}/restore", false},
+    {"GET", "/v1/customer-managed-keys", false},
+    {"POST", "/v1/customer-managed-keys", false},
+    {"GET", "/v1/customer-managed-keys/{customerManagedKeyId}", false},
+    {"DELETE", "/v1/customer-managed-keys/{customerManagedKeyId}", false},
     {"GET", "/v1/tenants", false},
     {"GET", "/v1/tenants/{tenantId}", false},
     {"GET", "/_sim/instances", true},
@@ -397,6 +401,10 @@ SimResponse Engine::Dispatch(const SimRequest& req, const Route& route,
   if (n == "POST /v1/instances/{instanceId}/snapshots/{snapshotId}/restore") {
     return RestoreSnapshot(p[0], p[1], *c);
   }
+  if (n == "GET /v1/customer-managed-keys") return ListKeys(req, *c);
+  if (n == "POST /v1/customer-managed-keys") return CreateKey(req, *c);
+  if (n == "GET /v1/customer-managed-keys/{customerManagedKeyId}") return GetKey(p[0], *c);
+  if (n == "DELETE /v1/customer-managed-keys/{customerManagedKeyId}") return DeleteKey(p[0], *c);
   if (n == "GET /v1/tenants") return ListTenants(*c);
   if (n == "GET /v1/tenants/{tenantId}") return GetTenant(p[0], *c);
   return JsonResponse(404, GatewayErrorBody("Not Found"));

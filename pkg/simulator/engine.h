@@ -172,6 +172,13 @@ class Engine {
   SimResponse CreateSnapshot(const std::string& id, const Client& c);
   SimResponse GetSnapshot(const std::string& id, const std::string& sid, const Client& c);
   SimResponse RestoreSnapshot(const std::string& id, const std::string& sid, const Client& c);
+  // engine_keys.cc: /v1/customer-managed-keys.
+  SimResponse ListKeys(const SimRequest& req, const Client& c);
+  SimResponse CreateKey(const SimRequest& req, const Client& c);
+  SimResponse GetKey(const std::string& id, const Client& c);
+  SimResponse DeleteKey(const std::string& id, const Client& c);
+  KeyRecord* FindLiveKey(const std::string& id, const Client& c);
+  nlohmann::json KeyJson(const KeyRecord& k) const;
   SimResponse ListTenants(const Client& c);
   SimResponse GetTenant(const std::string& id, const Client& c);
   InstanceRecord* FindLive(const std::string& id, const Client& c);

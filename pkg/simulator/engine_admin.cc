@@ -46,6 +46,7 @@ SimResponse Engine::HandleAdmin(const SimRequest& req, const Route& route) {
 void Engine::Reset() {
   state_.instances.clear();
   state_.snapshots.clear();
+  state_.keys.clear();
   stats_ = Stats();
   limiter_.Reset();
   token_limiter_.Reset();

@@ -128,6 +128,20 @@ json StateToJson(const State& s) {
                               {"done_ms", ToMs(n.done_at)},
                               {"exportable", n.exportable}});
   }
+  j["keys"] = json::array();
+  for (const auto& k : s.keys) {
+    j["keys"].push_back({{"id", k.id},
+                         {"name", k.name},
+                         {"tenant_id", k.tenant_id},
+                         {"cloud_provider", k.cloud_provider},
+                         {"region", k.region},
+                         {"instance_type", k.instance_type},
+                         {"key_id", k.key_id},
+                         {"status", k.status},
+                         {"created_ms", ToMs(k.created)},
+                         {"ready_ms", ToMs(k.ready_at)},
+                         {"deleted", k.deleted}});
+  }
   for (const auto& [token, t] : s.tokens) {
     j["tokens"][token] = {{"client_id", t.client_id}, {"expires_ms", ToMs(t.expires_at)}};
   }
@@ -149,6 +163,22 @@ base::StatusOr<State> StateFromJson(const json& j) {
       r.done_at = FromMs(n.at("done_ms").get<int64_t>());
       r.exportable = n.value("exportable", true);
       s.snapshots.push_back(std::move(r));
+    }
+    // Files written before keys existed have none.
+    for (const auto& k : j.value("keys", json::array())) {
+      KeyRecord r;
+      r.id = k.at("id").get<std::string>();
+      r.name = k.at("name").get<std::string>();
+      r.tenant_id = k.at("tenant_id").get<std::string>();
+      r.cloud_provider = k.at("cloud_provider").get<std::string>();
+      r.region = k.at("region").get<std::string>();
+      r.instance_type = k.at("instance_type").get<std::string>();
+      r.key_id = k.at("key_id").get<std::string>();
+      r.status = k.at("status").get<std::string>();
+      r.created = FromMs(k.at("created_ms").get<int64_t>());
+      r.ready_at = FromMs(k.at("ready_ms").get<int64_t>());
+      r.deleted = k.value("deleted", false);
+      s.keys.push_back(std::move(r));
     }
     for (const auto& [token, t] : j.at("tokens").items()) {
       s.tokens[token] = {t.at("client_id").get<std::string>(),

@@ -73,6 +73,21 @@ struct SnapshotRecord {
   bool exportable = true;
 };
 
+// A customer-managed key (POST /customer-managed-keys): `pending` until ready_at, then `ready`.
+struct KeyRecord {
+  std::string id;  // a UUID
+  std::string name;
+  std::string tenant_id;
+  std::string cloud_provider;
+  std::string region;
+  std::string instance_type;  // enterprise-db | enterprise-ds
+  std::string key_id;         // the KMS key id or ARN
+  std::string status;         // pending | ready
+  base::SystemTime created;
+  base::SystemTime ready_at;
+  bool deleted = false;
+};
+
 struct TokenRecord {
   std::string client_id;
   base::SystemTime expires_at;  // when the token stops working (may precede the announced TTL)
@@ -81,6 +96,7 @@ struct TokenRecord {
 struct State {
   std::vector<InstanceRecord> instances;  // in creation order
   std::vector<SnapshotRecord> snapshots;
+  std::vector<KeyRecord> keys;  // customer-managed keys, in creation order, deleted ones included
   std::map<std::string, TokenRecord> tokens;  // access token -> record
 };
 

@@ -154,7 +154,8 @@ TEST(CorpusSizeTest, WholeCorpusInOneLoad) {
   // Every file at once: cross-file rules see the valid examples together.
   const LoadResult r = Load({kCorpus + "/valid"});
   EXPECT_TRUE(r.ok()) << testing::Dump(r);
-  EXPECT_EQ(r.specs.size(), 5u);
+  EXPECT_EQ(r.specs.size(), 6u);
+  EXPECT_EQ(r.keys.size(), 1u);
   EXPECT_EQ(r.skipped, 1);
 }
 

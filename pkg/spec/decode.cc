@@ -17,6 +17,8 @@ using Style = YamlNode::Style;
 constexpr std::string_view kApiVersion = "aura.neo4j.io/v1alpha1";
 constexpr std::string_view kApiGroupPrefix = "aura.neo4j.io/";
 constexpr std::string_view kKind = "AuraInstance";
+constexpr std::string_view kKeyKind = "AuraCustomerManagedKey";
+constexpr std::string_view kKinds = "AuraInstance, AuraCustomerManagedKey";
 constexpr int kValueTypoDistance = 2;
 
 const std::vector<std::string> kTopFields = {"apiVersion", "kind", "metadata", "spec"};
@@ -41,7 +43,8 @@ const std::vector<std::string> kSpecFields = {"name",
                                               "connectionSecret",
                                               "source",
                                               "secondariesCount",
-                                              "customerManagedKeyId"};
+                                              "customerManagedKeyId",
+                                              "customerManagedKeyRef"};
 const std::vector<std::string> kConnectionSecretFields = {"name"};
 const std::vector<std::string> kDeletionPolicies = {"Retain", "Delete"};
 const std::vector<std::string> kAdoptions = {"IfExists", "Never"};
@@ -123,7 +126,8 @@ class Decoder : private FieldReader {
       return;
     }
     if (!Classify(root)) return;
-    out_.kind = DecodedDocument::Kind::kInstance;
+    out_.kind = is_key_ ? DecodedDocument::Kind::kKey : DecodedDocument::Kind::kInstance;
+    if (is_key_) SetSpecFields(&KeySpecFields());
     const Fields top = ReadMap(root, "", &kTopFields);
     std::string api;
     Position api_pos = root->pos;
@@ -141,7 +145,11 @@ class Decoder : private FieldReader {
         break;
     }
     DecodeMetadata(top, root);
-    DecodeSpec(top, root);
+    if (is_key_) {
+      DecodeKeySpec(top, root);
+    } else {
+      DecodeSpec(top, root);
+    }
   }
 
  private:
@@ -155,9 +163,10 @@ class Decoder : private FieldReader {
     return nullptr;
   }
 
-  static bool NearKind(std::string_view s) {
-    return EditDistance(s, kKind) <= 3 || Suggest(s, {std::string(kKind)}, 0).has_value();
+  static bool NearKind(std::string_view s, std::string_view kind) {
+    return EditDistance(s, kind) <= 3 || Suggest(s, {std::string(kind)}, 0).has_value();
   }
+  static bool NearKind(std::string_view s) { return NearKind(s, kKind) || NearKind(s, kKeyKind); }
 
   // Decides whether the document is (meant to be) an AuraInstance. Other kinds are skipped, but
   // a near miss (`kind: AuraInstances`, a missing kind with an aura.neo4j.io apiVersion) is an
@@ -177,16 +186,21 @@ class Decoder : private FieldReader {
         return false;
       }
       if (kind->value == kKind) return true;
+      is_key_ = kind->value == kKeyKind;
+      if (is_key_) return true;
       if (NearKind(kind->value)) {
+        // The nearer kind is the one the document is decoded as.
+        is_key_ = EditDistance(kind->value, kKeyKind) < EditDistance(kind->value, kKind);
+        const std::string meant(is_key_ ? kKeyKind : kKind);
         Error(kind_raw->pos, "kind",
-              "found " + Quote(kind->value) + " (did you mean \"" + std::string(kKind) +
-                  "\"?); allowed: " + std::string(kKind));
+              "found " + Quote(kind->value) + " (did you mean \"" + meant +
+                  "\"?); allowed: " + std::string(kKinds));
         return true;
       }
       if (aura_group) {
         Error(kind_raw->pos, "kind",
-              "found " + Quote(kind->value) + "; allowed: " + std::string(kKind) +
-                  " (the only kind of aura.neo4j.io)");
+              "found " + Quote(kind->value) + "; allowed: " + std::string(kKinds) +
+                  " (the kinds of aura.neo4j.io)");
         return true;
       }
       out_.kind = DecodedDocument::Kind::kOtherKind;
@@ -206,7 +220,7 @@ class Decoder : private FieldReader {
         spec != nullptr && spec->kind == Kind::kMap &&
         (FindValue(spec, "tenantId") != nullptr || FindValue(spec, "projectId") != nullptr);
     if (aura_group || has_tenant) {
-      Error(root->pos, "kind", "missing (required); allowed: " + std::string(kKind));
+      Error(root->pos, "kind", "missing (required); allowed: " + std::string(kKinds));
       return true;
     }
     out_.kind = DecodedDocument::Kind::kOtherKind;
@@ -298,6 +312,48 @@ class Decoder : private FieldReader {
     CheckFeatures(r);
     ReadSecondaries(*this, sf, r.type == Read::kOk, &out_.spec);
     ReadCustomerManagedKey(*this, sf, r.type == Read::kOk, &out_.spec);
+  }
+
+  // An AuraCustomerManagedKey: tenantId, name and region with the instance rules, the rest in
+  // decode_key.cc; then the InstanceSpec fields read so far move to key_spec.
+  void DecodeKeySpec(const Fields& top, const YamlNode* root) {
+    const Field* f = Find(top, "spec");
+    const YamlNode* s = f == nullptr ? nullptr : Resolve(f->value);
+    constexpr std::string_view kRule =
+        "a mapping with tenantId, cloudProvider, region, keyId, instanceType and optional name, "
+        "deletionPolicy";
+    if (s == nullptr || s->kind == Kind::kNull) {
+      Missing(f == nullptr ? root->pos : f->key->pos, "spec", kRule);
+    } else if (s->kind != Kind::kMap) {
+      Error(ValuePos(*f), "spec", "found " + Describe(s) + "; allowed: " + std::string(kRule));
+    } else {
+      const Fields sf = ReadMap(s, "spec", &KeySpecFields());
+      SpecReads r;
+      r.spec_pos = f->key->pos;
+      r.tenant_ok = ReadTenant(sf, r.spec_pos);
+      ReadAuraName(sf, r);
+      Position pos = r.spec_pos;
+      std::string region;
+      const Read rr = ReadString(sf, "region", "spec.region", &region, &pos);
+      if (rr == Read::kAbsent) Missing(pos, "spec.region", kRegionRule);
+      if (rr == Read::kOk && !IsRegion(region)) {
+        Error(pos, "spec.region",
+              "found " + Quote(region) + "; allowed: " + std::string(kRegionRule));
+      }
+      out_.key_spec.region = region;
+      ReadKeyFields(*this, sf, r.spec_pos, &out_.key_spec);
+    }
+    CustomerManagedKeySpec& key = out_.key_spec;
+    InstanceSpec& spec = out_.spec;
+    key.name = spec.name;
+    key.namespace_name = spec.namespace_name;
+    key.labels = std::move(spec.labels);
+    key.annotations = std::move(spec.annotations);
+    key.aura_name = spec.aura_name;
+    key.tenant_id = spec.tenant_id;
+    key.location = spec.location;
+    key.field_locations = std::move(spec.field_locations);
+    if (out_.key) out_.key = key.journal_key();
   }
 
   // tenantId, or its alias projectId. True when the tenant is known and valid.
@@ -555,6 +611,7 @@ class Decoder : private FieldReader {
   }
 
   DecodedDocument& out_;
+  bool is_key_ = false;  // an AuraCustomerManagedKey
 };
 
 }  // namespace

@@ -21,12 +21,14 @@ struct DecodedDocument {
     kEmpty,      // no content: skipped
     kOtherKind,  // another kind (a Deployment, a kustomization): skipped
     kInstance,   // an AuraInstance, valid or not
+    kKey,        // an AuraCustomerManagedKey, valid or not (key_spec)
     kUnknown,    // unreadable: not known whether it was an AuraInstance
   };
   Kind kind = Kind::kUnknown;
   std::optional<std::string> key;  // namespace/name, when metadata was readable
   SourceLocation key_location;     // metadata.name
   InstanceSpec spec;               // defaulted; meaningful only when `errors` is empty
+  CustomerManagedKeySpec key_spec;  // kKey: the same, for a key
   // The (tenant, Aura name) pair this document claims, when both were read.
   bool has_claim = false;
   SourceLocation claim_location;   // spec.name, or metadata.name when the name is defaulted
@@ -47,9 +49,19 @@ void ReadSource(FieldReader& r, const Fields& sf, InstanceSpec* spec);
 void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, InstanceSpec* spec);
 
 // spec.customerManagedKeyId (decode_secondaries.cc): 1..256 printable characters without
-// spaces; enterprise-db and enterprise-ds only.
+// spaces; or spec.customerManagedKeyRef: the metadata.name of an AuraCustomerManagedKey of the
+// same namespace. At most one of them; enterprise-db and enterprise-ds only.
 void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known,
                             InstanceSpec* spec);
+
+// The fields of an AuraCustomerManagedKey's spec besides tenantId/projectId, name and region
+// (decode_key.cc): cloudProvider, keyId, instanceType, deletionPolicy. `spec_pos`: where missing
+// fields are reported.
+void ReadKeyFields(FieldReader& r, const Fields& sf, Position spec_pos,
+                   CustomerManagedKeySpec* key);
+
+// The fields an AuraCustomerManagedKey's spec may have, in the order messages list them.
+const std::vector<std::string>& KeySpecFields();
 
 // The allowed values, in the order messages list them.
 const std::vector<std::string>& AllowedTypes();

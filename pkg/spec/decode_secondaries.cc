@@ -39,28 +39,48 @@ void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, Instance
 }
 
 void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known, InstanceSpec* spec) {
-  std::string key;
-  Position pos;
-  if (r.ReadString(sf, "customerManagedKeyId", "spec.customerManagedKeyId", &key, &pos) !=
-      Read::kOk) {
+  constexpr std::string_view kIdRule =
+      "the id of an Aura customer-managed key (1..256 characters, no spaces), as GET "
+      "/customer-managed-keys lists it";
+  constexpr std::string_view kRefRule =
+      "the metadata.name of an AuraCustomerManagedKey spec in this spec's namespace (a DNS-1123 "
+      "label)";
+  std::string key, ref;
+  Position pos, ref_pos;
+  const Read rk = r.ReadString(sf, "customerManagedKeyId", "spec.customerManagedKeyId", &key, &pos);
+  const Read rr =
+      r.ReadString(sf, "customerManagedKeyRef", "spec.customerManagedKeyRef", &ref, &ref_pos);
+  if (rk == Read::kOk && rr == Read::kOk) {
+    r.Error(ref_pos, "spec.customerManagedKeyRef",
+            "found " + Quote(ref) + " and customerManagedKeyId " + Quote(key) +
+                "; allowed: one of customerManagedKeyId (an Aura key id) and "
+                "customerManagedKeyRef (a key spec), not both");
     return;
   }
-  bool ok = !key.empty() && key.size() <= 256;
-  for (char c : key) ok = ok && c != ' ';
+  const bool is_ref = rr == Read::kOk;
+  if (!is_ref && rk != Read::kOk) return;
+  const std::string field = is_ref ? "spec.customerManagedKeyRef" : "spec.customerManagedKeyId";
+  const std::string& value = is_ref ? ref : key;
+  const Position at = is_ref ? ref_pos : pos;
+  bool ok = !value.empty() && value.size() <= 256;
+  for (char c : value) ok = ok && c != ' ';
+  if (is_ref) ok = IsDns1123Label(value);
   if (!ok) {
-    r.Error(pos, "spec.customerManagedKeyId",
-            "found " + Quote(key) +
-                "; allowed: the id of an Aura customer-managed key (1..256 characters, no "
-                "spaces), as GET /customer-managed-keys lists it");
+    r.Error(at, field,
+            "found " + Quote(value) + "; allowed: " + std::string(is_ref ? kRefRule : kIdRule));
     return;
   }
   if (type_known && spec->type != "enterprise-db" && spec->type != "enterprise-ds") {
-    r.Error(pos, "spec.customerManagedKeyId",
-            "found " + Quote(key) + " for type " + Quote(spec->type) +
+    r.Error(at, field,
+            "found " + Quote(value) + " for type " + Quote(spec->type) +
                 "; allowed only for type enterprise-db or enterprise-ds");
     return;
   }
-  spec->customer_managed_key_id = key;
+  if (is_ref) {
+    spec->customer_managed_key_ref = spec->namespace_name + "/" + value;
+  } else {
+    spec->customer_managed_key_id = key;
+  }
 }
 
 }  // namespace aura::spec::detail

@@ -13,6 +13,7 @@
 #include <filesystem>
 #include <map>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "pkg/spec/decode.h"
@@ -122,6 +123,7 @@ class Loader {
     CheckDuplicateClaims();
     CheckDuplicateSecrets();
     CheckSourceReferences();
+    CheckKeyReferences();
     result_.specs.reserve(docs_.size());
     // Each document is freed as its spec moves out, so the specs are never held twice.
     for (; !docs_.empty(); docs_.pop_front()) {
@@ -145,6 +147,8 @@ class Loader {
       }
       if (d.kind == DecodedDocument::Kind::kUnknown) {
         result_.complete = false;
+      } else if (d.errors.empty() && d.kind == DecodedDocument::Kind::kKey) {
+        result_.keys.push_back(std::move(d.key_spec));
       } else if (d.errors.empty()) {
         result_.specs.push_back(std::move(d.spec));
       } else if (d.key) {
@@ -257,7 +261,7 @@ class Loader {
   void CheckDuplicateKeys() {
     std::map<std::string, std::vector<DecodedDocument*>> by_key;
     for (DecodedDocument& d : docs_) {
-      if (d.kind == DecodedDocument::Kind::kInstance && d.key) by_key[*d.key].push_back(&d);
+      if (d.kind != DecodedDocument::Kind::kUnknown && d.key) by_key[*d.key].push_back(&d);
     }
     for (auto& [key, group] : by_key) {
       if (group.size() < 2) continue;
@@ -276,13 +280,12 @@ class Loader {
   }
 
   void CheckDuplicateClaims() {
-    std::map<std::pair<std::string, std::string>, std::vector<DecodedDocument*>> by_claim;
+    // Instances and keys are named apart in Aura: the kind is part of the claim.
+    std::map<std::tuple<int, std::string, std::string>, std::vector<DecodedDocument*>> by_claim;
     for (DecodedDocument& d : docs_) {
-      if (d.kind == DecodedDocument::Kind::kInstance && d.key && d.has_claim) {
-        // Tenant ids are UUIDs: "ABC..." and "abc..." name one tenant.
-        std::string tenant = d.spec.tenant_id;
-        for (char& c : tenant) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-        by_claim[{tenant, d.spec.aura_name}].push_back(&d);
+      if (d.kind != DecodedDocument::Kind::kUnknown && d.key && d.has_claim) {
+        by_claim[{static_cast<int>(d.kind), LowerTenant(d.spec.tenant_id), d.spec.aura_name}]
+            .push_back(&d);
       }
     }
     for (auto& [claim, group] : by_claim) {
@@ -293,7 +296,7 @@ class Loader {
         }
         if (others.empty()) continue;  // same key twice: reported by CheckDuplicateKeys
         d->errors.push_back(Diagnostic{d->claim_location, d->claim_field,
-                                       "found Aura name " + detail::Quote(claim.second) +
+                                       "found Aura name " + detail::Quote(std::get<2>(claim)) +
                                            " in tenant " + detail::Quote(d->spec.tenant_id) +
                                            " claimed again (also by " + detail::Join(others) +
                                            "); allowed: one spec per (tenant, Aura name)",
@@ -359,6 +362,71 @@ class Loader {
           "found " + detail::Quote(d.spec.source->instance_key) +
               ", which no spec loaded with this one has as its key; allowed: the "
               "[NAMESPACE/]NAME of another spec in the same files (or spec.source.instanceId)",
+          ""});
+    }
+  }
+
+  // Tenant ids are UUIDs: "ABC..." and "abc..." name one tenant.
+  static std::string LowerTenant(std::string tenant) {
+    for (char& c : tenant) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    return tenant;
+  }
+
+  // spec.customerManagedKeyRef names an AuraCustomerManagedKey loaded in the same run, whose
+  // tenant, cloud provider, region and instance type are the instance's (a key encrypts only
+  // instances of its type in its region). Not checked when some document's key could not be
+  // read: the key spec may be the broken one; the match is not checked against a key spec with
+  // errors (those are reported there).
+  void CheckKeyReferences() {
+    std::map<std::string, const DecodedDocument*> keys;  // namespace/name -> key document
+    for (const DecodedDocument& d : docs_) {
+      if (d.kind == DecodedDocument::Kind::kUnknown || !d.key) return;
+      if (d.kind == DecodedDocument::Kind::kKey) keys[d.key_spec.key()] = &d;
+    }
+    for (DecodedDocument& d : docs_) {
+      const InstanceSpec& spec = d.spec;
+      if (d.kind != DecodedDocument::Kind::kInstance || spec.customer_managed_key_ref.empty()) {
+        continue;
+      }
+      auto it = spec.field_locations.find("spec.customerManagedKeyRef");
+      const SourceLocation at =
+          it == spec.field_locations.end()
+              ? d.key_location
+              : SourceLocation{d.key_location.file, it->second.line, it->second.column};
+      const std::string ref = spec.customer_managed_key_ref;
+      const std::string name = ref.substr(ref.find('/') + 1);
+      const auto found = keys.find(ref);
+      if (found == keys.end()) {
+        d.errors.push_back(
+            Diagnostic{at, "spec.customerManagedKeyRef",
+                       "found " + detail::Quote(name) +
+                           ", which no AuraCustomerManagedKey loaded with this "
+                           "spec has as its metadata.name in namespace " +
+                           detail::Quote(spec.namespace_name) +
+                           "; allowed: the name of a key spec in the same files and namespace (or "
+                           "spec.customerManagedKeyId)",
+                       ""});
+        continue;
+      }
+      if (!found->second->errors.empty()) continue;
+      const CustomerManagedKeySpec& key = found->second->key_spec;
+      std::string mismatch;
+      if (LowerTenant(key.tenant_id) != LowerTenant(spec.tenant_id)) {
+        mismatch =
+            "tenant " + detail::Quote(key.tenant_id) + ", not " + detail::Quote(spec.tenant_id);
+      } else if (key.cloud_provider != spec.cloud_provider) {
+        mismatch = "cloudProvider " + key.cloud_provider + ", not " + spec.cloud_provider;
+      } else if (key.region != spec.region) {
+        mismatch = "region " + key.region + ", not " + spec.region;
+      } else if (key.instance_type != spec.type) {
+        mismatch = "instanceType " + key.instance_type + ", not " + spec.type;
+      }
+      if (mismatch.empty()) continue;
+      d.errors.push_back(Diagnostic{
+          at, "spec.customerManagedKeyRef",
+          "found " + detail::Quote(name) + ", a key with " + mismatch +
+              "; allowed: a key spec of this spec's tenant, cloudProvider, region and type "
+              "(instanceType)",
           ""});
     }
   }

@@ -83,6 +83,11 @@ struct InstanceSpec {
   // spec.customerManagedKeyId: used at create only (Aura cannot change it); "" = none.
   // enterprise-db and enterprise-ds only.
   std::string customer_managed_key_id;
+  // spec.customerManagedKeyRef: an AuraCustomerManagedKey spec of the same namespace, as its
+  // key ("namespace/name"); "" = none. Exclusive with customer_managed_key_id; the loader checks
+  // the key spec was loaded and matches (tenant, cloud, region, instance type). Resolved to the
+  // key's Aura id when the instance is created.
+  std::string customer_managed_key_ref;
 
   SourceLocation location;  // where the document starts
   // Where each field the user wrote has its value in location.file, by field path
@@ -94,6 +99,30 @@ struct InstanceSpec {
 
   // namespace/name: the journal and work-queue key.
   std::string key() const { return namespace_name + "/" + name; }
+};
+
+// One validated, defaulted AuraCustomerManagedKey: a customer-managed encryption key registered
+// with Aura (POST /customer-managed-keys). Aura cannot change a key: every field is used at
+// create only. Its journal and work-queue key is "cmk/<namespace>/<name>" (journal_key()), apart
+// from instances.
+struct CustomerManagedKeySpec {
+  std::string name;  // metadata.name, DNS-1123 label
+  std::string namespace_name = "default";
+  std::map<std::string, std::string> labels;
+  std::map<std::string, std::string> annotations;
+  std::string aura_name;       // spec.name, default metadata.name; 1..30 chars
+  std::string tenant_id;       // alias projectId
+  std::string cloud_provider;  // gcp | aws | azure
+  std::string region;
+  std::string key_id;         // spec.keyId: the key's id or ARN in the cloud KMS
+  std::string instance_type;  // enterprise-db | enterprise-ds
+  DeletionPolicy deletion_policy = DeletionPolicy::kRetain;
+  SourceLocation location;
+  std::map<std::string, LineColumn> field_locations;
+
+  // namespace/name, what customerManagedKeyRef resolves against.
+  std::string key() const { return namespace_name + "/" + name; }
+  std::string journal_key() const { return "cmk/" + key(); }
 };
 
 // One problem found while loading. Format(): "file:line:col: field: message"; the line and
@@ -115,9 +144,11 @@ struct LoadOptions {
 };
 
 struct LoadResult {
-  std::vector<InstanceSpec> specs;     // valid specs, in file order
-  std::vector<Diagnostic> errors;      // every problem found, in file and line order
-  std::set<std::string> invalid_keys;  // keys of documents that had errors
+  std::vector<InstanceSpec> specs;           // valid specs, in file order
+  std::vector<CustomerManagedKeySpec> keys;  // valid AuraCustomerManagedKeys, in file order
+  std::vector<Diagnostic> errors;            // every problem found, in file and line order
+  // Keys of documents that had errors; "cmk/<namespace>/<name>" for AuraCustomerManagedKeys.
+  std::set<std::string> invalid_keys;
   // False when some document could not be read far enough to know its key (syntax error,
   // unreadable file, bad metadata, a limit hit). The reconciler then deletes and forgets
   // nothing in that pass: a spec missing because its file is broken is not a spec removed from
@@ -128,8 +159,10 @@ struct LoadResult {
   int skipped = 0;    // documents of other kinds
   int empty = 0;      // empty documents (skipped too, counted apart)
   bool ok() const { return errors.empty(); }
-  // Documents that were AuraInstances with errors, or not readable as an object at all.
-  int invalid() const { return documents - skipped - empty - static_cast<int>(specs.size()); }
+  // Documents of our kinds with errors, or not readable as an object at all.
+  int invalid() const {
+    return documents - skipped - empty - static_cast<int>(specs.size() + keys.size());
+  }
 };
 
 // Loads files and folders (recursively *.yaml, *.yml), following the `..data` symlinks of

@@ -197,6 +197,37 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   Call("POST", "/instances/" + id + "/overwrite", 409, {{"source_instance_id", free_id}});
   ASSERT_TRUE(AwaitStatusVia(id, "running"));
 
+  // Customer-managed keys: create (pending, then ready), list, get, an instance encrypted with
+  // it, delete refused while that instance lives (400), unknown (404), invalid (400).
+  const json key_body = {{"name", "Contract Key"},
+                         {"key_id", "arn:aws:kms:us-east-1:111122223333:key/1234abcd"},
+                         {"cloud_provider", "gcp"},
+                         {"region", "europe-west1"},
+                         {"instance_type", "enterprise-db"},
+                         {"tenant_id", tenant}};
+  HttpResult key = Call("POST", "/customer-managed-keys", 202, key_body);
+  const std::string key_id = key.json["data"]["id"];
+  Call("GET", "/customer-managed-keys", 200);
+  Call("GET", "/customer-managed-keys?tenantId=" + tenant, 200);
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        return Call("GET", "/customer-managed-keys/" + key_id, 200).json["data"]["status"] ==
+               "ready";
+      },
+      seconds(10), milliseconds(50)));
+  json encrypted = CreateBody("encrypted");
+  encrypted["type"] = "enterprise-db";
+  encrypted["customer_managed_key_id"] = key_id;
+  Call("POST", "/instances", 202, encrypted);
+  Call("DELETE", "/customer-managed-keys/" + key_id, 400);
+  Call("GET", "/customer-managed-keys/0badf00d", 404);
+  Call("DELETE", "/customer-managed-keys/0badf00d", 404);
+  json bad_key = key_body;
+  bad_key["instance_type"] = "professional-db";
+  Call("POST", "/customer-managed-keys", 400, bad_key);
+  HttpResult spare = Call("POST", "/customer-managed-keys", 202, key_body);
+  Call("DELETE", "/customer-managed-keys/" + spare.json["data"]["id"].get<std::string>(), 204);
+
   // Gateway answers: throttled, server errors, bad and expired tokens. (A 415 cannot pass
   // through Prism: it refuses a non-JSON body itself with a 422; simulator_http_test has it.)
   ASSERT_TRUE(sim_->SetFaults({{"throttle", {{{"count", 1}, {"retry_after", 1}}}}}).ok());
@@ -215,8 +246,8 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   // Delete: 202 once, then 404.
   Call("DELETE", "/instances/" + id, 202);
   Call("DELETE", "/instances/" + id, 404);
-  // Left: free, committed-then-500 and the two clones.
-  ASSERT_TRUE(WaitFor([&] { return Call("GET", "/instances", 200).json["data"].size() == 4; },
+  // Left: free, committed-then-500, the two clones and the encrypted one.
+  ASSERT_TRUE(WaitFor([&] { return Call("GET", "/instances", 200).json["data"].size() == 5; },
                       seconds(10), milliseconds(50)));
 
   ASSERT_TRUE(sim_->SetFaults({{"expire_tokens_now", true}}).ok());
@@ -233,7 +264,7 @@ TEST_F(ContractTest, EveryEndpointTheControllerUsesSatisfiesTheSpec) {
   ASSERT_EQ(violations_.size(), before + 1) << "Prism did not report a broken body";
   violations_.pop_back();
 
-  EXPECT_GE(checked_, 40);
+  EXPECT_GE(checked_, 50);
   EXPECT_TRUE(violations_.empty()) << "contract violations:\n"
                                    << [&] {
                                         std::string all;

@@ -83,6 +83,9 @@ void FakeAuraApi::SettleAll() {
     if (s == "pausing") in.i.status = "paused";
     if (s == "destroying") in.deleted = true;
   }
+  for (auto& [id, k] : keys_) {
+    if (k.status == "pending") k.status = "ready";
+  }
 }
 
 std::map<std::string, int> FakeAuraApi::calls() const {
@@ -179,6 +182,7 @@ base::StatusOr<api::Reply<api::CreatedInstance>> FakeAuraApi::CreateInstance(
   in.i.storage = req.storage.value_or(in.i.storage);
   in.i.vector_optimized = req.vector_optimized.value_or(false);
   in.i.graph_analytics_plugin = req.graph_analytics_plugin.value_or(false);
+  in.i.customer_managed_key_id = req.customer_managed_key_id;
   ++creates_landed_;
   if (fault == CreateFault::kCommitThen500) {
     return base::AmbiguousError("internal error after commit")
@@ -442,11 +446,19 @@ std::map<std::string, store::Credentials> MemCredentialStore::all() const {
 void StaticSpecSource::Set(std::vector<spec::InstanceSpec> specs, std::set<std::string> invalid,
                            bool complete) {
   std::lock_guard<std::mutex> g(mu_);
+  std::vector<spec::CustomerManagedKeySpec> keys = std::move(result_.keys);
   result_ = spec::LoadResult();
+  result_.keys = std::move(keys);
   result_.specs = std::move(specs);
   result_.invalid_keys = std::move(invalid);
   result_.complete = complete;
   result_.documents = static_cast<int>(result_.specs.size() + result_.invalid_keys.size());
+  ++version_;
+}
+
+void StaticSpecSource::SetKeys(std::vector<spec::CustomerManagedKeySpec> keys) {
+  std::lock_guard<std::mutex> g(mu_);
+  result_.keys = std::move(keys);
   ++version_;
 }
 

@@ -81,6 +81,21 @@ class FakeAuraApi : public api::AuraApi {
   base::StatusOr<api::Reply<std::vector<api::Tenant>>> ListTenants(api::Priority p) override;
   base::StatusOr<api::Reply<api::TenantDetail>> GetTenant(std::string_view id,
                                                           api::Priority p) override;
+  // Customer-managed keys (fakes_keys.cc): created `pending`, `ready` after SettleAll() or
+  // SetKeyStatus. Errors scripted under "list_keys", "create_key", "get_key", "delete_key".
+  base::StatusOr<api::Reply<std::vector<api::CustomerManagedKey>>> ListCustomerManagedKeys(
+      std::string_view tenant_id, api::Priority p) override;
+  base::StatusOr<api::Reply<api::CustomerManagedKey>> CreateCustomerManagedKey(
+      const api::CreateCustomerManagedKeyRequest& req) override;
+  base::StatusOr<api::Reply<api::CustomerManagedKey>> GetCustomerManagedKey(
+      std::string_view id, api::Priority p) override;
+  base::StatusOr<api::Reply<api::DeleteResult>> DeleteCustomerManagedKey(
+      std::string_view id) override;
+  // Adds a key as if made outside the controller. Returns its id.
+  std::string AddKey(const std::string& tenant, const std::string& name,
+                     const std::string& status = "ready");
+  void SetKeyStatus(const std::string& id, const std::string& status);
+  std::vector<api::CustomerManagedKey> keys() const;  // live keys
   base::StatusOr<api::Reply<std::vector<api::Snapshot>>> ListSnapshots(std::string_view) override;
   base::StatusOr<api::Reply<std::string>> CreateSnapshot(std::string_view) override;
   base::StatusOr<api::Reply<api::Snapshot>> GetSnapshot(std::string_view,
@@ -100,6 +115,8 @@ class FakeAuraApi : public api::AuraApi {
   const base::Clock* clock_;
   mutable std::mutex mu_;
   std::map<std::string, Inst> instances_;
+  std::map<std::string, api::CustomerManagedKey> keys_;  // live keys by id
+  int next_key_ = 1;
   std::deque<CreateFault> create_faults_;
   std::map<std::string, std::deque<base::Status>> errors_;
   std::map<std::string, int> calls_;
@@ -159,6 +176,8 @@ class StaticSpecSource final : public SpecSource {
  public:
   void Set(std::vector<spec::InstanceSpec> specs, std::set<std::string> invalid = {},
            bool complete = true);
+  // AuraCustomerManagedKey specs, kept across Set().
+  void SetKeys(std::vector<spec::CustomerManagedKeySpec> keys);
   spec::LoadResult Load() override;
   std::string Fingerprint() override;
 

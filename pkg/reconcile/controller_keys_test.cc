@@ -1,0 +1,136 @@
+// spec.customerManagedKeyRef in the controller: an instance waits until Aura lists exactly one
+// ready key of its key spec's name, then is created once with that key's id (issue 22).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "pkg/reconcile/controller.h"
+#include "pkg/reconcile/testing/fakes.h"
+
+namespace aura::reconcile {
+namespace {
+
+using std::chrono::seconds;
+using ::testing::HasSubstr;
+
+spec::CustomerManagedKeySpec KeySpec() {
+  spec::CustomerManagedKeySpec k;
+  k.name = "vault-key";
+  k.aura_name = "Vault Key";
+  k.tenant_id = "tenant-1";
+  k.cloud_provider = "gcp";
+  k.region = "europe-west1";
+  k.instance_type = "enterprise-db";
+  k.key_id = "projects/p/keys/k";
+  return k;
+}
+
+spec::InstanceSpec Encrypted() {
+  spec::InstanceSpec s = testing::MakeSpec("vault");
+  s.type = "enterprise-db";
+  s.customer_managed_key_ref = "default/vault-key";
+  return s;
+}
+
+class ControllerKeysTest : public ::testing::Test {
+ protected:
+  ControllerKeysTest() : api_(&clock_) {
+    options_.poll_initial = seconds(5);
+    options_.resync = seconds(60);
+    options_.check_configurations = false;  // the fake tenant offers professional-db only
+    log_ = base::Logger(
+        base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_);
+    specs_.SetKeys({KeySpec()});
+    specs_.Set({Encrypted()});
+    controller_ = std::make_unique<Controller>(options_, api_, journal_, creds_, specs_, clock_,
+                                               metrics_, log_);
+  }
+
+  SpecStatus Status() {
+    for (const auto& s : controller_->Statuses()) {
+      if (s.key == "default/vault") return s;
+    }
+    return {};
+  }
+  // One pass and the work it queues, without settling the fake account.
+  void Pass() {
+    (void)controller_->StartPass();
+    for (int i = 0; i < 3; ++i) {
+      controller_->ProcessReady();
+      clock_.Advance(seconds(5));
+    }
+  }
+
+  base::FakeClock clock_;
+  testing::FakeAuraApi api_;
+  testing::MemJournal journal_;
+  testing::MemCredentialStore creds_;
+  testing::StaticSpecSource specs_;
+  metrics::Metrics metrics_;
+  ControllerOptions options_;
+  base::Logger log_;
+  std::unique_ptr<Controller> controller_;
+};
+
+TEST_F(ControllerKeysTest, WaitsForTheKeyThenCreatesOnceWithItsId) {
+  Pass();
+  EXPECT_EQ(api_.calls()["create"], 0);
+  EXPECT_EQ(Status().phase, kPhasePending) << Status().message;
+  EXPECT_THAT(Status().message, HasSubstr("Aura lists no key of that name"));
+  EXPECT_FALSE(controller_->Converged());
+
+  const std::string key_id = api_.AddKey("tenant-1", "Vault Key", "pending");
+  api_.AddKey("tenant-2", "Vault Key", "ready");  // another tenant's: not listed for tenant-1
+  Pass();
+  EXPECT_EQ(api_.calls()["create"], 0);
+  EXPECT_THAT(Status().message, HasSubstr("to be ready: status pending"));
+
+  api_.SetKeyStatus(key_id, "ready");
+  ASSERT_TRUE(testing::Converge(*controller_, api_, clock_, 60, true)) << Status().message;
+  EXPECT_EQ(api_.calls()["create"], 1);
+  ASSERT_EQ(api_.instances().size(), 1u);
+  EXPECT_EQ(api_.instances()[0].customer_managed_key_id, key_id);
+  EXPECT_EQ(api_.instances()[0].type, "enterprise-db");
+  // Resolved once: later passes neither list nor read the key again.
+  const int gets = api_.calls()["get_key"];
+  Pass();
+  EXPECT_EQ(api_.calls()["get_key"], gets);
+  EXPECT_TRUE(controller_->Converged());
+}
+
+TEST_F(ControllerKeysTest, SeveralKeysOfTheNameAreNeverGuessedBetween) {
+  api_.AddKey("tenant-1", "Vault Key");
+  api_.AddKey("tenant-1", "Vault Key");
+  Pass();
+  EXPECT_EQ(api_.calls()["create"], 0);
+  EXPECT_THAT(Status().message, HasSubstr("several keys of that name"));
+}
+
+TEST_F(ControllerKeysTest, AListingErrorOnlyDelays) {
+  api_.AddKey("tenant-1", "Vault Key");
+  api_.ScriptError("list_keys", base::UnavailableError("down"));
+  (void)controller_->StartPass();
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["create"], 0);
+  EXPECT_THAT(Status().message, HasSubstr("listing keys fails"));
+  ASSERT_TRUE(testing::Converge(*controller_, api_, clock_, 60, true)) << Status().message;
+  EXPECT_EQ(api_.calls()["create"], 1);
+}
+
+TEST_F(ControllerKeysTest, PlanShowsTheWaitAndThenTheCreateWithTheKey) {
+  auto plan = controller_->PlanOnly();
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->keys.size(), 1u);
+  EXPECT_TRUE(plan->keys[0].actions.empty());
+  EXPECT_EQ(plan->keys[0].status.phase, kPhasePending);
+  EXPECT_THAT(plan->keys[0].status.message, HasSubstr("Aura lists no key"));
+
+  const std::string key_id = api_.AddKey("tenant-1", "Vault Key");
+  plan = controller_->PlanOnly();
+  ASSERT_TRUE(plan.ok()) << plan.status();
+  ASSERT_EQ(plan->keys[0].actions.size(), 1u);
+  EXPECT_EQ(plan->keys[0].actions[0].type, ActionType::kCreate);
+  EXPECT_EQ(plan->keys[0].actions[0].create.customer_managed_key_id, key_id);
+}
+
+}  // namespace
+}  // namespace aura::reconcile
