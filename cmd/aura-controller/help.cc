@@ -219,21 +219,22 @@ Output:
     case Command::kSnapshot:
     case Command::kRestore:
     case Command::kOverwrite:
-      return std::string(c == Command::kOverwrite
-                             ? "Usage: aura-controller overwrite [NAMESPACE/]NAME --from "
-                               "[NAMESPACE/]NAME2 [flags]\n\nReplaces the data of a spec's "
-                               "instance with another spec's (a new snapshot of it, or\n--snapshot "
-                               "ID of it) and waits until it runs again. Asks for \"yes\" on a "
-                               "terminal,\notherwise needs --yes.\n"
-                         : c == Command::kSnapshot
-                             ? "Usage: aura-controller snapshot create|list [NAMESPACE/]NAME "
-                               "[flags]\n\nTakes a snapshot of the instance of a spec (create; "
-                               "--wait: until Completed) or lists\nits snapshots (list, "
-                               "--output json too).\n"
-                             : "Usage: aura-controller restore [NAMESPACE/]NAME --snapshot ID "
-                               "[flags]\n\nRestores the instance of a spec to one of its "
-                               "snapshots and waits until it runs again.\nIts current data is "
-                               "replaced: asks for \"yes\" on a terminal, otherwise needs --yes.\n") +
+      return std::string(
+                 c == Command::kOverwrite
+                     ? "Usage: aura-controller overwrite [NAMESPACE/]NAME --from "
+                       "[NAMESPACE/]NAME2 [flags]\n\nReplaces the data of a spec's "
+                       "instance with another spec's (a new snapshot of it, or\n--snapshot "
+                       "ID of it) and waits until it runs again. Asks for \"yes\" on a "
+                       "terminal,\notherwise needs --yes.\n"
+                 : c == Command::kSnapshot
+                     ? "Usage: aura-controller snapshot create|list [NAMESPACE/]NAME "
+                       "[flags]\n\nTakes a snapshot of the instance of a spec (create; "
+                       "--wait: until Completed) or lists\nits snapshots (list, "
+                       "--output json too).\n"
+                     : "Usage: aura-controller restore [NAMESPACE/]NAME --snapshot ID "
+                       "[flags]\n\nRestores the instance of a spec to one of its "
+                       "snapshots and waits until it runs again.\nIts current data is "
+                       "replaced: asks for \"yes\" on a terminal, otherwise needs --yes.\n") +
              R"(
   NAMESPACE/NAME           a spec key, resolved to its instance through the journal (read-only:
                            works while a controller runs); a NAME alone is in "default"

@@ -175,8 +175,9 @@ int Import(const Config& c) {
   }
   std::error_code ec;
   fs::create_directories(dir, ec);
-  if (ec) return Fail(base::InvalidArgumentError("import: cannot create " + dir.string() + ": " +
-                                                 ec.message()));
+  if (ec)
+    return Fail(
+        base::InvalidArgumentError("import: cannot create " + dir.string() + ": " + ec.message()));
   int unreadable = 0;
   for (const auto& im : all) {
     const fs::path p = dir / (im.label + ".yaml");
@@ -188,8 +189,8 @@ int Import(const Config& c) {
     std::cout << "wrote " << p.string() << "  (" << im.summary.id << " \"" << im.summary.name
               << "\")\n";
   }
-  std::cout << "imported " << all.size() << " instance(s) of tenant " << c.import_tenant
-            << " into " << dir.string();
+  std::cout << "imported " << all.size() << " instance(s) of tenant " << c.import_tenant << " into "
+            << dir.string();
   if (unreadable > 0) std::cout << "; " << unreadable << " could not be read (see the comments)";
   std::cout << ".\nNext: aura-controller plan " << dir.string()
             << "   (adoption as specified: no change to Aura)\n";

@@ -1,9 +1,9 @@
 // aura-controller: flag parsing and wiring only (DESIGN.md "The binary"). Every real
 // implementation is constructed here and nowhere else.
 #include <malloc.h>
+#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <signal.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -18,8 +18,8 @@
 #include "cmd/aura-controller/config.h"
 #include "cmd/aura-controller/ha.h"
 #include "cmd/aura-controller/kube_secrets.h"
-#include "cmd/aura-controller/state_migrate.h"
 #include "cmd/aura-controller/snapshots.h"
+#include "cmd/aura-controller/state_migrate.h"
 #include "cmd/aura-controller/tenants.h"
 #include "pkg/aura/client.h"
 #include "pkg/aura/token_source.h"
@@ -73,15 +73,13 @@ int Validate(const Config& c) {
     if (at == s.field_locations.end()) continue;
     if (notes++ == 0 && !r.errors.empty()) std::cout << "\n";
     std::cout << s.location.file << ":" << at->second.line << ":" << at->second.column
-              << ": spec.storage: note: " << s.storage
-              << " is checked against the sizes tenant " << s.tenant_id
-              << " offers for " << s.type << " " << s.memory
+              << ": spec.storage: note: " << s.storage << " is checked against the sizes tenant "
+              << s.tenant_id << " offers for " << s.type << " " << s.memory
               << " by `plan` (online); validate works offline\n";
   }
   std::cout << (r.errors.empty() && notes == 0 ? "" : "\n") << "files " << r.files << ", documents "
             << r.documents << ", valid " << r.specs.size() + r.keys.size() << ", invalid "
-            << r.invalid()
-            << ", skipped " << r.skipped + r.empty << "\n";
+            << r.invalid() << ", skipped " << r.skipped + r.empty << "\n";
   return r.ok() ? kExitOk : kExitError;
 }
 
@@ -196,8 +194,8 @@ class Progress {
     std::string down;
     if (outage) {
       down = "API unreachable for " +
-             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(outage->duration)
-                                .count()) +
+             std::to_string(
+                 std::chrono::duration_cast<std::chrono::seconds>(outage->duration).count()) +
              " s: " + base::Redact(outage->last_error);
     }
     if (tty_) {
@@ -209,8 +207,7 @@ class Progress {
                   << "\n";
         ++lines_;
       }
-      std::cout << "\033[2K" << elapsed << "s elapsed" << (down.empty() ? "" : "; " + down)
-                << "\n"
+      std::cout << "\033[2K" << elapsed << "s elapsed" << (down.empty() ? "" : "; " + down) << "\n"
                 << std::flush;
       ++lines_;
       return;
@@ -383,7 +380,8 @@ int Run(const Config& c, SignalWaiter& signals) {
           if (!h.journal_error.empty()) {
             body += "journal cannot be written (no create is sent): " + h.journal_error + "\n";
           }
-          const bool ready = h.specs_loaded && list_ok && unsaved.empty() && h.journal_error.empty();
+          const bool ready =
+              h.specs_loaded && list_ok && unsaved.empty() && h.journal_error.empty();
           return http::Reply{ready ? 200 : 503, "text/plain", base::Redact(body), {}};
         }}});
   if (!server.ok()) return Fail(server.status().WithContext("--metrics-addr"));

@@ -102,8 +102,8 @@ StatusOr<FileState> ReadFileState(const Config& c, const base::Clock* clock) {
   options.compact_on_open = false;  // the files stay byte-for-byte as they were
   auto journal = store::FileJournal::Open(c.state, clock, options);
   if (!journal.ok()) {
-    return journal.status().WithContext(
-        "opening " + c.state + " (stop the controller that uses it before migrating)");
+    return journal.status().WithContext("opening " + c.state +
+                                        " (stop the controller that uses it before migrating)");
   }
   s.journal = std::move(journal).value();
   AURA_ASSIGN_OR_RETURN(s.entries, s.journal->List());
@@ -113,8 +113,7 @@ StatusOr<FileState> ReadFileState(const Config& c, const base::Clock* clock) {
   if (!s.credentials_dir_exists) return s;  // nothing saved (and nothing created here)
   auto creds = store::FileCredentialStore::Open(c.credentials_dir);
   if (!creds.ok()) return creds.status().WithContext("--credentials-dir " + c.credentials_dir);
-  for (fs::directory_iterator it(c.credentials_dir, ec), end; !ec && it != end;
-       it.increment(ec)) {
+  for (fs::directory_iterator it(c.credentials_dir, ec), end; !ec && it != end; it.increment(ec)) {
     const std::string ns = it->path().filename().string();
     if (ns.empty() || ns[0] == '.' || !it->is_directory()) continue;
     AURA_ASSIGN_OR_RETURN(std::vector<std::string> names, JsonFiles(it->path().string()));
@@ -155,12 +154,13 @@ class Hold {
     deadline_ = sent + lease.ttl - std::chrono::milliseconds(500);
     AURA_ASSIGN_OR_RETURN(
         etcd::EtcdTxnResult r,
-        etcd_.Txn({etcd::EtcdCompare::CreateRevision(key_, 0)},
-                  {etcd::EtcdOp::Put(key_, "aura-controller state migrate (" + identity + ")",
-                                     lease_)},
-                  {etcd::EtcdOp::Get(key_)}));
+        etcd_.Txn(
+            {etcd::EtcdCompare::CreateRevision(key_, 0)},
+            {etcd::EtcdOp::Put(key_, "aura-controller state migrate (" + identity + ")", lease_)},
+            {etcd::EtcdOp::Get(key_)}));
     if (!r.succeeded) {
-      return base::FailedPreconditionError(key_ + " is held by another process: a controller "
+      return base::FailedPreconditionError(key_ +
+                                           " is held by another process: a controller "
                                            "runs on this prefix; migrate into an empty prefix");
     }
     create_revision_ = r.revision;
@@ -247,15 +247,16 @@ Status Verify(const Config& etcd_config, EtcdConnection& conn, const FileState& 
 
 int Migrate(const Config& c) {
   if (c.migrate_to != "etcd") {
-    return Fail(base::InvalidArgumentError(
-        (c.migrate_to.empty() ? std::string("--to is required")
-                              : "--to: found \"" + c.migrate_to + "\"") +
-        "; allowed: etcd. " + kUsage));
+    return Fail(
+        base::InvalidArgumentError((c.migrate_to.empty() ? std::string("--to is required")
+                                                         : "--to: found \"" + c.migrate_to + "\"") +
+                                   "; allowed: etcd. " + kUsage));
   }
   if (!etcd::IsEtcdUrl(c.etcd_url)) {
     return Fail(base::InvalidArgumentError(
         "--etcd: the etcd state to create, etcd://HOST:PORT[,HOST:PORT...]/PREFIX (etcds:// for "
-        "TLS). " + std::string(kUsage)));
+        "TLS). " +
+        std::string(kUsage)));
   }
   if (IsEtcdState(c)) {
     return Fail(base::InvalidArgumentError(
@@ -294,12 +295,14 @@ int Migrate(const Config& c) {
         (existing->more ? " and more" : "") +
         "): state migrate writes only into an empty prefix and never merges. Use another "
         "prefix, or, if it is left from an earlier attempt and no controller uses it, remove it "
-        "with `etcdctl del --prefix " + prefix + "/`"));
+        "with `etcdctl del --prefix " +
+        prefix + "/`"));
   }
   std::string identity = c.identity;
   if (identity.empty()) identity = "pid " + std::to_string(::getpid());
-  Hold hold(etcd, prefix, std::max(std::chrono::seconds(15),
-                                   std::chrono::duration_cast<std::chrono::seconds>(c.lease_ttl)));
+  Hold hold(etcd, prefix,
+            std::max(std::chrono::seconds(15),
+                     std::chrono::duration_cast<std::chrono::seconds>(c.lease_ttl)));
   if (Status st = hold.Take(identity); !st.ok()) return Fail(st);
 
   // 3. The values, as the etcd backend writes them.

@@ -51,8 +51,7 @@ class AuraApi {
   virtual StatusOr<Reply<Instance>> UpgradeInstance(std::string_view id,
                                                     const UpgradeInstanceRequest& req) = 0;
 
-  virtual StatusOr<Reply<std::vector<Tenant>>> ListTenants(
-      Priority priority = Priority::kPoll) = 0;
+  virtual StatusOr<Reply<std::vector<Tenant>>> ListTenants(Priority priority = Priority::kPoll) = 0;
   virtual StatusOr<Reply<TenantDetail>> GetTenant(std::string_view tenant_id,
                                                   Priority priority = Priority::kPoll) = 0;
 

@@ -405,9 +405,9 @@ StatusOr<Reply<Instance>> Client::OverwriteInstance(std::string_view id,
   AURA_RETURN_IF_ERROR(RequireId("source instance id", source_instance_id));
   nlohmann::json body = {{"source_instance_id", std::string(source_instance_id)}};
   if (!source_snapshot_id.empty()) body["source_snapshot_id"] = std::string(source_snapshot_id);
-  return Fetch<Instance>(Call{"POST", "/instances/" + Segment(id) + "/overwrite", body.dump(),
-                              true, Priority::kWrite},
-                         ParseInstance);
+  return Fetch<Instance>(
+      Call{"POST", "/instances/" + Segment(id) + "/overwrite", body.dump(), true, Priority::kWrite},
+      ParseInstance);
 }
 
 StatusOr<Reply<Instance>> Client::UpgradeInstance(std::string_view id,
@@ -447,7 +447,7 @@ StatusOr<Reply<CustomerManagedKey>> Client::CreateCustomerManagedKey(
 }
 
 StatusOr<Reply<CustomerManagedKey>> Client::GetCustomerManagedKey(std::string_view id,
-                                                                 Priority priority) {
+                                                                  Priority priority) {
   AURA_RETURN_IF_ERROR(RequireId("customer-managed key id", id));
   return Fetch<CustomerManagedKey>(
       Call{"GET", "/customer-managed-keys/" + Segment(id), "", false, priority},

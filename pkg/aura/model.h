@@ -38,7 +38,7 @@ struct Instance {
   std::optional<bool> vector_optimized;
   std::optional<bool> graph_analytics_plugin;
   std::optional<int> secondaries_count;
-  std::optional<std::string> cdc_enrichment_mode;  // nullopt: absent or null (not readable)
+  std::optional<std::string> cdc_enrichment_mode;      // nullopt: absent or null (not readable)
   std::optional<std::string> customer_managed_key_id;  // nullopt: none, or not reported
 };
 

@@ -52,8 +52,8 @@ StatusOr<Snapshot> ParseSnapshot(std::string_view body, DecodeNotes* notes = nul
 StatusOr<std::string> ParseSnapshotId(std::string_view body, DecodeNotes* notes = nullptr);
 
 // Customer-managed keys: a LIST item needs id and name; one key needs its id.
-StatusOr<std::vector<CustomerManagedKey>> ParseCustomerManagedKeyList(
-    std::string_view body, DecodeNotes* notes = nullptr);
+StatusOr<std::vector<CustomerManagedKey>> ParseCustomerManagedKeyList(std::string_view body,
+                                                                      DecodeNotes* notes = nullptr);
 StatusOr<CustomerManagedKey> ParseCustomerManagedKey(std::string_view body,
                                                      DecodeNotes* notes = nullptr);
 

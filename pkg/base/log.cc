@@ -58,10 +58,14 @@ StatusOr<LogLevel> ParseLogLevel(std::string_view s) {
 
 std::string_view LogLevelName(LogLevel l) {
   switch (l) {
-    case LogLevel::kDebug: return "debug";
-    case LogLevel::kInfo: return "info";
-    case LogLevel::kWarn: return "warn";
-    case LogLevel::kError: return "error";
+    case LogLevel::kDebug:
+      return "debug";
+    case LogLevel::kInfo:
+      return "info";
+    case LogLevel::kWarn:
+      return "warn";
+    case LogLevel::kError:
+      return "error";
   }
   return "info";
 }
@@ -142,12 +146,11 @@ std::string Redact(std::string_view text) {
 }
 
 Logger::Logger()
-    : Logger(LogLevel::kInfo, LogFormat::kJson,
-             [](std::string_view line) {
-               std::fwrite(line.data(), 1, line.size(), stderr);
-               std::fputc('\n', stderr);
-               std::fflush(stderr);
-             }) {}
+    : Logger(LogLevel::kInfo, LogFormat::kJson, [](std::string_view line) {
+        std::fwrite(line.data(), 1, line.size(), stderr);
+        std::fputc('\n', stderr);
+        std::fflush(stderr);
+      }) {}
 
 Logger::Logger(LogLevel min_level, LogFormat format, Sink sink, const Clock* clock)
     : shared_(std::make_shared<Shared>()), fields_(nlohmann::json::object()) {
@@ -211,9 +214,9 @@ std::string Logger::Format(LogLevel level, std::string_view msg,
   out += " " + lvl + " " + Redact(msg);
   for (auto it = all.begin(); it != all.end(); ++it) {
     out += " " + it.key() + "=";
-    out += it.value().is_string() ? it.value().get<std::string>()
-                                  : it.value().dump(-1, ' ', false,
-                                                    nlohmann::json::error_handler_t::replace);
+    out += it.value().is_string()
+               ? it.value().get<std::string>()
+               : it.value().dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   }
   return out;
 }

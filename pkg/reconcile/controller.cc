@@ -150,8 +150,8 @@ void Controller::ReconcileKey(const std::string& key) {
       result = FetchListing(plan.tenant_id, after);
       if (!result.ok()) {
         // Only this tenant's specs wait; the message says which tenant and why.
-        plan.status.message = "tenant " + plan.tenant_id + " fails: " + result.message() +
-                              "; this spec waits for it";
+        plan.status.message =
+            "tenant " + plan.tenant_id + " fails: " + result.message() + "; this spec waits for it";
         if (IsTerminal(result)) plan.status.phase = std::string(kPhaseError);
       }
       continue;

@@ -219,8 +219,8 @@ class Controller {
   // references resolved to, by "tenant/Aura name".
   std::map<std::string, spec::CustomerManagedKeySpec> key_specs_;  // GUARDED_BY(desired_mu_)
   std::map<std::string, std::string> resolved_keys_;               // GUARDED_BY(desired_mu_)
-  std::optional<base::TimePoint> configs_checked_;     // GUARDED_BY(desired_mu_)
-  std::string configs_checked_fingerprint_;            // GUARDED_BY(desired_mu_)
+  std::optional<base::TimePoint> configs_checked_;                 // GUARDED_BY(desired_mu_)
+  std::string configs_checked_fingerprint_;                        // GUARDED_BY(desired_mu_)
 
   // Observations: planned under a shared lock, updated under an exclusive one.
   mutable std::shared_mutex obs_mu_;

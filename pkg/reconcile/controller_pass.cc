@@ -299,9 +299,9 @@ base::StatusOr<Plan> Controller::PlanOnly() {
 void Controller::NoteApi(const Status& s) {
   // Unavailable and DeadlineExceeded: no HTTP answer (refused, unresolvable, timed out, 5xx
   // after retries). Anything else is an answer, even a refusal.
-  const bool answered = s.ok() || (s.code() != StatusCode::kUnavailable &&
-                                   s.code() != StatusCode::kDeadlineExceeded &&
-                                   s.code() != StatusCode::kCancelled);
+  const bool answered =
+      s.ok() || (s.code() != StatusCode::kUnavailable &&
+                 s.code() != StatusCode::kDeadlineExceeded && s.code() != StatusCode::kCancelled);
   std::lock_guard<std::mutex> g(state_mu_);
   if (answered) {
     last_api_answer_ = clock_.Now();

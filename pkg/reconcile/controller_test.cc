@@ -503,8 +503,8 @@ TEST_F(ControllerTest, AnUnreachableApiIsReportedWithItsLastErrorAfterTheThresho
 TEST_F(ControllerTest, AJournalThatCannotBeWrittenIsNamedAndNoCreatingPhaseIsShown) {
   specs_.Set({MakeSpec("orders")});
   Controller& c = Make();
-  journal_.FailWrites(100, base::InternalError(
-                               "write /state/journal.json.tmp: No space left on device"));
+  journal_.FailWrites(
+      100, base::InternalError("write /state/journal.json.tmp: No space left on device"));
   ASSERT_TRUE(c.StartPass().ok());
   c.ProcessReady();
   EXPECT_EQ(api_.calls()["create"], 0) << "nothing sent without a durable intent";

@@ -262,9 +262,8 @@ base::Status SaveStatusFile(const std::string& path, const std::vector<SpecStatu
   for (const auto& s : statuses) j["specs"].push_back(ToJson(s));
   // Atomic and private (0600): it holds keys, names and messages of every spec; secrets are
   // redacted as in logs.
-  const nlohmann::json redacted =
-      nlohmann::json::parse(base::Redact(j.dump(-1, ' ', false, json::error_handler_t::replace)),
-                            nullptr, false);
+  const nlohmann::json redacted = nlohmann::json::parse(
+      base::Redact(j.dump(-1, ' ', false, json::error_handler_t::replace)), nullptr, false);
   return store::WriteJsonFile(path, redacted.is_discarded() ? j : redacted);
 }
 

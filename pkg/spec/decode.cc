@@ -507,8 +507,7 @@ class Decoder : private FieldReader {
       const bool printable = IsPrintableText(field) && field.size() <= 64;
       Error(entry.key->pos, "spec.connectionSecret." + (printable ? field : std::string("?")),
             "found unknown field " + Quote(field) +
-                (suggestion ? " (did you mean \"" + *suggestion + "\"?)" : "") +
-                "; allowed: name");
+                (suggestion ? " (did you mean \"" + *suggestion + "\"?)" : "") + "; allowed: name");
     }
     std::string name;
     Position pos = f->key->pos;

@@ -25,9 +25,9 @@ struct DecodedDocument {
     kUnknown,    // unreadable: not known whether it was an AuraInstance
   };
   Kind kind = Kind::kUnknown;
-  std::optional<std::string> key;  // namespace/name, when metadata was readable
-  SourceLocation key_location;     // metadata.name
-  InstanceSpec spec;               // defaulted; meaningful only when `errors` is empty
+  std::optional<std::string> key;   // namespace/name, when metadata was readable
+  SourceLocation key_location;      // metadata.name
+  InstanceSpec spec;                // defaulted; meaningful only when `errors` is empty
   CustomerManagedKeySpec key_spec;  // kKey: the same, for a key
   // The (tenant, Aura name) pair this document claims, when both were read.
   bool has_claim = false;
@@ -51,8 +51,7 @@ void ReadSecondaries(FieldReader& r, const Fields& sf, bool type_known, Instance
 // spec.customerManagedKeyId (decode_secondaries.cc): 1..256 printable characters without
 // spaces; or spec.customerManagedKeyRef: the metadata.name of an AuraCustomerManagedKey of the
 // same namespace. At most one of them; enterprise-db and enterprise-ds only.
-void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known,
-                            InstanceSpec* spec);
+void ReadCustomerManagedKey(FieldReader& r, const Fields& sf, bool type_known, InstanceSpec* spec);
 
 // The fields of an AuraCustomerManagedKey's spec besides tenantId/projectId, name and region
 // (decode_key.cc): cloudProvider, keyId, instanceType, deletionPolicy. `spec_pos`: where missing

@@ -325,7 +325,8 @@ std::vector<InvalidCase> TopAndMetadataCases() {
       {"KindOtherInAuraGroup",
        Replace(doc, "kind: AuraInstance", "kind: Database"),
        {{2, 7, "kind",
-         "found \"Database\"; allowed: AuraInstance, AuraCustomerManagedKey (the kinds of aura.neo4j.io)"}}},
+         "found \"Database\"; allowed: AuraInstance, AuraCustomerManagedKey (the kinds of "
+         "aura.neo4j.io)"}}},
       {"KindMissingInAuraGroup",
        Replace(doc, "kind: AuraInstance\n", ""),
        {{1, 1, "kind", "missing (required); allowed: AuraInstance"}}},

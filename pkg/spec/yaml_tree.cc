@@ -173,12 +173,13 @@ std::optional<ParseError> ParseYaml(std::string_view text, const LineIndex& line
   } catch (const YAML::Exception& e) {
     std::string msg = "invalid YAML: " + e.msg;
     // The usual cause, in plain words.
-    for (const char* indentation : {"illegal map value", "end of map not found",
-                                    "end of sequence not found", "bad indentation",
-                                    "block sequence entries are not allowed"}) {
+    for (const char* indentation :
+         {"illegal map value", "end of map not found", "end of sequence not found",
+          "bad indentation", "block sequence entries are not allowed"}) {
       if (e.msg.find(indentation) != std::string::npos) {
-        msg += " (check the indentation of this line and of the line above: fields of one map "
-               "start in the same column, with spaces, not tabs)";
+        msg +=
+            " (check the indentation of this line and of the line above: fields of one map "
+            "start in the same column, with spaces, not tabs)";
         break;
       }
     }
