@@ -127,15 +127,12 @@ base::StatusOr<std::unique_ptr<ApiStack>> BuildApi(const Config& c, base::Clock*
     stack->on_exit = [c, clock, limiter, log] {
       const base::TimePoint at_exit = clock->Now();
       const base::SystemTime wall_at_exit = clock->SystemNow();
-      // A request reaches Aura after its grant, by up to its latency: the next process counts
-      // each as of its grant plus the largest latency seen, and at least a tenth of the window
-      // (the latency margin's cap), as Aura may.
-      const base::Duration late = std::max<base::Duration>(
-          {limiter->Stats().margin, limiter->options().window / 10, std::chrono::milliseconds(50)});
+      // Each time is when a request's window started as the limiter counts it: its answer, the
+      // latest moment Aura can have counted it (or now, for one still in flight).
       std::vector<base::SystemTime> sent;
       for (base::TimePoint t : limiter->RecentGrants()) {
-        sent.push_back(wall_at_exit - std::chrono::duration_cast<base::SystemTime::duration>(
-                                          at_exit - (t + late)));
+        sent.push_back(wall_at_exit -
+                       std::chrono::duration_cast<base::SystemTime::duration>(at_exit - t));
       }
       SaveRecentRequests(c, sent, log);
     };

@@ -103,9 +103,6 @@ base::StatusOr<http::HttpResponse> Client::Execute(const Call& call) {
     const base::TimePoint sent_at = clock_->Now();
     base::StatusOr<http::HttpResponse> resp = transport_->Send(req);
     const base::Duration took = clock_->Now() - sent_at;
-    // The request reached the server at most `took` after its grant: the limiter widens its
-    // window by that much (a shared, bounded margin).
-    if (resp.ok()) limiter_->ObserveLatency(took);
     if (metrics_ != nullptr) {
       metrics_->ApiRequestDuration(call.method, route).Observe(base::ToSeconds(took));
     }

@@ -157,7 +157,10 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
       std::lock_guard<std::mutex> g(mu_);
       if (stopped_) return base::CancelledError("token source: stopped");
     }
-    AURA_RETURN_IF_ERROR(limiter_->Acquire(ratelimit::Priority::kWrite, stop));
+    // Counted until its answer arrives (and a window after): the request may reach the server
+    // at any moment before that.
+    AURA_ASSIGN_OR_RETURN(ratelimit::Permit permit,
+                          limiter_->AcquirePermit(ratelimit::Priority::kWrite, stop));
     *sent_at = clock_->Now();
     {
       std::lock_guard<std::mutex> g(mu_);
@@ -166,7 +169,6 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
     if (metrics_ != nullptr) metrics_->token_refreshes.Increment();
     base::StatusOr<http::HttpResponse> resp = transport_->Send(req);
     const base::Duration took = clock_->Now() - *sent_at;
-    if (resp.ok()) limiter_->ObserveLatency(took);
     if (metrics_ != nullptr)
       metrics_->ApiRequestDuration("POST", route).Observe(base::ToSeconds(took));
 
@@ -179,6 +181,7 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
       if (transport_kind && can_retry(attempt)) {
         if (metrics_ != nullptr) metrics_->ApiRetries("transport").Increment();
         logger_.Warn("token request failed; retrying", base::StatusFields(e));
+        permit = ratelimit::Permit();  // not held while backing off
         AURA_RETURN_IF_ERROR(SleepBackoff(attempt, std::nullopt, stop));
         continue;
       }
@@ -229,6 +232,7 @@ base::StatusOr<std::string> TokenSource::Fetch(std::stop_token caller_stop,
       }
       logger_.Warn("token request failed; retrying",
                    {{"http_status", code}, {"request_id", request_id}});
+      permit = ratelimit::Permit();  // not held while backing off
       AURA_RETURN_IF_ERROR(SleepBackoff(attempt, retry_after, stop));
       continue;
     }

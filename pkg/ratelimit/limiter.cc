@@ -45,8 +45,6 @@ Limiter::Limiter(Options options, base::Clock* clock, metrics::Metrics* metrics,
       clock_(clock),
       metrics_(metrics),
       random_(std::move(random)),
-      margin_(options_.window_margin),
-      latency_cap_(options_.max_latency_margin.value_or(options_.window / 10)),
       limit_(options_.limit) {
   if (metrics_ != nullptr) {
     metrics_->ratelimit_in_window.Set(0);
@@ -67,6 +65,8 @@ std::vector<TimePoint> Limiter::RecentGrants() const {
   for (TimePoint t : log_) {
     if (t + Span() > now) out.push_back(t);
   }
+  // A request still in flight counts for at least a window from now.
+  out.insert(out.end(), static_cast<size_t>(in_flight_), now);
   return out;
 }
 
@@ -76,9 +76,13 @@ void Limiter::Preload(const std::vector<TimePoint>& times) {
   for (TimePoint t : times) {
     // A time a little ahead of now (another process's estimate of when Aura counted it) still
     // counts, as of now at the latest.
-    if (t + Span() > now) log_.push_back(std::min(t, now));
+    if (t + Span() > now) {
+      log_.push_back(std::min(t, now));
+      grants_.push_back(std::min(t, now));
+    }
   }
   std::sort(log_.begin(), log_.end());
+  std::sort(grants_.begin(), grants_.end());
   UpdateGaugesLocked(now);
 }
 
@@ -108,18 +112,23 @@ Permit::~Permit() {
 }
 
 void Limiter::Release(bool probe, Permit::Outcome outcome) {
-  if (!probe) return;
   bool confirmed = false;
   int limit = 0;
   {
     std::lock_guard<std::mutex> g(mu_);
-    probes_in_flight_ = std::max(0, probes_in_flight_ - 1);
-    // A request beyond the lowest tier was answered: the account has the larger one.
-    if (outcome == Permit::Outcome::kAnswered && ProbingLocked()) {
-      tier_known_ = confirmed = true;
-      limit = limit_;
+    const TimePoint now = clock_->Now();
+    // The request reached the server at the latest now: it counts for a window from here.
+    in_flight_ = std::max(0, in_flight_ - 1);
+    log_.push_back(now);
+    if (probe) {
+      probes_in_flight_ = std::max(0, probes_in_flight_ - 1);
+      // A request beyond the lowest tier was answered: the account has the larger one.
+      if (outcome == Permit::Outcome::kAnswered && ProbingLocked()) {
+        tier_known_ = confirmed = true;
+        limit = limit_;
+      }
     }
-    DispatchLocked(clock_->Now());
+    DispatchLocked(now);
   }
   if (confirmed && options_.on_learned) options_.on_learned(limit, true);
 }
@@ -136,29 +145,12 @@ int Limiter::EffectiveLimitAt(TimePoint t) const {
 
 int Limiter::AliveAt(TimePoint t) const {
   auto first_alive = std::upper_bound(log_.begin(), log_.end(), t - Span());
-  return static_cast<int>(log_.end() - first_alive);
-}
-
-void Limiter::UpdateMarginLocked(TimePoint now) {
-  while (!latencies_.empty() && latencies_.front().first + 2 * options_.window <= now) {
-    latencies_.pop_front();
-  }
-  Duration latency = latencies_.empty() ? Duration::zero() : latencies_.front().second;
-  margin_ = std::max(options_.window_margin, std::min(latency, latency_cap_));
+  return static_cast<int>(log_.end() - first_alive) + in_flight_;
 }
 
 void Limiter::PruneLocked(TimePoint now) {
-  UpdateMarginLocked(now);
   while (!log_.empty() && log_.front() + Span() <= now) log_.pop_front();
-}
-
-void Limiter::ObserveLatency(Duration latency) {
-  if (latency_cap_ <= Duration::zero()) return;
-  std::lock_guard<std::mutex> g(mu_);
-  const TimePoint now = clock_->Now();
-  while (!latencies_.empty() && latencies_.back().second <= latency) latencies_.pop_back();
-  latencies_.emplace_back(now, latency);
-  UpdateMarginLocked(now);
+  while (!grants_.empty() && grants_.front() + Span() <= now) grants_.pop_front();
 }
 
 Limiter::Waiter* Limiter::FrontLocked() const {
@@ -176,7 +168,7 @@ void Limiter::RemoveLocked(Waiter* w) {
 void Limiter::UpdateGaugesLocked(TimePoint now) {
   const bool paused = now < paused_until_;
   if (metrics_ != nullptr) {
-    metrics_->ratelimit_in_window.Set(static_cast<double>(log_.size()));
+    metrics_->ratelimit_in_window.Set(static_cast<double>(UsedLocked()));
     if (paused != paused_gauge_) metrics_->ratelimit_paused.Set(paused ? 1 : 0);
   }
   paused_gauge_ = paused;
@@ -187,9 +179,9 @@ void Limiter::DispatchLocked(TimePoint now) {
   if (now >= paused_until_) {
     const int limit = EffectiveLimitAt(now);
     if (throttled_ && now >= slow_until_ && limit >= BaseLimit()) throttled_ = false;
-    while (static_cast<int>(log_.size()) < limit) {
+    while (UsedLocked() < limit) {
       // Probing: beyond probe_above in the window, one request at a time.
-      const bool beyond = ProbingLocked() && static_cast<int>(log_.size()) >= options_.probe_above;
+      const bool beyond = ProbingLocked() && UsedLocked() >= options_.probe_above;
       if (beyond && probes_in_flight_ > 0) break;
       Waiter* w = FrontLocked();
       if (w == nullptr) break;
@@ -201,7 +193,13 @@ void Limiter::DispatchLocked(TimePoint now) {
         w->probe = w->permit;
         if (!w->permit) --probes_in_flight_;
       }
-      log_.push_back(now);
+      // A Permit counts as in flight until released; a plain Acquire from its grant.
+      if (w->permit) {
+        ++in_flight_;
+      } else {
+        log_.push_back(now);
+      }
+      grants_.push_back(now);
       if (options_.observer.granted) options_.observer.granted(w->ticket, w->priority, now);
       w->cv.notify_all();
     }
@@ -213,8 +211,11 @@ TimePoint Limiter::NextEventLocked(TimePoint now) const {
   if (now < paused_until_) return paused_until_;
   TimePoint next = TimePoint::max();
   const int limit = EffectiveLimitAt(now);
-  if (static_cast<int>(log_.size()) >= limit) {
-    next = log_[log_.size() - static_cast<size_t>(limit)] + Span();
+  // Slots that must leave the window before the next grant; those in flight leave only when
+  // released, which dispatches by itself.
+  const int must_expire = UsedLocked() - limit + 1;
+  if (must_expire > 0 && must_expire <= static_cast<int>(log_.size())) {
+    next = log_[static_cast<size_t>(must_expire - 1)] + Span();
   }
   if (throttled_) {
     // The effective limit changes at slow_until_ and at every window boundary after it.
@@ -289,12 +290,12 @@ bool Limiter::TryAcquire(Priority priority) {
   for (size_t i = 0; i <= Index(priority); ++i) {
     if (!queues_[i].empty()) return false;
   }
-  if (static_cast<int>(log_.size()) >= EffectiveLimitAt(now)) return false;
-  if (ProbingLocked() && static_cast<int>(log_.size()) >= options_.probe_above &&
-      probes_in_flight_ > 0) {
+  if (UsedLocked() >= EffectiveLimitAt(now)) return false;
+  if (ProbingLocked() && UsedLocked() >= options_.probe_above && probes_in_flight_ > 0) {
     return false;
   }
   log_.push_back(now);
+  grants_.push_back(now);
   if (options_.observer.granted) options_.observer.granted(next_ticket_++, priority, now);
   UpdateGaugesLocked(now);
   if (metrics_ != nullptr) metrics_->ratelimit_wait.Observe(0);
@@ -312,8 +313,8 @@ void Limiter::OnThrottled(std::optional<Duration> retry_after, TimePoint sent_at
     if (may_learn && options_.learn_limit && !tier_known_) {
       // Grants in the window before the refused request (sent at `sent_at`, granted at or
       // before it): what the server let through.
-      const auto from = std::upper_bound(log_.begin(), log_.end(), sent_at - Span());
-      const auto to = std::upper_bound(log_.begin(), log_.end(), sent_at);
+      const auto from = std::upper_bound(grants_.begin(), grants_.end(), sent_at - Span());
+      const auto to = std::upper_bound(grants_.begin(), grants_.end(), sent_at);
       const int before = std::max(0, static_cast<int>(to - from) - 1);
       if (before < limit_) {
         learned = limit_ = std::max(1, before);
@@ -372,7 +373,6 @@ Snapshot Limiter::Stats() const {
   s.paused = s.now < paused_until_;
   s.paused_until = paused_until_;
   s.throttled = throttled_ && s.effective_limit < BaseLimit();
-  s.margin = margin_;
   s.available = s.paused ? 0 : std::max(0, s.effective_limit - s.in_window);
   for (size_t i = 0; i < kNumPriorities; ++i) s.waiting[i] = static_cast<int>(queues_[i].size());
   return s;

@@ -1,11 +1,16 @@
 // Limiter: the one rate limiter shared by every Aura request, token fetches included
 // (DESIGN.md "Rate limiting and backoff").
 //
-// Guarantee: at most effective_limit() <= Options::limit - safety_margin grants in ANY sliding
-// window of length window + window_margin. It keeps a log of grant times (a grant is a send), so
-// the bound holds for every window, not just aligned ones, and a full budget is used as soon as
-// work is waiting. Capacity is handed out by Priority (kWrite before kPoll before kDrift) and
-// FIFO within a class: a waiter is granted only when nobody ahead of it is still waiting.
+// Guarantee: at most effective_limit() <= Options::limit - safety_margin requests in ANY sliding
+// window of length window + window_margin, as the server counts them. A slot taken with Acquire
+// or TryAcquire counts from its grant for one window; a slot taken with AcquirePermit (every
+// request a client sends) counts from its grant until one window after its Permit is released
+// with the answer. A request reaches the server somewhere between the two, so however long it
+// was delayed on the way (a busy client, a slow network), the server never sees more than the
+// limit in one of its windows. The log makes the bound hold for every window, not just aligned
+// ones, and a full budget is used as soon as work is waiting. Capacity is handed out by Priority
+// (kWrite before kPoll before kDrift) and FIFO within a class: a waiter is granted only when nobody
+// ahead of it is still waiting.
 //
 // A 429 (OnThrottled) pauses every caller until its Retry-After, or a jittered exponential
 // backoff when the server gave none, and lowers the effective limit (throttle_factor) for
@@ -55,15 +60,9 @@ struct Options {
   int limit = 125;  // requests per window (the provider's number)
   Duration window = std::chrono::seconds(60);
   int safety_margin = 0;  // requests per window held back from `limit`
-  // Time added to the window: a grant counts for window + window_margin, covering the spread
-  // between granting a request and its arrival at the server.
+  // Time added to the window: a slot counts for window + window_margin after its grant (or its
+  // Permit's release), for clocks that may not agree on the length of a window.
   Duration window_margin = Duration::zero();
-  // Latency-aware margin: when callers report exchange durations (ObserveLatency), the margin
-  // is at least the longest one reported within the last two windows, capped at
-  // max_latency_margin (default: a tenth of the window). A request arrives at the server
-  // somewhere between its grant and its response, so this keeps the server's view of any
-  // window within the limit too. Zero disables it.
-  std::optional<Duration> max_latency_margin;
   // After a 429: the effective limit is multiplied by throttle_factor (at least 1 request) for
   // throttle_windows windows after the pause ends, then grows back by recovery_step * limit per
   // window.
@@ -99,12 +98,11 @@ struct Snapshot {
   TimePoint now;
   int limit = 0;            // Options::limit
   int effective_limit = 0;  // after safety_margin and any 429 slow-down
-  int in_window = 0;        // grants still inside the sliding window
+  int in_window = 0;        // slots still counted: in flight, or inside the sliding window
   int available = 0;        // grants possible right now (0 while paused)
   bool paused = false;
-  TimePoint paused_until;  // meaningful when paused
-  bool throttled = false;  // the effective limit is lowered after a 429
-  Duration margin{};       // the window margin in force (configured or latency-aware)
+  TimePoint paused_until;                     // meaningful when paused
+  bool throttled = false;                     // the effective limit is lowered after a 429
   std::array<int, kNumPriorities> waiting{};  // blocked callers per Priority
 };
 
@@ -175,10 +173,6 @@ class Limiter {
   int Limit() const;
   bool probing() const;
 
-  // Reports how long a granted request took from its grant to its response (see
-  // Options::max_latency_margin).
-  void ObserveLatency(Duration latency);
-
   // Wakes every waiter with kCancelled; later Acquire calls fail the same way.
   void Stop();
 
@@ -197,6 +191,7 @@ class Limiter {
  private:
   friend class Permit;
   void Release(bool probe, Permit::Outcome outcome);
+  int UsedLocked() const { return static_cast<int>(log_.size()) + in_flight_; }
   void OnThrottledLocked(std::optional<Duration> retry_after, TimePoint sent_at, bool slow_down);
 
   struct Waiter {
@@ -210,13 +205,12 @@ class Limiter {
     bool cancelled = false;  // GUARDED_BY(mu_)
   };
 
-  Duration Span() const { return options_.window + margin_; }  // REQUIRES: mu_ held
+  Duration Span() const { return options_.window + options_.window_margin; }
   base::Status AcquireImpl(Priority priority, bool permit, std::stop_token stop,
                            TimePoint* granted_at, bool* probe);
   bool ProbingLocked() const {
     return options_.learn_limit && !tier_known_ && options_.probe_above > 0;
   }
-  void UpdateMarginLocked(TimePoint now);
   int BaseLimit() const;
   int EffectiveLimitAt(TimePoint t) const;  // REQUIRES: mu_ held
   int AliveAt(TimePoint t) const;           // REQUIRES: mu_ held
@@ -233,7 +227,11 @@ class Limiter {
   const backoff::Random random_;
 
   mutable std::mutex mu_;
-  std::deque<TimePoint> log_;  // GUARDED_BY(mu_): grant times, ascending
+  // GUARDED_BY(mu_), ascending: when each counted slot started its last window (the grant, or
+  // the release of a Permit).
+  std::deque<TimePoint> log_;
+  int in_flight_ = 0;             // GUARDED_BY(mu_): Permits not yet released
+  std::deque<TimePoint> grants_;  // GUARDED_BY(mu_): grant times, ascending (limit learning)
   std::array<std::deque<Waiter*>, kNumPriorities> queues_;  // GUARDED_BY(mu_)
   bool stopped_ = false;                                    // GUARDED_BY(mu_)
   std::uint64_t next_ticket_ = 1;                           // GUARDED_BY(mu_)
@@ -245,13 +243,9 @@ class Limiter {
   TimePoint slow_until_{};     // GUARDED_BY(mu_)
   TimePoint last_throttle_{};  // GUARDED_BY(mu_): arrival of the last 429 that lowered the rate
   int throttle_streak_ = 0;    // GUARDED_BY(mu_): 429 bursts within a window of each other
-  Duration margin_{};          // GUARDED_BY(mu_): window_margin or the latency-aware one
-  Duration latency_cap_{};     // max_latency_margin resolved
-  // Sliding maximum of reported latencies: (time, latency), latencies decreasing.
-  std::deque<std::pair<TimePoint, Duration>> latencies_;  // GUARDED_BY(mu_)
-  int limit_;                 // GUARDED_BY(mu_): Options::limit, or what was learned
-  bool tier_known_ = false;   // GUARDED_BY(mu_): learned from a 429, or the larger tier proven
-  int probes_in_flight_ = 0;  // GUARDED_BY(mu_): probe permits not yet released
+  int limit_;                  // GUARDED_BY(mu_): Options::limit, or what was learned
+  bool tier_known_ = false;    // GUARDED_BY(mu_): learned from a 429, or the larger tier proven
+  int probes_in_flight_ = 0;   // GUARDED_BY(mu_): probe permits not yet released
 };
 
 }  // namespace aura::ratelimit

@@ -91,6 +91,45 @@ TEST(LimiterPropertyTest, TryAcquireNeverExceedsTheWindowBound) {
   }
 }
 
+// Requests that take a random time to reach the server and to be answered: whatever the
+// latency, the server never sees more than the limit in one of its windows, because a permit
+// counts until a window after its answer.
+TEST(LimiterPropertyTest, TheServerNeverSeesMoreThanTheLimitWhateverTheLatency) {
+  std::mt19937_64 rng(20261204);
+  const int schedules = Schedules(3000);
+  for (int s = 0; s < schedules; ++s) {
+    base::FakeClock clock;
+    Options o = RandomOptions(rng);
+    Limiter l(o, &clock, nullptr, backoff::NewRandom(static_cast<std::uint64_t>(s)));
+    const auto window_ms = std::chrono::duration_cast<milliseconds>(o.window).count();
+    std::multimap<TimePoint, Permit> in_flight;  // by the time the answer arrives
+    std::vector<TimePoint> arrivals;             // when the server counted each request
+    const int steps = std::uniform_int_distribution<int>(1, 300)(rng);
+    for (int i = 0; i < steps; ++i) {
+      clock.Advance(milliseconds(
+          std::uniform_int_distribution<int>(0, static_cast<int>(window_ms) / 3)(rng)));
+      while (!in_flight.empty() && in_flight.begin()->first <= clock.Now()) {
+        in_flight.erase(in_flight.begin());
+      }
+      while (l.Stats().available > 0 && rng() % 4 != 0) {
+        auto p = l.AcquirePermit(static_cast<Priority>(rng() % 3));
+        ASSERT_TRUE(p.ok());
+        // Up to three windows on the way (a loaded client, a slow network).
+        const auto latency = milliseconds(
+            std::uniform_int_distribution<int64_t>(0, 3 * static_cast<int64_t>(window_ms))(rng));
+        const auto arrival = milliseconds(
+            std::uniform_int_distribution<int64_t>(0, static_cast<int64_t>(latency.count()))(rng));
+        arrivals.push_back(clock.Now() + arrival);
+        in_flight.emplace(clock.Now() + latency, std::move(*p));
+      }
+      if (rng() % 60 == 0) l.OnThrottled(milliseconds(rng() % 500), clock.Now());
+    }
+    std::sort(arrivals.begin(), arrivals.end());
+    ASSERT_EQ(CheckWindowBound(arrivals, std::max(1, o.limit - o.safety_margin), o.window), "")
+        << "schedule " << s << " limit " << o.limit;
+  }
+}
+
 // The model the observer hooks are checked against: per-class FIFO queues of tickets.
 struct OrderModel {
   std::array<std::deque<std::uint64_t>, kNumPriorities> pending;

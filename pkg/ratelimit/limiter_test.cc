@@ -266,34 +266,46 @@ TEST_F(LimiterTest, WindowMarginStretchesTheWindow) {
   EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
 }
 
-TEST_F(LimiterTest, ReportedLatencyWidensTheWindowWithinACap) {
-  Options o = Small(1, seconds(10));
-  o.window_margin = milliseconds(100);
-  Limiter l(o, &clock_);
-  EXPECT_EQ(l.Stats().margin, milliseconds(100));
-  l.ObserveLatency(milliseconds(50));  // below the configured margin
-  EXPECT_EQ(l.Stats().margin, milliseconds(100));
-  l.ObserveLatency(milliseconds(400));
-  EXPECT_EQ(l.Stats().margin, milliseconds(400));
-  l.ObserveLatency(seconds(30));  // capped at a tenth of the window
-  EXPECT_EQ(l.Stats().margin, seconds(1));
+TEST_F(LimiterTest, APermitCountsUntilAWindowAfterItsAnswer) {
+  Limiter l(Small(2, seconds(10)), &clock_);
+  auto slow = l.AcquirePermit(Priority::kPoll);  // its answer takes 25 s
+  ASSERT_TRUE(slow.ok());
+  auto quick = l.AcquirePermit(Priority::kPoll);
+  ASSERT_TRUE(quick.ok());
+  EXPECT_EQ(l.Stats().in_window, 2);
+  clock_.Advance(seconds(1));
+  *quick = Permit();  // answered after 1 s: counted until 11 s
+  clock_.Advance(seconds(10));
+  EXPECT_EQ(l.Stats().in_window, 1) << "the slow request is still in flight";
   EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
-  clock_.Advance(seconds(10) + milliseconds(999));
   EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
-  clock_.Advance(milliseconds(1));
-  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
-  // Reports older than two windows are forgotten.
-  clock_.Advance(seconds(20));
-  EXPECT_TRUE(l.TryAcquire(Priority::kPoll));
-  EXPECT_EQ(l.Stats().margin, milliseconds(100));
+  // The slow request may reach the server just before its answer, at 25 s: the window after it
+  // holds nothing more than the limit allows.
+  clock_.Advance(seconds(14));
+  *slow = Permit();
+  clock_.Advance(seconds(9));
+  EXPECT_EQ(l.Stats().in_window, 1);
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll)) << "the one granted at 11 s has left the window";
+  EXPECT_FALSE(l.TryAcquire(Priority::kPoll));
+  clock_.Advance(seconds(1));
+  EXPECT_TRUE(l.TryAcquire(Priority::kPoll)) << "the slow one has left the window";
+  EXPECT_EQ(l.RecentGrants().size(), 2u);
 }
 
-TEST_F(LimiterTest, LatencyMarginCanBeDisabled) {
-  Options o = Small(1, seconds(10));
-  o.max_latency_margin = Duration::zero();
-  Limiter l(o, &clock_);
-  l.ObserveLatency(seconds(1));
-  EXPECT_EQ(l.Stats().margin, Duration::zero());
+TEST_F(LimiterTest, AWaiterIsGrantedWhenAPermitIsReleased) {
+  Limiter l(Small(1, seconds(10)), &clock_);
+  auto held = l.AcquirePermit(Priority::kPoll);
+  ASSERT_TRUE(held.ok());
+  std::thread waiter = Spawn(l, Priority::kPoll, "next");
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  clock_.Advance(seconds(30));  // long past the grant: still in flight
+  ASSERT_TRUE(clock_.AwaitWaiters(1));
+  EXPECT_TRUE(recorder_.order().empty());
+  *held = Permit();
+  clock_.Advance(seconds(10));
+  ASSERT_TRUE(recorder_.Wait(1));
+  waiter.join();
+  EXPECT_EQ(recorder_.order(), std::vector<std::string>{"next"});
 }
 
 TEST_F(LimiterTest, SafetyMarginHoldsRequestsBack) {
