@@ -37,11 +37,16 @@ function(aura_cc_library)
 endfunction()
 
 # aura_cc_test(NAME <name> SRCS ... [DEPS ...] [LABELS ...] [TIMEOUT s] [ENVIRONMENT VAR=value...]
-#              [SINGLE_THREADED])
+#              [SINGLE_THREADED] [SKIP_TSAN])
 # Builds a GoogleTest binary and registers every test case with ctest. Labels let CI pick
 # subsets: "unit" (default), "integration" (real binaries over loopback), "slow".
 # SINGLE_THREADED: the test and the code it drives start no thread, so ThreadSanitizer has
 # nothing to check there: not built in a thread-sanitizer build (scripts/test.sh's tsan stage).
+# SKIP_TSAN: a long integration suite whose threads are the real binaries' (reliability, chaos,
+# the simulator over HTTP, security): the same code paths as the e2e, HA and Kubernetes suites,
+# only harder and longer. It runs in the address-sanitizer and plain builds, not in the
+# thread-sanitizer build, where the shorter suites check the real binaries' threads (CI time),
+# unless AURA_TSAN_ALL_TESTS is ON (scripts/reliability.sh with AURA_SANITIZE=thread).
 # In an address-sanitizer build the test's own files are compiled without UBSan (the code under
 # test keeps it): UBSan at -O0 costs +60% compile time per test file and checks test code only.
 # In a thread-sanitizer build they are compiled at -O0 (TSan checks them the same; the code
@@ -50,8 +55,9 @@ function(aura_cc_test)
   if(NOT AURA_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(ARG "SINGLE_THREADED" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENVIRONMENT" ${ARGN})
-  if(ARG_SINGLE_THREADED AND AURA_SANITIZE STREQUAL "thread")
+  cmake_parse_arguments(ARG "SINGLE_THREADED;SKIP_TSAN" "NAME;TIMEOUT" "SRCS;DEPS;LABELS;ENVIRONMENT" ${ARGN})
+  if(AURA_SANITIZE STREQUAL "thread" AND
+     (ARG_SINGLE_THREADED OR (ARG_SKIP_TSAN AND NOT AURA_TSAN_ALL_TESTS)))
     return()
   endif()
   if(NOT ARG_LABELS)

@@ -17,7 +17,7 @@ BUILD="${AURA_REL_BUILD_DIR:-build-reliability}"
 JOBS="${AURA_JOBS:-2}"
 
 cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DAURA_WERROR=ON \
-  -DAURA_SANITIZE="${AURA_SANITIZE:-}" -DAURA_BUILD_BENCH=OFF >/dev/null
+  -DAURA_SANITIZE="${AURA_SANITIZE:-}" -DAURA_TSAN_ALL_TESTS=ON -DAURA_BUILD_BENCH=OFF >/dev/null
 cmake --build "$BUILD" --target aura-controller aura-simulator reliability_test -j "$JOBS"
 
 export AURA_REL_SOAK_SPECS="${AURA_REL_SOAK_SPECS:-1000}"

@@ -7,7 +7,9 @@
 #   asan     AddressSanitizer + UndefinedBehaviorSanitizer: every unit and integration test,
 #            the real binaries running instrumented                    in build-asan/
 #   tsan     ThreadSanitizer: the unit and integration tests that start threads (test binaries
-#            declared SINGLE_THREADED are not built: TSan has nothing to check there) in build-tsan/
+#            declared SINGLE_THREADED are not built: TSan has nothing to check there), except the
+#            long integration suites declared SKIP_TSAN (reliability, chaos, simulator over HTTP,
+#            security: they run in the asan stage; e2e, HA and Kubernetes suites run here) in build-tsan/
 #   default  the plain build of the two binaries: the packaging checks (Dockerfile, manifests)
 #            and the security tests, whose memory goal (peak RSS) is only meaningful without a
 #            sanitizer's shadow memory                                  in build-test/
