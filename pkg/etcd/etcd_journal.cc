@@ -79,6 +79,24 @@ Status EtcdJournal::Put(const store::JournalEntry& e) {
   return Status();
 }
 
+Status EtcdJournal::PutObservation(const std::string& key, const std::string& instance_id,
+                                   const store::StoredObservation& o) {
+  std::lock_guard<std::mutex> g(mu_);
+  if (stale_) AURA_RETURN_IF_ERROR(LoadLocked());
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.instance_id != instance_id || it->second.intent) {
+    return Status();
+  }
+  store::JournalEntry stored = it->second;
+  stored.observation = o;
+  StatusOr<std::string> bytes = store::detail::EncodeJournalEntry(stored);
+  if (!bytes.ok()) return bytes.status().WithContext("recording the observation of " + key);
+  AURA_RETURN_IF_ERROR(
+      Write(EtcdOp::Put(EtcdKey(key), *bytes), "recording the observation of " + key));
+  it->second = std::move(stored);
+  return Status();
+}
+
 Status EtcdJournal::Remove(const std::string& key) {
   std::lock_guard<std::mutex> g(mu_);
   if (!stale_ && entries_.find(key) == entries_.end()) return Status();

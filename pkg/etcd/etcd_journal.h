@@ -57,6 +57,8 @@ class EtcdJournal final : public store::Journal {
   base::StatusOr<store::JournalEntry> Get(const std::string& key) const override;
   // Sets e.updated to the clock's SystemNow() in what it stores.
   [[nodiscard]] base::Status Put(const store::JournalEntry& e) override;
+  [[nodiscard]] base::Status PutObservation(const std::string& key, const std::string& instance_id,
+                                            const store::StoredObservation& o) override;
   [[nodiscard]] base::Status Remove(const std::string& key) override;
   // `<prefix>/binding`: {"api_url": ..., "client": ...}, a fenced write.
   base::StatusOr<store::StateBinding> GetBinding() const override;

@@ -73,6 +73,27 @@ TEST_F(EtcdJournalTest, PutStoresOneKeyPerSpecAndReadsBack) {
   EXPECT_TRUE(store::testutil::SameEntry(all->at("shop/orders"), e, false));
 }
 
+TEST_F(EtcdJournalTest, PutObservationChangesOnlyTheObservation) {
+  auto j = Open(Lead("a"));
+  store::JournalEntry e = store::testutil::FullEntry("shop/orders", "id1");
+  e.intent.reset();
+  e.observation.reset();
+  ASSERT_TRUE(j->Put(e).ok());
+  const store::StoredObservation o{R"({"status":"running"})",
+                                   base::SystemTime(std::chrono::seconds(7)),
+                                   base::SystemTime(std::chrono::seconds(6))};
+  ASSERT_TRUE(j->PutObservation("shop/orders", "other", o).ok());
+  EXPECT_FALSE(j->Get("shop/orders")->observation.has_value());
+  ASSERT_TRUE(j->PutObservation("shop/orders", "id1", o).ok());
+  auto reopened = Open(std::nullopt);
+  auto got = reopened->Get("shop/orders");
+  ASSERT_TRUE(got.ok()) << got.status();
+  ASSERT_TRUE(got->observation.has_value());
+  EXPECT_EQ(*got->observation, o);
+  e.observation = o;
+  EXPECT_TRUE(store::testutil::SameEntry(*got, e, false));
+}
+
 TEST_F(EtcdJournalTest, EveryWriteIsOneTransactionComparingTheLeaderKey) {
   auto j = Open(Lead("a"));
   const int before = etcd_.calls(FakeEtcd::Op::kTxn);

@@ -10,6 +10,25 @@ namespace {
 using base::Status;
 using base::StatusCode;
 
+// Whether `plan` writes to its instance, or records something about it that an observation
+// decided (a field that never reads back).
+bool ActsOnInstance(const KeyPlan& plan) {
+  for (const Action& a : plan.actions) {
+    switch (a.type) {
+      case ActionType::kPatch:
+      case ActionType::kUpgrade:
+      case ActionType::kPause:
+      case ActionType::kResume:
+      case ActionType::kDelete:
+      case ActionType::kMarkUnobservable:
+        return true;
+      default:
+        break;
+    }
+  }
+  return false;
+}
+
 // The shortest time before a key comes back for its connection Secret.
 constexpr base::Duration kMinRequeue = std::chrono::milliseconds(100);
 
@@ -157,6 +176,14 @@ void Controller::ReconcileKey(const std::string& key) {
       continue;
     }
     if (plan.need_detail && !fetched_detail && !plan.status.aura_id.empty()) {
+      result = FetchDetail(plan.status.aura_id, ratelimit::Priority::kPoll);
+      fetched_detail = true;
+      continue;
+    }
+    // Nothing is written to an instance on the word of an observation kept from before a
+    // restart: it is fetched first, at the priority of the change (not the drift budget's).
+    if (!fetched_detail && !plan.status.aura_id.empty() && ActsOnInstance(plan) &&
+        ObservationStale(plan.status.aura_id)) {
       result = FetchDetail(plan.status.aura_id, ratelimit::Priority::kPoll);
       fetched_detail = true;
       continue;
@@ -318,6 +345,7 @@ Status Controller::Apply(bool wait, base::TimePoint deadline,
 }
 
 void Controller::Run(std::stop_token stop) {
+  if (options_.keep_observations) LoadStoredObservations();
   std::vector<std::jthread> workers;
   for (int i = 0; i < std::max(1, options_.workers); ++i) {
     workers.emplace_back([this, stop] {

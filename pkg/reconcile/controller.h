@@ -52,6 +52,9 @@ struct ControllerOptions {
   base::Duration failure_max = std::chrono::minutes(5);
   // Share of the rate budget that drift checks may use per pass.
   double drift_share = 0.3;
+  // Keep each instance's last observation in the journal when it changes, and start Run from
+  // them (a restart or an HA takeover then sends no GET per instance; issue 21).
+  bool keep_observations = true;
   int rate_limit = 125;
   // When set, the limit in force now (the limiter may learn the account's), used instead of
   // rate_limit.
@@ -128,6 +131,9 @@ class Controller {
   // One more attempt to save them now (shutdown). OK when none remain.
   base::Status FlushUnsavedCredentials() { return executor_.FlushUnsavedCredentials(); }
   WorkQueue& queue() { return queue_; }
+  // The observations the journal kept (issue 21), as stale ones: Run starts with it (with
+  // options.keep_observations). Instances already observed by this controller keep theirs.
+  void LoadStoredObservations();
 
   // Writes each spec's connection Secret to `secrets` (connection_secrets.h), reading passwords
   // from `credentials` (the store the executor saves them in). Off unless called.
@@ -159,6 +165,8 @@ class Controller {
   base::Status FetchDetail(const std::string& id, ratelimit::Priority priority);
   // Stores an observation, keeping when its status was first seen (unknown-status patience).
   void StoreObservation(const std::string& id, InstanceObservation o);
+  // Whether the instance's observation came from the journal and was not fetched since.
+  bool ObservationStale(const std::string& id) const;
   // "ns/a: message; ns/b: message" for the keys only a person can unblock.
   std::string TerminalSummary() const;
   std::set<std::string> AllKeys() const;

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "pkg/reconcile/controller.h"
+#include "pkg/reconcile/stored_observation.h"
 
 namespace aura::reconcile {
 
@@ -58,12 +59,72 @@ Status Controller::FetchListing(const std::string& tenant, base::SystemTime afte
 }
 
 void Controller::StoreObservation(const std::string& id, InstanceObservation o) {
+  std::optional<store::StoredObservation> keep;
+  {
+    std::unique_lock<std::shared_mutex> g(obs_mu_);
+    InstanceObservation& slot = observed_.instances[id];
+    const bool same_status = slot.found && o.found && slot.instance.status == o.instance.status &&
+                             slot.status_since != base::SystemTime{};
+    o.status_since = same_status ? slot.status_since : o.observed_at;
+    // Kept in the journal when it says something new (issue 21): a restart starts from it.
+    // An unchanged instance is not rewritten on every drift check; its stored time then lags,
+    // so after a restart it is among the first refreshed.
+    if (o.found && options_.keep_observations) {
+      std::string now_json = EncodeObservedInstance(o.instance);
+      if (!slot.found || slot.stale || EncodeObservedInstance(slot.instance) != now_json) {
+        keep = store::StoredObservation{std::move(now_json), o.observed_at, o.status_since};
+      }
+    }
+    slot = std::move(o);
+  }
+  if (!keep) return;
+  const std::shared_ptr<const Owners> owners = CurrentOwners();
+  auto owner = owners->find(id);
+  if (owner == owners->end()) return;
+  // A cache: a failed write costs a GET after the next restart, nothing else.
+  if (Status s = journal_.PutObservation(owner->second, id, *keep); !s.ok()) {
+    nlohmann::json fields = base::StatusFields(s);
+    fields["key"] = owner->second;
+    log_.Debug("observation not kept in the journal", fields);
+  }
+}
+
+bool Controller::ObservationStale(const std::string& id) const {
+  std::shared_lock<std::shared_mutex> g(obs_mu_);
+  auto it = observed_.instances.find(id);
+  return it != observed_.instances.end() && it->second.stale;
+}
+
+void Controller::LoadStoredObservations() {
+  std::vector<std::pair<std::string, store::StoredObservation>> stored;  // instance id
+  Status read = journal_.ForEach([&stored](const store::JournalEntry& e) {
+    if (e.observation && !e.instance_id.empty() && !e.intent) {
+      stored.emplace_back(e.instance_id, *e.observation);
+    }
+  });
+  if (!read.ok()) {
+    log_.Warn("stored observations not loaded", base::StatusFields(read));
+    return;
+  }
+  std::size_t loaded = 0;
   std::unique_lock<std::shared_mutex> g(obs_mu_);
-  InstanceObservation& slot = observed_.instances[id];
-  const bool same_status = slot.found && o.found && slot.instance.status == o.instance.status &&
-                           slot.status_since != base::SystemTime{};
-  o.status_since = same_status ? slot.status_since : o.observed_at;
-  slot = std::move(o);
+  for (auto& [id, so] : stored) {
+    std::optional<api::Instance> instance = DecodeObservedInstance(so.instance_json);
+    if (!instance || observed_.instances.count(id) > 0) continue;
+    InstanceObservation o;
+    o.found = true;
+    o.instance = std::move(*instance);
+    if (o.instance.id.empty()) o.instance.id = id;
+    o.observed_at = so.observed_at;
+    o.status_since = so.status_since;
+    o.stale = true;
+    observed_.instances.emplace(id, std::move(o));
+    ++loaded;
+  }
+  if (loaded > 0) {
+    log_.Info("started from the observations kept in the journal (refreshed oldest first)",
+              {{"instances", loaded}});
+  }
 }
 
 Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priority) {

@@ -436,6 +436,68 @@ TEST_F(ControllerTest, PlanOnlySendsNoWrites) {
   EXPECT_EQ(calls["create"] + calls["patch"] + calls["delete"] + calls["pause"], 0);
 }
 
+// Issue 21: a restarted controller (or a new HA leader) starts from the observations the
+// journal kept: no GET per instance, ready at once; the oldest are refreshed by the drift
+// budget, and a change GETs its instance first.
+TEST_F(ControllerTest, ARestartStartsFromTheObservationsKeptInTheJournal) {
+  specs_.Set({MakeSpec("a"), MakeSpec("b"), MakeSpec("c")});
+  Make();
+  ASSERT_TRUE(Converge()) << Dump();
+  EXPECT_GE(journal_.observation_writes(), 3);
+  auto entries = journal_.List();
+  ASSERT_TRUE(entries.ok());
+  for (const auto& [k, e] : *entries) {
+    ASSERT_TRUE(e.observation.has_value()) << k;
+    EXPECT_THAT(e.observation->instance_json, HasSubstr("\"running\"")) << k;
+  }
+  const std::string id_a = StatusOf("default/a")->aura_id;
+
+  controller_.reset();
+  Make();
+  controller_->LoadStoredObservations();
+  const int gets = api_.calls()["get"];
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"], gets) << "a GET per instance after the restart";
+  EXPECT_TRUE(controller_->Converged()) << Dump();
+  EXPECT_EQ(metrics_.Instances("in_sync").Value(), 3);
+
+  // A change of one spec: its instance is fetched first, then patched; the others are not.
+  auto a = MakeSpec("a");
+  a.memory = "8GB";
+  a.storage = "16GB";
+  specs_.Set({a, MakeSpec("b"), MakeSpec("c")});
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"], gets + 1);
+  EXPECT_EQ(api_.calls()["patch"], 1);
+  EXPECT_EQ(api_.instance(id_a)->memory, "8GB");
+
+  // Later passes refresh the kept ones through the drift budget, as old observations.
+  clock_.Advance(seconds(600));
+  ASSERT_TRUE(Converge()) << Dump();
+  EXPECT_GE(api_.calls()["get"], gets + 3);
+}
+
+// A kept observation that is not the controller's JSON is ignored: it costs a GET, nothing else.
+TEST_F(ControllerTest, KeptObservationsThatDoNotFitAreIgnored) {
+  specs_.Set({MakeSpec("a")});
+  Make();
+  ASSERT_TRUE(Converge()) << Dump();
+  auto e = journal_.Get("default/a");
+  ASSERT_TRUE(e.ok());
+  e->observation->instance_json = "not json";
+  ASSERT_TRUE(journal_.Put(*e).ok());
+  controller_.reset();
+  Make();
+  controller_->LoadStoredObservations();
+  const int gets = api_.calls()["get"];
+  ASSERT_TRUE(controller_->StartPass().ok());
+  controller_->ProcessReady();
+  EXPECT_EQ(api_.calls()["get"], gets + 1);
+  EXPECT_TRUE(controller_->Converged()) << Dump();
+}
+
 TEST_F(ControllerTest, RunLoopConvergesWithWorkersAndStops) {
   specs_.Set({MakeSpec("a"), MakeSpec("b")});
   options_.workers = 3;

@@ -38,6 +38,10 @@ struct InstanceObservation {
   // When the instance was first seen in its current status (observed_at for a new status).
   base::SystemTime status_since{};
   std::string request_id;
+  // Loaded from the journal at start (a restart, an HA takeover), not fetched by this process:
+  // trusted for planning and status, refreshed through the drift budget oldest first, and
+  // fetched again before any write to the instance is planned from it.
+  bool stale = false;
 };
 
 struct Observed {

@@ -25,7 +25,7 @@ using nlohmann::json;
 // encode and decode the new member (missing members decode to their defaults, so old files
 // stay readable), add it to the round-trip test, then update the number.
 #if defined(__GLIBCXX__) && defined(__x86_64__) && !defined(_GLIBCXX_DEBUG)
-static_assert(sizeof(JournalEntry) == 568 && sizeof(CreateIntent) == 112,
+static_assert(sizeof(JournalEntry) == 624 && sizeof(CreateIntent) == 112,
               "JournalEntry or CreateIntent changed: update pkg/store/codec.cc");
 #endif
 
@@ -116,6 +116,15 @@ json EncodeEntry(const JournalEntry& e) {
   if (e.paused_here) j["paused_here"] = true;
   if (!e.credentials_note.empty()) j["credentials_note"] = e.credentials_note;
   if (!e.connection_secrets.empty()) j["connection_secrets"] = e.connection_secrets;
+  if (e.observation) {
+    // Kept as an object (readable in the file); text that is not JSON is not kept at all.
+    json instance = json::parse(e.observation->instance_json, nullptr, false);
+    if (instance.is_object()) {
+      j["observation"] = json{{"instance", std::move(instance)},
+                              {"observed_at", FormatTime(e.observation->observed_at)},
+                              {"status_since", FormatTime(e.observation->status_since)}};
+    }
+  }
   return j;
 }
 
@@ -143,6 +152,18 @@ Status DecodeEntry(const std::string& key, const json& j, JournalEntry* e) {
   r.Get("credentials_note", &e->credentials_note);
   r.Get("connection_secrets", &e->connection_secrets);
   AURA_RETURN_IF_ERROR(r.status());
+  if (auto o = j.find("observation"); o != j.end() && !o->is_null()) {
+    // A cache: one that cannot be read is dropped (the controller GETs the instance again).
+    auto instance = o->is_object() ? o->find("instance") : o->end();
+    if (o->is_object() && instance != o->end() && instance->is_object()) {
+      StoredObservation so;
+      so.instance_json = instance->dump();
+      ObjectReader orr(*o, where + ".observation");
+      orr.Get("observed_at", &so.observed_at);
+      orr.Get("status_since", &so.status_since);
+      if (orr.status().ok()) e->observation = std::move(so);
+    }
+  }
   if (auto p = j.find("patches"); p != j.end() && !p->is_null()) {
     if (!p->is_object()) {
       return base::DataLossError(where + ".patches: expected an object, found " + p->type_name());

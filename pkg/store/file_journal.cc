@@ -187,6 +187,24 @@ Status FileJournal::Put(const JournalEntry& e) {
   return s;
 }
 
+Status FileJournal::PutObservation(const std::string& key, const std::string& instance_id,
+                                   const StoredObservation& o) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.instance_id != instance_id || it->second.intent) {
+    return Status::Ok();
+  }
+  std::optional<StoredObservation> before = std::move(it->second.observation);
+  it->second.observation = o;
+  detail::LogRecord r;
+  r.op = detail::LogRecord::Op::kPut;
+  r.key = key;
+  r.entry = it->second;
+  Status s = Write(r, "recording the observation of " + key);
+  if (!s.ok()) it->second.observation = std::move(before);
+  return s;
+}
+
 Status FileJournal::Remove(const std::string& key) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = entries_.find(key);

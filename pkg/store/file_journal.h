@@ -122,6 +122,8 @@ class FileJournal final : public Journal {
   // Sets e.updated to the clock's SystemNow() in what it stores. kInvalidArgument for an empty
   // key or strings that are not UTF-8; file-system errors as in file_system.h, with context.
   [[nodiscard]] base::Status Put(const JournalEntry& e) override;
+  [[nodiscard]] base::Status PutObservation(const std::string& key, const std::string& instance_id,
+                                            const StoredObservation& o) override;
   [[nodiscard]] base::Status Remove(const std::string& key) override;
   base::StatusOr<StateBinding> GetBinding() const override;
   [[nodiscard]] base::Status SetBinding(const StateBinding& b) override;

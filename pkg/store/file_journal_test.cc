@@ -106,6 +106,30 @@ TEST_F(FileJournalTest, PutReplacesTheEntry) {
   EXPECT_TRUE(SameEntry(*MustOpen()->Get("a/b"), e, false));
 }
 
+// Issue 21: an observation changes only the observation, of the entry that still has that
+// instance, and survives a reopen.
+TEST_F(FileJournalTest, PutObservationChangesOnlyTheObservation) {
+  auto j = MustOpen();
+  JournalEntry e = FullEntry("a/b", "id1");
+  e.intent.reset();
+  e.observation.reset();
+  ASSERT_TRUE(j->Put(e).ok());
+  const StoredObservation o{R"({"status":"paused"})", base::SystemTime(std::chrono::seconds(5)),
+                            base::SystemTime(std::chrono::seconds(4))};
+  ASSERT_TRUE(j->PutObservation("a/b", "other-id", o).ok());
+  EXPECT_FALSE(j->Get("a/b")->observation.has_value()) << "another instance's observation";
+  ASSERT_TRUE(j->PutObservation("a/none", "id1", o).ok());
+  EXPECT_EQ(j->Get("a/none").status().code(), base::StatusCode::kNotFound);
+  ASSERT_TRUE(j->PutObservation("a/b", "id1", o).ok());
+  j.reset();
+  auto back = MustOpen()->Get("a/b");
+  ASSERT_TRUE(back.ok());
+  ASSERT_TRUE(back->observation.has_value());
+  EXPECT_EQ(*back->observation, o);
+  e.observation = o;
+  EXPECT_TRUE(SameEntry(*back, e, false));
+}
+
 TEST_F(FileJournalTest, RemovingAnAbsentKeyIsOkAndWritesNothing) {
   WriteOld();
   const std::string before = Disk();

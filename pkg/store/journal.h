@@ -41,6 +41,17 @@ struct FieldPatch {
   bool unobservable = false;    // accepted, then read back as null: "set, not observable"
 };
 
+// The last detail GET of an entry's instance (issue 21): Aura's instance object as JSON text
+// (the store does not read it), when it was fetched and since when its status was seen. A
+// restarted controller, or a new HA leader, starts from it as stale instead of a GET per
+// instance. A cache: losing it costs one GET.
+struct StoredObservation {
+  std::string instance_json;
+  base::SystemTime observed_at{};
+  base::SystemTime status_since{};
+  bool operator==(const StoredObservation&) const = default;
+};
+
 struct JournalEntry {
   std::string key;                     // namespace/name
   std::optional<CreateIntent> intent;  // a create in progress or of unknown outcome
@@ -69,6 +80,8 @@ struct JournalEntry {
   // recorded before each is first written and dropped once deleted, so a renamed or removed
   // spec's Secret is found again even after a restart (the spec no longer names it).
   std::vector<std::string> connection_secrets;
+  // The instance's last observation (see StoredObservation), written with PutObservation.
+  std::optional<StoredObservation> observation;
   base::SystemTime updated{};
 };
 
@@ -108,6 +121,19 @@ class Journal {
   [[nodiscard]] virtual base::Status Put(const JournalEntry& e) = 0;
   // Removes the entry, durably. OK when already absent.
   [[nodiscard]] virtual base::Status Remove(const std::string& key) = 0;
+  // Sets only the observation of `key`'s entry, when the entry still refers to `instance_id`
+  // (OK and nothing written otherwise), under the journal's own lock: a Put from an older Get
+  // can never be overwritten by it. This default is a Get and a Put, for test journals.
+  [[nodiscard]] virtual base::Status PutObservation(const std::string& key,
+                                                    const std::string& instance_id,
+                                                    const StoredObservation& o) {
+    base::StatusOr<JournalEntry> e = Get(key);
+    if (!e.ok())
+      return e.status().code() == base::StatusCode::kNotFound ? base::Status::Ok() : e.status();
+    if (e->instance_id != instance_id || e->intent) return base::Status::Ok();
+    e->observation = o;
+    return Put(*e);
+  }
 };
 
 // The credentials Aura returns once, on create.

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <functional>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
 #include <string>
@@ -45,6 +46,10 @@ inline JournalEntry FullEntry(const std::string& key, const std::string& id = "a
   e.paused_here = true;
   e.credentials_note = "reply-without-password";
   e.connection_secrets = {"orders-aura"};
+  e.observation =
+      StoredObservation{nlohmann::json{{"id", id}, {"status", "running"}, {"memory", "8GB"}}.dump(),
+                        base::SystemTime(std::chrono::seconds(1798761604)),
+                        base::SystemTime(std::chrono::seconds(1798761500))};
   e.updated = base::SystemTime(std::chrono::seconds(1798761601));
   return e;
 }
@@ -76,7 +81,12 @@ inline bool SameEntry(const JournalEntry& a, const JournalEntry& b, bool compare
   if (a.intent && !SameIntent(*a.intent, *b.intent)) return false;
   if (!SamePatches(a.patches, b.patches) || a.vanished_ids != b.vanished_ids ||
       a.paused_here != b.paused_here || a.credentials_note != b.credentials_note ||
-      a.connection_secrets != b.connection_secrets) {
+      a.connection_secrets != b.connection_secrets ||
+      a.observation.has_value() != b.observation.has_value() ||
+      (a.observation && (nlohmann::json::parse(a.observation->instance_json) !=
+                             nlohmann::json::parse(b.observation->instance_json) ||
+                         a.observation->observed_at != b.observation->observed_at ||
+                         a.observation->status_since != b.observation->status_since))) {
     return false;
   }
   return a.key == b.key && a.instance_id == b.instance_id && a.origin == b.origin &&

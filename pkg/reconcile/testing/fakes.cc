@@ -360,6 +360,23 @@ base::Status MemJournal::Put(const store::JournalEntry& e) {
   return base::Status();
 }
 
+base::Status MemJournal::PutObservation(const std::string& key, const std::string& instance_id,
+                                        const store::StoredObservation& o) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = entries_.find(key);
+  if (it == entries_.end() || it->second.instance_id != instance_id || it->second.intent) {
+    return base::Status();
+  }
+  ++observation_writes_;
+  it->second.observation = o;
+  return base::Status();
+}
+
+int MemJournal::observation_writes() const {
+  std::lock_guard<std::mutex> g(mu_);
+  return observation_writes_;
+}
+
 base::Status MemJournal::Remove(const std::string& key) {
   std::lock_guard<std::mutex> g(mu_);
   if (fail_writes_ > 0) {

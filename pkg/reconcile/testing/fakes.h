@@ -133,6 +133,10 @@ class MemJournal : public store::Journal {
   base::StatusOr<store::JournalEntry> Get(const std::string& key) const override;
   base::Status Put(const store::JournalEntry& e) override;
   base::Status Remove(const std::string& key) override;
+  // Observations are a cache: not counted in writes() nor failed by FailWrites.
+  base::Status PutObservation(const std::string& key, const std::string& instance_id,
+                              const store::StoredObservation& o) override;
+  int observation_writes() const;
   base::StatusOr<store::StateBinding> GetBinding() const override {
     std::lock_guard<std::mutex> g(mu_);
     return binding_;
@@ -153,6 +157,7 @@ class MemJournal : public store::Journal {
   int fail_writes_ = 0;
   base::Status fail_status_;
   int writes_ = 0;
+  int observation_writes_ = 0;
 };
 
 class MemCredentialStore final : public store::CredentialStore {
