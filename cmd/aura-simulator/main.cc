@@ -101,6 +101,7 @@ int Run(int argc, char** argv) {
   // Stop taking connections, answer what is pending (delayed responses now), let the answers
   // reach their clients, then close everything.
   (*door)->StopAccepting();
+  (*engine)->BeginShutdown();  // before waiting: a request arriving later commits nothing
   scheduler.Shutdown();
   if (!(*server)->AwaitReplies(std::chrono::seconds(2))) {
     log.Warn("some responses were not written before shutdown");

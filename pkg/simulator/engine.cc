@@ -212,6 +212,8 @@ SimResponse Engine::Handle(const SimRequest& req) {
   int64_t committed = -1;  // creates committed before this request reached a handler
   if (route.admin) {
     resp = HandleAdmin(req, route);
+  } else if (shutting_down_.load()) {
+    resp = JsonResponse(503, GatewayErrorBody("Service Unavailable: the simulator is stopping"));
   } else {
     const std::string client = IdentifyClient(req, route);
     ++stats_.requests_total;

@@ -24,6 +24,7 @@
 // Thread-safety: Handle() and SaveState() may be called concurrently; one lock serializes them.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -95,6 +96,11 @@ class Engine {
 
   // Writes the state file now (a no-op without --state).
   [[nodiscard]] base::Status SaveState();
+
+  // Shutdown has begun: API requests from now on are answered 503 and change nothing. A request
+  // still on its way from an open connection would otherwise commit (a create, with its
+  // password) after the server stopped writing answers, and its answer would be lost.
+  void BeginShutdown() { shutting_down_.store(true); }
 
   const SimulatorOptions& options() const { return options_; }
 
@@ -198,6 +204,7 @@ class Engine {
   base::Clock* const clock_;
 
   mutable std::mutex mu_;
+  std::atomic<bool> shutting_down_{false};
   std::vector<Client> clients_;
   State state_;
   Stats stats_;

@@ -166,6 +166,19 @@ TEST_F(EngineTest, DuplicateNamesAreAllowedAndCounted) {
   EXPECT_EQ(admin["creations"][0]["count"], 2);
 }
 
+// Once shutdown has begun, an API request that still arrives changes nothing: its answer could
+// not be written any more, and a create's password would be lost with it.
+TEST_F(EngineTest, RequestsAfterShutdownBeganCommitNothing) {
+  Start();
+  ASSERT_FALSE(Create("before").empty());
+  engine_->BeginShutdown();
+  SimResponse r = Api("POST", "/v1/instances", CreateBody("after"));
+  EXPECT_EQ(r.status, 503);
+  json admin = Admin("GET", "/_sim/instances");
+  ASSERT_EQ(admin["instances"].size(), 1u);
+  EXPECT_EQ(admin["instances"][0]["name"], "before");
+}
+
 TEST_F(EngineTest, CreateValidation) {
   Start();
   auto field_of = [&](json body) {
