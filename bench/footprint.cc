@@ -2,13 +2,14 @@
 // holds nothing else (a Google Benchmark binary would add every other benchmark's peak).
 //
 //   build-bench/bench/footprint [N]                       # default 10000; prints one JSON line
-//   build-bench/bench/footprint --write-journal PATH N    # a journal of N created entries
+//   build-bench/bench/footprint --write-journal PATH N [--observed]  # N created entries
 //
 // Steps, each followed by the peak resident set (VmHWM) and the resident set kept after
 // malloc_trim (VmRSS): start (the binary and its libraries), spec::Load of N specs from a
 // folder (100 per file), FileJournal::Open of a journal of N, the observed account (a LIST of N
-// and a detail GET of each), PlanAll, one journal Put. The --write-journal form is for bench/run's 10,000-spec controller run: instance
-// ids are bench::InstanceId(i), which bench/run gives the simulator's instances too.
+// and a detail GET of each), PlanAll, one journal Put. The --write-journal form is for bench/run's
+// 10,000-spec controller run: instance ids are bench::InstanceId(i), which bench/run gives the
+// simulator's instances too.
 #include <malloc.h>
 
 #include <cstdio>
@@ -19,6 +20,7 @@
 
 #include "bench/fixtures.h"
 #include "pkg/reconcile/planner.h"
+#include "pkg/reconcile/stored_observation.h"
 #include "pkg/store/codec.h"
 #include "pkg/store/file_journal.h"
 
@@ -47,9 +49,21 @@ long RssKib() {
   return ReadStatusKib("VmRSS:");
 }
 
-bool WriteJournal(const std::string& path, int n) {
+// With `observed`, each entry keeps the observation of a running instance fetched an hour ago
+// (issue 21), as a controller that ran before would have left it.
+bool WriteJournal(const std::string& path, int n, bool observed) {
   store::detail::JournalImage image;
-  image.entries = bench::Journal(n, base::RealClock().SystemNow());
+  const base::SystemTime now = base::RealClock().SystemNow();
+  image.entries = bench::Journal(n, now);
+  if (observed) {
+    const base::SystemTime then = now - std::chrono::hours(1);
+    reconcile::Observed account = bench::ObservedAccount(n, /*details=*/true, then);
+    for (auto& [key, e] : image.entries) {
+      const reconcile::InstanceObservation& o = account.instances.at(e.instance_id);
+      e.observation =
+          store::StoredObservation{reconcile::EncodeObservedInstance(o.instance), then, then};
+    }
+  }
   image.generation = 1;
   auto bytes = store::detail::EncodeJournal(image);
   if (!bytes.ok()) return false;
@@ -61,8 +75,9 @@ bool WriteJournal(const std::string& path, int n) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc == 4 && std::string(argv[1]) == "--write-journal") {
-    return WriteJournal(argv[2], std::atoi(argv[3])) ? 0 : 1;
+  if ((argc == 4 || argc == 5) && std::string(argv[1]) == "--write-journal") {
+    const bool observed = argc == 5 && std::string(argv[4]) == "--observed";
+    return WriteJournal(argv[2], std::atoi(argv[3]), observed) ? 0 : 1;
   }
   if (argc == 4 && std::string(argv[1]) == "--write-specs") {
     const int n = std::atoi(argv[3]);
@@ -71,7 +86,7 @@ int main(int argc, char** argv) {
   }
   const int n = argc > 1 ? std::atoi(argv[1]) : 10000;
   if (n <= 0) {
-    std::fprintf(stderr, "usage: footprint [N] | --write-journal PATH N\n");
+    std::fprintf(stderr, "usage: footprint [N] | --write-journal PATH N [--observed]\n");
     return 1;
   }
   // The inputs are written by a child process, so that their cost is not in this one's peak.
@@ -79,8 +94,9 @@ int main(int argc, char** argv) {
   const std::string self = std::string("'") + argv[0] + "'";
   if (std::system((self + " --write-specs '" + dir + "/specs' " + std::to_string(n)).c_str()) !=
           0 ||
-      std::system((self + " --write-journal '" + dir + "/journal.json' " + std::to_string(n))
-                      .c_str()) != 0) {
+      std::system(
+          (self + " --write-journal '" + dir + "/journal.json' " + std::to_string(n)).c_str()) !=
+          0) {
     std::fprintf(stderr, "footprint: cannot write the inputs in %s\n", dir.c_str());
     return 1;
   }
