@@ -57,6 +57,16 @@ class ControllerTest : public ::testing::Test {
     return out;
   }
 
+  // A new controller on the same journal (a restart), starting from the observations it kept,
+  // and its first pass.
+  void RestartAndPass() {
+    controller_.reset();
+    Make();
+    controller_->LoadStoredObservations();
+    ASSERT_TRUE(controller_->StartPass().ok());
+    controller_->ProcessReady();
+  }
+
   const SpecStatus* StatusOf(const std::string& key) {
     statuses_ = controller_->Statuses();
     for (const auto& s : statuses_) {
@@ -452,12 +462,8 @@ TEST_F(ControllerTest, ARestartStartsFromTheObservationsKeptInTheJournal) {
   }
   const std::string id_a = StatusOf("default/a")->aura_id;
 
-  controller_.reset();
-  Make();
-  controller_->LoadStoredObservations();
   const int gets = api_.calls()["get"];
-  ASSERT_TRUE(controller_->StartPass().ok());
-  controller_->ProcessReady();
+  RestartAndPass();
   EXPECT_EQ(api_.calls()["get"], gets) << "a GET per instance after the restart";
   EXPECT_TRUE(controller_->Converged()) << Dump();
   EXPECT_EQ(metrics_.Instances("in_sync").Value(), 3);
@@ -488,12 +494,8 @@ TEST_F(ControllerTest, KeptObservationsThatDoNotFitAreIgnored) {
   ASSERT_TRUE(e.ok());
   e->observation->instance_json = "not json";
   ASSERT_TRUE(journal_.Put(*e).ok());
-  controller_.reset();
-  Make();
-  controller_->LoadStoredObservations();
   const int gets = api_.calls()["get"];
-  ASSERT_TRUE(controller_->StartPass().ok());
-  controller_->ProcessReady();
+  RestartAndPass();
   EXPECT_EQ(api_.calls()["get"], gets + 1);
   EXPECT_TRUE(controller_->Converged()) << Dump();
 }

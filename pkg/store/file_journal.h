@@ -141,7 +141,9 @@ class FileJournal final : public Journal {
   // Makes the write `r` (already applied to the in-memory state) durable as the next
   // generation: one appended record, or a compaction. On failure the caller restores the
   // in-memory state.
-  base::Status Write(const detail::LogRecord& r, const std::string& what);
+  // `sync` false: the record is appended without an fsync of its own (a cache, like an
+  // observation); the next synced record or compaction makes it durable with everything before.
+  base::Status Write(const detail::LogRecord& r, const std::string& what, bool sync = true);
   // Writes the in-memory state as the snapshot of `generation` (generation_ becomes it), then
   // an empty log continuing it. An error when the snapshot was not written durably.
   base::Status Compact(const std::string& context, std::uint64_t generation);
