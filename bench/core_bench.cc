@@ -52,6 +52,7 @@ BENCHMARK(BM_SpecLoad)
     ->Args({100, 100})
     ->Args({10000, 1})
     ->Args({10, 100})
+    ->Args({1000, 100})  // issue 21 item 4: 100,000 specs, what a reload costs today
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
@@ -104,6 +105,7 @@ void BM_PlanAll(benchmark::State& state) {
 }
 BENCHMARK(BM_PlanAll)
     ->ArgsProduct({{1000, 10000}, {kInSync, kDrift, kCold, kAdopt, kPending}})
+    ->Args({100000, kInSync})  // issue 21 item 4
     ->Unit(benchmark::kMillisecond);
 
 void BM_PlanKey(benchmark::State& state) {

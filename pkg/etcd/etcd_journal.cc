@@ -71,9 +71,14 @@ Status EtcdJournal::Put(const store::JournalEntry& e) {
   if (e.key.empty()) return base::InvalidArgumentError("journal entry without a key");
   store::JournalEntry stored = e;
   stored.updated = options_.clock->SystemNow();
+  std::lock_guard<std::mutex> g(mu_);
+  if (!stale_) {
+    if (auto it = entries_.find(e.key); it != entries_.end()) {
+      store::KeepNewerObservation(it->second, &stored);
+    }
+  }
   StatusOr<std::string> bytes = store::detail::EncodeJournalEntry(stored);
   if (!bytes.ok()) return bytes.status().WithContext("recording " + e.key);
-  std::lock_guard<std::mutex> g(mu_);
   AURA_RETURN_IF_ERROR(Write(EtcdOp::Put(EtcdKey(e.key), *bytes), "recording " + e.key));
   entries_[e.key] = std::move(stored);
   return Status();

@@ -147,7 +147,7 @@ void Controller::ReconcileKey(const std::string& key) {
       ks.drift_due = false;
     }
     if (need) {
-      result = FetchDetail(entry->instance_id, priority);
+      result = FetchDetail(entry->instance_id, priority, key);
       fetched_detail = true;
     }
   }
@@ -176,7 +176,7 @@ void Controller::ReconcileKey(const std::string& key) {
       continue;
     }
     if (plan.need_detail && !fetched_detail && !plan.status.aura_id.empty()) {
-      result = FetchDetail(plan.status.aura_id, ratelimit::Priority::kPoll);
+      result = FetchDetail(plan.status.aura_id, ratelimit::Priority::kPoll, key);
       fetched_detail = true;
       continue;
     }
@@ -184,7 +184,7 @@ void Controller::ReconcileKey(const std::string& key) {
     // restart: it is fetched first, at the priority of the change (not the drift budget's).
     if (!fetched_detail && !plan.status.aura_id.empty() && ActsOnInstance(plan) &&
         ObservationStale(plan.status.aura_id)) {
-      result = FetchDetail(plan.status.aura_id, ratelimit::Priority::kPoll);
+      result = FetchDetail(plan.status.aura_id, ratelimit::Priority::kPoll, key);
       fetched_detail = true;
       continue;
     }
@@ -210,7 +210,7 @@ void Controller::ReconcileKey(const std::string& key) {
       }
       ActionResult r = executor_.Execute(a);
       if (r.journal_changed) InvalidateOwners();
-      if (r.observation) StoreObservation(r.observation->first, r.observation->second);
+      if (r.observation) StoreObservation(r.observation->first, r.observation->second, key);
       if (!r.request_id.empty()) request_id = r.request_id;
       if (!r.status.ok()) {
         result = r.status;

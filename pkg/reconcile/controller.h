@@ -162,9 +162,12 @@ class Controller {
   std::shared_ptr<const Owners> CurrentOwners();
   void InvalidateOwners();
   base::Status FetchListing(const std::string& tenant, base::SystemTime after);
-  base::Status FetchDetail(const std::string& id, ratelimit::Priority priority);
+  // `key`: the spec key owning the instance, when the caller knows it (its observation is then
+  // kept in that journal entry; otherwise the owners map, rebuilt once per pass, says).
+  base::Status FetchDetail(const std::string& id, ratelimit::Priority priority,
+                           const std::string& key = "");
   // Stores an observation, keeping when its status was first seen (unknown-status patience).
-  void StoreObservation(const std::string& id, InstanceObservation o);
+  void StoreObservation(const std::string& id, InstanceObservation o, const std::string& key = "");
   // Whether the instance's observation came from the journal and was not fetched since.
   bool ObservationStale(const std::string& id) const;
   // "ns/a: message; ns/b: message" for the keys only a person can unblock.

@@ -58,7 +58,8 @@ Status Controller::FetchListing(const std::string& tenant, base::SystemTime afte
   return Status();
 }
 
-void Controller::StoreObservation(const std::string& id, InstanceObservation o) {
+void Controller::StoreObservation(const std::string& id, InstanceObservation o,
+                                  const std::string& key) {
   std::optional<store::StoredObservation> keep;
   {
     std::unique_lock<std::shared_mutex> g(obs_mu_);
@@ -78,13 +79,18 @@ void Controller::StoreObservation(const std::string& id, InstanceObservation o) 
     slot = std::move(o);
   }
   if (!keep) return;
-  const std::shared_ptr<const Owners> owners = CurrentOwners();
-  auto owner = owners->find(id);
-  if (owner == owners->end()) return;
-  // A cache: a failed write costs a GET after the next restart, nothing else.
-  if (Status s = journal_.PutObservation(owner->second, id, *keep); !s.ok()) {
+  std::string owner = key;
+  if (owner.empty()) {
+    const std::shared_ptr<const Owners> owners = CurrentOwners();
+    auto it = owners->find(id);
+    if (it == owners->end()) return;
+    owner = it->second;
+  }
+  // A cache: a failed write costs a GET after the next restart, nothing else. The journal
+  // ignores it when the entry no longer has this instance.
+  if (Status s = journal_.PutObservation(owner, id, *keep); !s.ok()) {
     nlohmann::json fields = base::StatusFields(s);
-    fields["key"] = owner->second;
+    fields["key"] = owner;
     log_.Debug("observation not kept in the journal", fields);
   }
 }
@@ -127,7 +133,8 @@ void Controller::LoadStoredObservations() {
   }
 }
 
-Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priority) {
+Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priority,
+                               const std::string& key) {
   const base::SystemTime sent = clock_.SystemNow();
   auto r = api_.GetInstance(id, priority);
   NoteApi(r.status());
@@ -143,7 +150,7 @@ Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priori
   } else {
     return r.status().WithContext("getting instance " + id);
   }
-  StoreObservation(id, std::move(o));
+  StoreObservation(id, std::move(o), key);
   return Status();
 }
 
@@ -311,7 +318,7 @@ base::StatusOr<Plan> Controller::PlanOnly() {
   }
   for (const auto& [_, e] : *journal) {
     if (!e.instance_id.empty() && !tenant_errors.contains(e.tenant_id)) {
-      AURA_RETURN_IF_ERROR(FetchDetail(e.instance_id, ratelimit::Priority::kPoll));
+      AURA_RETURN_IF_ERROR(FetchDetail(e.instance_id, ratelimit::Priority::kPoll, e.key));
     }
   }
   auto plan_all = [&] {
@@ -329,7 +336,7 @@ base::StatusOr<Plan> Controller::PlanOnly() {
       known = observed_.instances.contains(k.status.aura_id);
     }
     if (!known) {
-      AURA_RETURN_IF_ERROR(FetchDetail(k.status.aura_id, ratelimit::Priority::kPoll));
+      AURA_RETURN_IF_ERROR(FetchDetail(k.status.aura_id, ratelimit::Priority::kPoll, k.key));
       fetched = true;
     }
   }

@@ -171,6 +171,7 @@ Status FileJournal::Put(const JournalEntry& e) {
   std::optional<JournalEntry> before;
   if (auto it = entries_.find(e.key); it != entries_.end()) before = it->second;
   JournalEntry& stored = entries_[e.key] = e;
+  if (before) KeepNewerObservation(*before, &stored);
   stored.updated = clock_->SystemNow();
   detail::LogRecord r;
   r.op = detail::LogRecord::Op::kPut;

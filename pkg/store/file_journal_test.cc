@@ -130,6 +130,34 @@ TEST_F(FileJournalTest, PutObservationChangesOnlyTheObservation) {
   EXPECT_TRUE(SameEntry(*back, e, false));
 }
 
+// A Put from a copy read before the last observation keeps that observation (a controller
+// thread recording a PATCH must not take the observation back in time).
+TEST_F(FileJournalTest, PutKeepsANewerObservation) {
+  auto j = MustOpen();
+  JournalEntry e = FullEntry("a/b", "id1");
+  e.intent.reset();
+  e.observation.reset();
+  ASSERT_TRUE(j->Put(e).ok());
+  const JournalEntry read_before = *j->Get("a/b");
+  const StoredObservation o{R"({"status":"running"})", base::SystemTime(std::chrono::seconds(9)),
+                            base::SystemTime(std::chrono::seconds(9))};
+  ASSERT_TRUE(j->PutObservation("a/b", "id1", o).ok());
+  JournalEntry later = read_before;
+  later.paused_here = true;
+  ASSERT_TRUE(j->Put(later).ok());
+  auto back = j->Get("a/b");
+  ASSERT_TRUE(back.ok());
+  EXPECT_TRUE(back->paused_here);
+  ASSERT_TRUE(back->observation.has_value());
+  EXPECT_EQ(*back->observation, o);
+  // Another instance recorded for the key: the old observation goes with the old instance.
+  JournalEntry replaced = later;
+  replaced.instance_id = "id2";
+  replaced.observation.reset();
+  ASSERT_TRUE(j->Put(replaced).ok());
+  EXPECT_FALSE(j->Get("a/b")->observation.has_value());
+}
+
 TEST_F(FileJournalTest, RemovingAnAbsentKeyIsOkAndWritesNothing) {
   WriteOld();
   const std::string before = Disk();

@@ -85,6 +85,17 @@ struct JournalEntry {
   base::SystemTime updated{};
 };
 
+// A Put never takes an entry's observation back in time: the caller's copy of the entry may
+// have been read before the observation was last written (PutObservation). `incoming` keeps
+// the newer of the two when both are of the same instance.
+inline void KeepNewerObservation(const JournalEntry& stored, JournalEntry* incoming) {
+  if (!stored.observation || stored.instance_id != incoming->instance_id) return;
+  if (!incoming->observation ||
+      incoming->observation->observed_at < stored.observation->observed_at) {
+    incoming->observation = stored.observation;
+  }
+}
+
 // The account a journal was made for (issue: state not bound to an account). Pointing a
 // journal at another API made the controller create new instances and overwrite the saved
 // passwords of the old ones; the binding refuses that unless it is asked for.

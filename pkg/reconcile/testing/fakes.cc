@@ -356,7 +356,11 @@ base::Status MemJournal::Put(const store::JournalEntry& e) {
     return fail_status_;
   }
   ++writes_;
-  entries_[e.key] = e;
+  store::JournalEntry stored = e;
+  if (auto it = entries_.find(e.key); it != entries_.end()) {
+    store::KeepNewerObservation(it->second, &stored);
+  }
+  entries_[e.key] = std::move(stored);
   return base::Status();
 }
 
