@@ -32,6 +32,7 @@
 #include "pkg/reconcile/controller.h"
 #include "pkg/reconcile/report.h"
 #include "pkg/reconcile/spec_source.h"
+#include "pkg/store/instance_journal.h"
 #include "pkg/spec/spec.h"
 #include "pkg/store/codec.h"
 #include "pkg/store/file_credential_store.h"
@@ -124,6 +125,7 @@ int ShowStatus(const Config& c) {
     for (auto& s : snap->statuses) by_key[s.key] = s;
   }
   for (const auto& [k, e] : *journal) {
+    if (store::IsKeyEntry(k)) continue;  // a customer-managed key's entry, not an instance
     reconcile::SpecStatus& s = by_key[k];
     s.key = k;
     s.aura_id = e.instance_id;
