@@ -32,11 +32,11 @@
 #include "pkg/reconcile/controller.h"
 #include "pkg/reconcile/report.h"
 #include "pkg/reconcile/spec_source.h"
-#include "pkg/store/instance_journal.h"
 #include "pkg/spec/spec.h"
 #include "pkg/store/codec.h"
 #include "pkg/store/file_credential_store.h"
 #include "pkg/store/file_journal.h"
+#include "pkg/store/instance_journal.h"
 
 namespace aura::cmd {
 namespace {
