@@ -36,6 +36,7 @@
 #include "pkg/store/codec.h"
 #include "pkg/store/file_credential_store.h"
 #include "pkg/store/file_journal.h"
+#include "pkg/store/instance_journal.h"
 
 namespace aura::cmd {
 namespace {
@@ -124,6 +125,7 @@ int ShowStatus(const Config& c) {
     for (auto& s : snap->statuses) by_key[s.key] = s;
   }
   for (const auto& [k, e] : *journal) {
+    if (store::IsKeyEntry(k)) continue;  // a customer-managed key's entry, not an instance
     reconcile::SpecStatus& s = by_key[k];
     s.key = k;
     s.aura_id = e.instance_id;

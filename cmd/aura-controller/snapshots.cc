@@ -10,6 +10,7 @@
 #include "cmd/aura-controller/common.h"
 #include "cmd/aura-controller/ha.h"
 #include "pkg/store/file_journal.h"
+#include "pkg/store/instance_journal.h"
 
 namespace aura::cmd {
 namespace {
@@ -25,6 +26,11 @@ base::StatusOr<std::string> ResolveInstance(const Config& c, const std::string& 
                                             bool use_instance_id = true) {
   if (use_instance_id && !c.instance_id.empty()) return c.instance_id;
   const std::string key = KeyOf(arg);
+  if (store::IsKeyEntry(key)) {
+    return base::InvalidArgumentError(key +
+                                      " is a customer-managed key's journal entry, not an "
+                                      "instance: give NS/NAME of an AuraInstance spec");
+  }
   std::optional<EtcdConnection> etcd;
   std::unique_ptr<store::Journal> journal;
   if (IsEtcdState(c)) {

@@ -44,7 +44,9 @@ Controller::Controller(ControllerOptions options, api::AuraApi& api, store::Jour
                        metrics::Metrics& metrics, base::Logger log)
     : options_(options),
       api_(api),
-      journal_(journal),
+      raw_journal_(journal),
+      instance_journal_(journal),
+      journal_(instance_journal_),
       specs_(specs),
       clock_(clock),
       metrics_(metrics),
@@ -316,7 +318,17 @@ Status Controller::Apply(bool wait, base::TimePoint deadline,
     if (progress) progress(Statuses());
     if (!wait) return Status();
     if (Converged()) return Status();
-    if (OnlyTerminalLeft()) {
+    bool key_work = false;
+    {
+      std::lock_guard<std::mutex> g(state_mu_);
+      key_work = key_work_pending_;
+    }
+    // Customer-managed keys are created and deleted by passes: the next one comes soon.
+    if (key_work) {
+      next_pass =
+          std::min(next_pass, clock_.Now() + std::min(options_.resync, options_.poll_initial));
+    }
+    if (!key_work && OnlyTerminalLeft()) {
       return base::FailedPreconditionError("these specs cannot converge without a person: " +
                                            TerminalSummary());
     }

@@ -36,6 +36,7 @@
 #include "pkg/reconcile/planner.h"
 #include "pkg/reconcile/spec_source.h"
 #include "pkg/reconcile/workqueue.h"
+#include "pkg/store/instance_journal.h"
 #include "pkg/store/journal.h"
 
 namespace aura::reconcile {
@@ -182,6 +183,15 @@ class Controller {
   // tenant and that key is ready (remembered from then on: a key's id never changes). Returns
   // "" when resolved (or no reference), else why the spec waits; nothing is then done for it.
   std::string ResolveKeyRef(spec::InstanceSpec* spec);
+  // AuraCustomerManagedKey specs (controller_keys_lifecycle.cc): creates each key exactly once
+  // (journal intent under spec.journal_key() before the POST; an ambiguous or interrupted create
+  // is resolved from a LIST, adopting the one same-named key, never creating a second), and
+  // deletes or forgets the keys of removed specs (deletionPolicy; --allow-delete; only when no
+  // instance uses them). With `execute` false nothing is written or sent but LISTs: the
+  // changes are only returned (plan). Returns every change and wait, by key spec.
+  std::vector<KeyChange> ReconcileCustomerManagedKeys(bool execute);
+  // The create of one key, exactly once (intent first). Returns the change made.
+  KeyChange CreateCustomerManagedKey(const spec::CustomerManagedKeySpec& key, int attempt);
   std::set<std::string> TenantsLocked() const;
   // Desired keys, not suspended, that are neither ready nor blocked on a spec change: they
   // have requests of their own to send.
@@ -209,6 +219,10 @@ class Controller {
 
   ControllerOptions options_;
   api::AuraApi& api_;
+  // The whole journal (customer-managed keys' entries included) and the view of it without
+  // them that everything about instances reads (journal_).
+  store::Journal& raw_journal_;
+  store::InstanceJournal instance_journal_;
   store::Journal& journal_;
   SpecSource& specs_;
   base::Clock& clock_;
@@ -244,7 +258,10 @@ class Controller {
   mutable std::mutex state_mu_;
   std::map<std::string, KeyState> keys_;  // GUARDED_BY(state_mu_)
   int deletes_this_pass_ = 0;             // GUARDED_BY(state_mu_)
-  Health health_;                         // GUARDED_BY(state_mu_)
+  // The last pass made a customer-managed key change or met a wait that resolves on its own:
+  // not converged, and `apply` passes again soon.
+  bool key_work_pending_ = false;  // GUARDED_BY(state_mu_)
+  Health health_;                  // GUARDED_BY(state_mu_)
   // The last answer from the Aura API (any HTTP reply counts) and the last failure to get one.
   std::optional<base::TimePoint> last_api_answer_;  // GUARDED_BY(state_mu_)
   std::string last_api_error_;                      // GUARDED_BY(state_mu_)

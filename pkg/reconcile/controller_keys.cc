@@ -1,6 +1,7 @@
-// Controller: spec.customerManagedKeyRef, resolved against the keys Aura lists. The controller
-// does not create or delete customer-managed keys (yet): an AuraCustomerManagedKey spec names
-// the key (tenant, Aura name) that an instance referring to it is encrypted with.
+// Controller: spec.customerManagedKeyRef, resolved through the key's journal entry (the id the
+// controller created or adopted it under; controller_keys_lifecycle.cc) and otherwise against
+// the keys Aura lists under the key spec's name: an AuraCustomerManagedKey spec names the key
+// (tenant, Aura name) that an instance referring to it is encrypted with.
 #include "pkg/reconcile/controller.h"
 
 namespace aura::reconcile {
@@ -32,17 +33,30 @@ std::string Controller::ResolveKeyRef(spec::InstanceSpec* spec) {
   }
   const std::string what = "customer-managed key " + Quoted(key.aura_name) + " (spec " + ref +
                            ") in tenant " + key.tenant_id;
-  auto list = api_.ListCustomerManagedKeys(key.tenant_id, ratelimit::Priority::kPoll);
-  NoteApi(list.status());
-  if (!list.ok()) return "waiting for " + what + ": listing keys fails: " + list.status().message();
   std::vector<std::string> ids;
-  for (const api::CustomerManagedKey& k : list->data) {
-    if (k.name == key.aura_name) ids.push_back(k.id);
+  if (auto e = raw_journal_.Get(key.journal_key()); e.ok()) {
+    if (e->intent) {
+      return "waiting for " + what + ": its create is " +
+             (e->intent->ambiguous ? "of unknown outcome and resolved from a LIST" : "in progress");
+    }
+    if (!e->instance_id.empty()) ids.push_back(e->instance_id);
+  } else if (e.status().code() != base::StatusCode::kNotFound) {
+    return "waiting for " + what + ": reading the journal fails: " + e.status().message();
+  }
+  if (ids.empty()) {
+    auto list = api_.ListCustomerManagedKeys(key.tenant_id, ratelimit::Priority::kPoll);
+    NoteApi(list.status());
+    if (!list.ok()) {
+      return "waiting for " + what + ": listing keys fails: " + list.status().message();
+    }
+    for (const api::CustomerManagedKey& k : list->data) {
+      if (k.name == key.aura_name) ids.push_back(k.id);
+    }
   }
   if (ids.empty()) {
     return "waiting for " + what +
-           ": Aura lists no key of that name (the controller does not create keys: create it "
-           "in the Aura console or API)";
+           ": Aura lists no key of that name (the controller creates it from the key spec on "
+           "its next pass)";
   }
   if (ids.size() > 1) {
     std::string all;
@@ -52,7 +66,14 @@ std::string Controller::ResolveKeyRef(spec::InstanceSpec* spec) {
   }
   auto got = api_.GetCustomerManagedKey(ids[0], ratelimit::Priority::kPoll);
   NoteApi(got.status());
-  if (!got.ok()) return "waiting for " + what + ": reading it fails: " + got.status().message();
+  if (!got.ok()) {
+    if (got.status().code() == base::StatusCode::kNotFound) {
+      return "waiting for " + what + ": key " + ids[0] +
+             " (recorded in the journal) is gone from Aura; remove its journal entry (cmk/" + ref +
+             ") or the key spec";
+    }
+    return "waiting for " + what + ": reading it fails: " + got.status().message();
+  }
   const api::CustomerManagedKey& k = got->data;
   auto differs = [](const std::string& observed, const std::string& wanted) {
     return !observed.empty() && observed != wanted;

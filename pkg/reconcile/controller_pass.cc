@@ -184,6 +184,16 @@ std::size_t Controller::BusyKeys() const {
 Status Controller::StartPass() {
   RefreshSpecs(false);
   CheckConfigurations(false);
+  bool key_work = false;
+  for (const KeyChange& c : ReconcileCustomerManagedKeys(/*execute=*/true)) {
+    key_work = key_work || c.IsChange() || c.retry;
+    log_.Info(c.IsChange() ? "customer-managed key change" : "customer-managed key waits",
+              {{"key", c.spec_key}, {"action", c.op}, {"key_id", c.key_id}, {"reason", c.message}});
+  }
+  {
+    std::lock_guard<std::mutex> g(state_mu_);
+    key_work_pending_ = key_work;
+  }
   std::set<std::string> tenants;
   {
     std::lock_guard<std::mutex> g(desired_mu_);
@@ -341,6 +351,7 @@ base::StatusOr<Plan> Controller::PlanOnly() {
     }
   }
   if (fetched) plan = plan_all();
+  plan.key_changes = ReconcileCustomerManagedKeys(/*execute=*/false);
   std::map<std::string, std::string> files;  // key -> spec file
   for (const auto& s : desired.specs) files[s.key()] = s.location.file;
   for (auto& k : plan.keys) {

@@ -118,6 +118,7 @@ bool Controller::Converged() const {
   std::set<std::string> secrets_pending;
   SecretBacklog(&secrets_pending, nullptr);
   std::lock_guard<std::mutex> g(state_mu_);
+  if (key_work_pending_) return false;
   for (const auto& k : desired) {
     auto it = keys_.find(k);
     if (it == keys_.end() || !it->second.has_status) return false;

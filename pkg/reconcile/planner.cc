@@ -202,6 +202,10 @@ std::vector<Action> Plan::Actions() const {
 }
 
 bool Plan::HasChanges() const {
+  if (std::any_of(key_changes.begin(), key_changes.end(),
+                  [](const KeyChange& c) { return c.IsChange(); })) {
+    return true;
+  }
   return std::any_of(keys.begin(), keys.end(), [](const KeyPlan& k) {
     return std::any_of(k.actions.begin(), k.actions.end(),
                        [](const Action& a) { return !a.as_specified; }) ||

@@ -183,8 +183,25 @@ KeyPlan PlanKey(const spec::InstanceSpec* spec, bool invalid, const store::Journ
 // The owners map of a whole journal.
 Owners OwnersOf(const std::map<std::string, store::JournalEntry>& journal);
 
+// A customer-managed key change (AuraCustomerManagedKey specs; controller_keys_lifecycle.cc)
+// that `plan` shows. op: "key-create", "key-adopt", "key-delete", "key-forget" (changes) or
+// "key-wait" (nothing can be done now: the message says why).
+struct KeyChange {
+  std::string op;
+  std::string spec_key;  // namespace/name of the key spec
+  std::string aura_name;
+  std::string tenant_id;
+  std::string key_id;  // Aura's id, when known
+  std::string message;
+  // A wait that resolves without a person (a settle window, a key still in use, a failing
+  // request): `apply --wait` keeps passing until it is gone.
+  bool retry = false;
+  bool IsChange() const { return op != "key-wait"; }
+};
+
 struct Plan {
   std::vector<KeyPlan> keys;            // sorted by key
+  std::vector<KeyChange> key_changes;   // customer-managed keys, by key spec
   std::vector<Action> Actions() const;  // every action, ordered: journal-only first, then
                                         // creates, patches, pause/resume, deletes
   bool HasChanges() const;              // any action or Secret change (conflicts aside)

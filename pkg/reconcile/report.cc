@@ -174,6 +174,18 @@ json PlanToJson(const Plan& plan) {
   }
   json out = {{"changes", plan.HasChanges()}, {"actions", actions}, {"specs", keys}};
   if (!secrets.empty()) out["secret_changes"] = std::move(secrets);
+  if (!plan.key_changes.empty()) {
+    json cmk = json::array();
+    for (const auto& c : plan.key_changes) {
+      cmk.push_back({{"key", c.spec_key},
+                     {"action", c.op},
+                     {"name", c.aura_name},
+                     {"tenant_id", c.tenant_id},
+                     {"key_id", c.key_id},
+                     {"reason", c.message}});
+    }
+    out["key_changes"] = std::move(cmk);
+  }
   return out;
 }
 
@@ -214,6 +226,15 @@ std::string PlanTable(const Plan& plan) {
       ++counts[c.op];
       rows.push_back({k.key, c.op, c.secret, c.reason});
     }
+  }
+  // Customer-managed keys (AuraCustomerManagedKey specs), under "cmk/<namespace>/<name>".
+  for (const auto& c : plan.key_changes) {
+    if (c.IsChange()) {
+      ++counts[c.op];
+    } else {
+      ++blocked;
+    }
+    rows.push_back({"cmk/" + c.spec_key, c.op, Dash(c.key_id), c.message});
   }
   std::string out = Table({"KEY", "ACTION", "AURA-ID", "REASON"}, rows);
   std::string summary;

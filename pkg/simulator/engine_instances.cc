@@ -380,6 +380,17 @@ SimResponse Engine::CreateInstance(const SimRequest& req, const Client& c) {
       }
     }
   }
+  if (!cmk.empty()) {
+    // Aura encrypts the instance with the key: it must be one of the project's, and ready.
+    const KeyRecord* key = FindLiveKey(cmk, c);
+    if (key == nullptr || key->tenant_id != tenant_id) {
+      errs.Add("customer_managed_key_id",
+               "Encryption Key not found in project " + tenant_id + ": " + cmk);
+    } else if (clock_->SystemNow() < key->ready_at) {
+      errs.Add("customer_managed_key_id",
+               "Encryption Key " + cmk + " is not ready (status pending)");
+    }
+  }
   if (!errs.empty()) return errs.Response();
 
   int live = 0;

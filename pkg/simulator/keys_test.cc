@@ -94,6 +94,7 @@ TEST_P(KeysTest, KeyInUseIsNotDeleted) {
   Start();
   const std::string id =
       Body(Api("POST", "/v1/customer-managed-keys", KeyBody()))["data"]["id"].get<std::string>();
+  clock_.Advance(seconds(10));  // ready
   json create = testing::CreateBody("vault");
   create["type"] = "enterprise-db";
   create["customer_managed_key_id"] = id;
@@ -102,6 +103,29 @@ TEST_P(KeysTest, KeyInUseIsNotDeleted) {
   r = Api("DELETE", "/v1/customer-managed-keys/" + id);
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(Body(r)["errors"][0]["reason"], "encryption-key-is-active");
+}
+
+TEST_P(KeysTest, InstanceCreateNeedsAReadyKeyOfItsTenant) {
+  options_.profile = GetParam();
+  Start();
+  json create = testing::CreateBody("vault");
+  create["type"] = "enterprise-db";
+  create["customer_managed_key_id"] = "0badf00d-0000-4000-8000-000000000000";
+  SimResponse r = Api("POST", "/v1/instances", create);
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("Encryption Key not found in project"), std::string::npos) << r.body;
+
+  const std::string id =
+      Body(Api("POST", "/v1/customer-managed-keys", KeyBody()))["data"]["id"].get<std::string>();
+  create["customer_managed_key_id"] = id;
+  r = Api("POST", "/v1/instances", create);  // still pending
+  EXPECT_EQ(r.status, 400) << r.body;
+  EXPECT_NE(r.body.find("is not ready (status pending)"), std::string::npos) << r.body;
+  EXPECT_TRUE(Admin("GET", "/_sim/instances")["instances"].empty());
+
+  clock_.Advance(seconds(10));
+  r = Api("POST", "/v1/instances", create);
+  EXPECT_EQ(r.status, 202) << r.body;
 }
 
 TEST_P(KeysTest, ResetAndStateFileKeepKeys) {

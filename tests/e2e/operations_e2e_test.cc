@@ -6,6 +6,7 @@
 #include <ctime>
 #include <filesystem>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "tests/e2e/e2e_util.h"
 #include "tests/harness/http.h"
@@ -429,7 +430,30 @@ TEST_P(CustomerManagedKeyE2E, SentAtCreateAndAChangeIsRefusedByPlan) {
     return Replace(InstanceSpec("vault", "  customerManagedKeyId: " + key + "\n"),
                    "type: professional-db\n  memory: 1GB", "type: enterprise-db\n  memory: 2GB");
   };
-  ws.WriteFile("specs/vault.yaml", spec("key-1"));
+  // The simulator, like Aura, encrypts only with a ready key of the tenant: make one first.
+  auto token = sim->Token();
+  ASSERT_TRUE(token.ok()) << token.status();
+  const nlohmann::json key_body = {{"name", "Ops Key"},
+                                   {"key_id", "projects/p/keys/k"},
+                                   {"cloud_provider", "gcp"},
+                                   {"region", "europe-west1"},
+                                   {"instance_type", "enterprise-db"},
+                                   {"tenant_id", test_harness::kSimTenantId}};
+  auto made = test_harness::Http(
+      "POST", sim->api_url() + "/customer-managed-keys", key_body.dump(),
+      {{"Authorization", "Bearer " + *token}, {"Content-Type", "application/json"}});
+  ASSERT_TRUE(made.ok()) << made.status();
+  ASSERT_EQ(made->status, 202) << made->body;
+  const std::string key1 = made->json["data"].value("id", "");
+  ASSERT_TRUE(test_harness::WaitFor(
+      [&] {
+        auto got = test_harness::Http("GET", sim->api_url() + "/customer-managed-keys/" + key1, "",
+                                      {{"Authorization", "Bearer " + *token}});
+        return got.ok() && got->json.is_object() &&
+               got->json["data"].value("status", "") == "ready";
+      },
+      std::chrono::seconds(10), std::chrono::milliseconds(50)));
+  ws.WriteFile("specs/vault.yaml", spec(key1));
   const auto flags = ControllerFlags(*sim, ws);
   CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
   ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
@@ -437,7 +461,8 @@ TEST_P(CustomerManagedKeyE2E, SentAtCreateAndAChangeIsRefusedByPlan) {
   ws.WriteFile("specs/vault.yaml", spec("key-2"));
   CliResult plan = RunCli(Args({"plan"}, flags), seconds(30));
   EXPECT_EQ(plan.exit.code, 1) << plan.out << plan.err;
-  EXPECT_THAT(plan.out, HasSubstr("spec.customerManagedKeyId changed from \"key-1\" to \"key-2\""));
+  EXPECT_THAT(plan.out,
+              HasSubstr("spec.customerManagedKeyId changed from \"" + key1 + "\" to \"key-2\""));
 }
 
 INSTANTIATE_TEST_SUITE_P(Profiles, CustomerManagedKeyE2E, ::testing::Values("strict", "real"));

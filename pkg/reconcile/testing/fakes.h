@@ -95,6 +95,8 @@ class FakeAuraApi : public api::AuraApi {
   std::string AddKey(const std::string& tenant, const std::string& name,
                      const std::string& status = "ready");
   void SetKeyStatus(const std::string& id, const std::string& status);
+  // Makes instance `instance_id` encrypted with key `key_id` (its delete is then refused).
+  void SetKeyOf(const std::string& instance_id, const std::string& key_id);
   std::vector<api::CustomerManagedKey> keys() const;  // live keys
   base::StatusOr<api::Reply<std::vector<api::Snapshot>>> ListSnapshots(std::string_view) override;
   base::StatusOr<api::Reply<std::string>> CreateSnapshot(std::string_view) override;

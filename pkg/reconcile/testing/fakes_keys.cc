@@ -31,6 +31,11 @@ std::vector<api::CustomerManagedKey> FakeAuraApi::keys() const {
   return out;
 }
 
+void FakeAuraApi::SetKeyOf(const std::string& instance_id, const std::string& key_id) {
+  std::lock_guard<std::mutex> g(mu_);
+  instances_.at(instance_id).i.customer_managed_key_id = key_id;
+}
+
 base::StatusOr<api::Reply<std::vector<api::CustomerManagedKey>>>
 FakeAuraApi::ListCustomerManagedKeys(std::string_view tenant_id, api::Priority) {
   std::lock_guard<std::mutex> g(mu_);
@@ -72,6 +77,13 @@ base::StatusOr<api::Reply<api::DeleteResult>> FakeAuraApi::DeleteCustomerManaged
     std::string_view id) {
   std::lock_guard<std::mutex> g(mu_);
   if (auto e = TakeError("delete_key")) return *e;
+  for (const auto& [_, in] : instances_) {
+    if (!in.deleted && in.i.customer_managed_key_id == std::string(id)) {
+      return base::InvalidArgumentError("encryption key is active: an instance uses it")
+          .SetHttpStatus(400)
+          .SetRequestId(NextRequestId());
+    }
+  }
   const bool gone = keys_.erase(std::string(id)) == 0;
   return api::Reply<api::DeleteResult>{{gone}, NextRequestId()};
 }
