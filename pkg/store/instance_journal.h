@@ -21,7 +21,8 @@ inline bool IsKeyEntry(std::string_view journal_key) {
 
 // A view of `inner` without the customer-managed keys' entries: List() and ForEach() skip them
 // and Get() reports them as absent (kNotFound), so a key's entry is never planned, owned,
-// polled or counted as an instance. Put and Remove pass through (callers name their keys).
+// polled or counted as an instance. Put, Remove and PutObservation pass through (callers name
+// their keys).
 class InstanceJournal : public Journal {
  public:
   explicit InstanceJournal(Journal& inner) : inner_(inner) {}
@@ -50,6 +51,12 @@ class InstanceJournal : public Journal {
   }
   [[nodiscard]] base::Status Put(const JournalEntry& e) override { return inner_.Put(e); }
   [[nodiscard]] base::Status Remove(const std::string& key) override { return inner_.Remove(key); }
+  // Forwarded, so the inner journal's own lock protects it (not this class's Get and Put).
+  [[nodiscard]] base::Status PutObservation(const std::string& key, const std::string& instance_id,
+                                            const StoredObservation& o) override {
+    if (IsKeyEntry(key)) return base::Status::Ok();
+    return inner_.PutObservation(key, instance_id, o);
+  }
   Journal& inner() const { return inner_; }
 
  private:
