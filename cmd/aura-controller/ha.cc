@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "cmd/aura-controller/kube_secrets.h"
+#include "pkg/etcd/etcd_operations.h"
 #include "pkg/etcd/leader_election.h"
 #include "pkg/http/server.h"
 #include "pkg/http/url.h"
@@ -209,8 +210,11 @@ class TermRunner {
     std::unique_ptr<api::Client> client = NewClient(
         c_, api_, &clock_, &m_, log, [election, term] { return election->CheckLeader(term); });
     reconcile::FileSpecSource specs(c_.specs);
-    auto controller = std::make_unique<reconcile::Controller>(
-        ControllerOptionsFrom(c_, &api_), *client, *journal, **creds, specs, clock_, m_, log);
+    etcd::EtcdOperationLog operations(conn_.etcd.get(), conn_.target.prefix);
+    reconcile::ControllerOptions opts = ControllerOptionsFrom(c_, &api_);
+    opts.operations = &operations;
+    auto controller = std::make_unique<reconcile::Controller>(opts, *client, *journal, **creds,
+                                                              specs, clock_, m_, log);
     EnableConnectionSecrets(c_, api_.kube.get(), **creds, *controller);
 
     std::stop_source term_stop;

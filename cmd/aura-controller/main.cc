@@ -36,6 +36,7 @@
 #include "pkg/store/codec.h"
 #include "pkg/store/file_credential_store.h"
 #include "pkg/store/file_journal.h"
+#include "pkg/store/operations.h"
 #include "pkg/store/instance_journal.h"
 
 namespace aura::cmd {
@@ -46,6 +47,8 @@ using base::Status;
 struct Stores {
   std::unique_ptr<store::FileJournal> journal;
   std::unique_ptr<store::FileCredentialStore> credentials;
+  // What operator commands beside the controller record (restore, overwrite).
+  std::unique_ptr<store::FileOperationLog> operations;
 };
 
 base::StatusOr<Stores> OpenStores(const Config& c, base::Clock* clock, bool read_only) {
@@ -55,6 +58,7 @@ base::StatusOr<Stores> OpenStores(const Config& c, base::Clock* clock, bool read
   auto j = store::FileJournal::Open(c.state, clock, jo);
   if (!j.ok()) return j.status();
   s.journal = std::move(*j);
+  s.operations = std::make_unique<store::FileOperationLog>(store::OperationsDirOf(c.state));
   if (!read_only) {
     auto cr = store::FileCredentialStore::Open(c.credentials_dir);
     if (!cr.ok()) return cr.status().WithContext("--credentials-dir");
@@ -272,8 +276,10 @@ int Apply(const Config& c, SignalWaiter& signals) {
   auto kube = BuildKubeSecrets(c, &m, log);
   if (!kube.ok()) return Fail(kube.status());
   reconcile::FileSpecSource specs(c.specs);
-  reconcile::Controller controller(ControllerOptionsFrom(c, stack->get()), *(*stack)->client,
-                                   *stores->journal, *stores->credentials, specs, clock, m, log);
+  reconcile::ControllerOptions opts = ControllerOptionsFrom(c, stack->get());
+  opts.operations = stores->operations.get();
+  reconcile::Controller controller(opts, *(*stack)->client, *stores->journal, *stores->credentials,
+                                   specs, clock, m, log);
   EnableConnectionSecrets(c, kube->get(), *stores->credentials, controller);
   std::stop_source stop;
   signals.Start([&](int) {
@@ -332,7 +338,8 @@ int Run(const Config& c, SignalWaiter& signals) {
   auto kube = BuildKubeSecrets(c, &m, log);
   if (!kube.ok()) return Fail(kube.status());
   reconcile::FileSpecSource specs(c.specs);
-  const reconcile::ControllerOptions opts = ControllerOptionsFrom(c, stack->get());
+  reconcile::ControllerOptions opts = ControllerOptionsFrom(c, stack->get());
+  opts.operations = stores->operations.get();
   reconcile::Controller controller(opts, *(*stack)->client, *stores->journal, *stores->credentials,
                                    specs, clock, m, log);
   EnableConnectionSecrets(c, kube->get(), *stores->credentials, controller);

@@ -9,8 +9,10 @@
 
 #include "cmd/aura-controller/common.h"
 #include "cmd/aura-controller/ha.h"
+#include "pkg/etcd/etcd_operations.h"
 #include "pkg/store/file_journal.h"
 #include "pkg/store/instance_journal.h"
+#include "pkg/store/operations.h"
 
 namespace aura::cmd {
 namespace {
@@ -130,6 +132,49 @@ class Session {
   StopSignalsOnExit stop_signals_;  // last: the signal thread is stopped before the rest goes
 };
 
+// The record of an operation on an instance while it runs (store/operations.h): written before
+// the request is sent, so that a controller running beside this command leaves the instance
+// alone until it is cleared (when the command ends, however it ends) or expires (after
+// --timeout and a minute, should this process be killed).
+class OperationGuard {
+ public:
+  static base::StatusOr<std::unique_ptr<OperationGuard>> Begin(const Config& c,
+                                                                store::OperationRecord r) {
+    auto g = std::unique_ptr<OperationGuard>(new OperationGuard());
+    if (IsEtcdState(c)) {
+      AURA_ASSIGN_OR_RETURN(EtcdConnection conn, ConnectEtcd(c));
+      g->etcd_ = std::move(conn);
+      g->log_ = std::make_unique<etcd::EtcdOperationLog>(g->etcd_->etcd.get(),
+                                                         g->etcd_->target.prefix);
+    } else {
+      g->log_ = std::make_unique<store::FileOperationLog>(store::OperationsDirOf(c.state));
+    }
+    r.started = base::RealClock().SystemNow();
+    r.until = r.started + c.timeout + std::chrono::minutes(1);
+    if (Status s = g->log_->Record(r); !s.ok()) {
+      return base::Status(s).WithContext(
+          "not sent: the " + r.operation +
+          " could not be recorded for a controller running beside this command");
+    }
+    g->key_ = r.key;
+    return g;
+  }
+  ~OperationGuard() {
+    if (Status s = log_->Clear(key_); !s.ok()) {
+      std::cerr << "aura-controller: the operation record of " << key_
+                << " could not be cleared (it expires by itself): " << s.ToString() << "\n";
+    }
+  }
+  OperationGuard(const OperationGuard&) = delete;
+  OperationGuard& operator=(const OperationGuard&) = delete;
+
+ private:
+  OperationGuard() = default;
+  std::optional<EtcdConnection> etcd_;
+  std::unique_ptr<store::OperationLog> log_;
+  std::string key_;
+};
+
 // "yes" from --yes or a terminal's answer; otherwise the command is refused before any request.
 Status Confirm(const Config& c, const std::string& command, const std::string& question) {
   std::string why;
@@ -218,6 +263,9 @@ int Restore(const Config& c, SignalWaiter& signals) {
   }
   auto session = Session::Open(c, signals, &m, log);
   if (!session.ok()) return Fail(session.status());
+  auto guard = OperationGuard::Begin(
+      c, {KeyOf(c.args[0]), *id, "restore", "to snapshot " + c.snapshot_id, {}, {}});
+  if (!guard.ok()) return Fail(guard.status());
   api::Client& client = (*session)->client();
   auto r = client.RestoreSnapshot(*id, c.snapshot_id);
   if (!r.ok()) {
@@ -258,6 +306,11 @@ int Overwrite(const Config& c, SignalWaiter& signals) {
   }
   auto session = Session::Open(c, signals, &m, log);
   if (!session.ok()) return Fail(session.status());
+  auto guard = OperationGuard::Begin(
+      c, {KeyOf(c.args[0]), *id, "overwrite",
+          "from " + *source + (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id), {},
+          {}});
+  if (!guard.ok()) return Fail(guard.status());
   api::Client& client = (*session)->client();
   auto r = client.OverwriteInstance(*id, *source, c.snapshot_id);
   if (!r.ok()) return Fail(r.status().WithContext("POST /instances/" + *id + "/overwrite"));

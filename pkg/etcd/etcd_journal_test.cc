@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pkg/etcd/etcd_operations.h"
 #include "pkg/etcd/fake_etcd.h"
 #include "pkg/store/codec.h"
 #include "pkg/store/test_util.h"
@@ -222,6 +223,29 @@ TEST(JournalEntryCodecTest, RoundTripAndRejections) {
        R"({"format":"aura-controller journal entry","schema_version":1,"key":"a/b","entry":{"attempt":"x","instance_id":5}})"}) {
     EXPECT_EQ(store::detail::DecodeJournalEntry(bad).status().code(), StatusCode::kDataLoss) << bad;
   }
+}
+
+// Operation records of operator commands: any process writes them (no fence), beside the journal.
+TEST(EtcdOperationLogTest, RecordsListAndClears) {
+  base::FakeClock clock;
+  FakeEtcd etcd(&clock);
+  EtcdOperationLog log(&etcd, "/aura");
+  store::OperationRecord r;
+  r.key = "shop/orders";
+  r.instance_id = "id1";
+  r.operation = "overwrite";
+  r.detail = "from id2";
+  r.started = clock.SystemNow();
+  r.until = r.started + std::chrono::minutes(30);
+  ASSERT_TRUE(log.Record(r).ok());
+  ASSERT_TRUE(etcd.Peek("/aura/operations/shop/orders").has_value());
+  ASSERT_TRUE(etcd.Put("/aura/operations/junk", "not a record", 0).ok());
+  auto all = log.List();
+  ASSERT_TRUE(all.ok()) << all.status();
+  ASSERT_EQ(all->size(), 1u);
+  EXPECT_EQ(all->front(), r);
+  ASSERT_TRUE(log.Clear("shop/orders").ok());
+  EXPECT_FALSE(etcd.Peek("/aura/operations/shop/orders").has_value());
 }
 
 }  // namespace

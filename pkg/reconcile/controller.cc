@@ -193,6 +193,8 @@ void Controller::ReconcileKey(const std::string& key) {
     break;
   }
 
+  if (result.ok()) HoldForOperation(key, &plan);
+
   bool wrote = false;
   std::optional<ActionType> write_kind;
   bool journal_only = false;

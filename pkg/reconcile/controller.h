@@ -37,6 +37,7 @@
 #include "pkg/reconcile/spec_source.h"
 #include "pkg/reconcile/workqueue.h"
 #include "pkg/store/instance_journal.h"
+#include "pkg/store/operations.h"
 #include "pkg/store/journal.h"
 
 namespace aura::reconcile {
@@ -56,6 +57,9 @@ struct ControllerOptions {
   // Keep each instance's last observation in the journal when it changes, and start Run from
   // them (a restart or an HA takeover then sends no GET per instance; issue 21).
   bool keep_observations = true;
+  // Operations operator commands recorded (restore, overwrite; store/operations.h): read each
+  // pass; while one is in force for a key, nothing is written to its instance. Null: none.
+  store::OperationLog* operations = nullptr;
   int rate_limit = 125;
   // When set, the limit in force now (the limiter may learn the account's), used instead of
   // rate_limit.
@@ -169,6 +173,11 @@ class Controller {
                            const std::string& key = "");
   // Stores an observation, keeping when its status was first seen (unknown-status patience).
   void StoreObservation(const std::string& id, InstanceObservation o, const std::string& key = "");
+  // Reads the operator operations in force (options_.operations) for this pass.
+  void LoadOperations();
+  // While an operator's operation on the key's instance is in force, takes every write to it
+  // out of `plan` and says why. True when it did.
+  bool HoldForOperation(const std::string& key, KeyPlan* plan);
   // Whether the instance's observation came from the journal and was not fetched since.
   bool ObservationStale(const std::string& id) const;
   // "ns/a: message; ns/b: message" for the keys only a person can unblock.
@@ -257,6 +266,8 @@ class Controller {
 
   mutable std::mutex state_mu_;
   std::map<std::string, KeyState> keys_;  // GUARDED_BY(state_mu_)
+  // Operator operations in force, by key, as read at the start of the pass.
+  std::map<std::string, store::OperationRecord> operations_;  // GUARDED_BY(state_mu_)
   int deletes_this_pass_ = 0;             // GUARDED_BY(state_mu_)
   // The last pass made a customer-managed key change or met a wait that resolves on its own:
   // not converged, and `apply` passes again soon.

@@ -183,6 +183,7 @@ std::size_t Controller::BusyKeys() const {
 
 Status Controller::StartPass() {
   RefreshSpecs(false);
+  LoadOperations();
   CheckConfigurations(false);
   bool key_work = false;
   for (const KeyChange& c : ReconcileCustomerManagedKeys(/*execute=*/true)) {

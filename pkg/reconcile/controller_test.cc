@@ -500,6 +500,79 @@ TEST_F(ControllerTest, KeptObservationsThatDoNotFitAreIgnored) {
   EXPECT_TRUE(controller_->Converged()) << Dump();
 }
 
+// Operation records in memory, as an operator command would write them.
+class MemOperationLog : public store::OperationLog {
+ public:
+  base::Status Record(const store::OperationRecord& r) override {
+    std::lock_guard<std::mutex> g(mu_);
+    records_[r.key] = r;
+    return base::Status::Ok();
+  }
+  base::Status Clear(const std::string& key) override {
+    std::lock_guard<std::mutex> g(mu_);
+    records_.erase(key);
+    return base::Status::Ok();
+  }
+  base::StatusOr<std::vector<store::OperationRecord>> List() const override {
+    std::lock_guard<std::mutex> g(mu_);
+    std::vector<store::OperationRecord> out;
+    for (const auto& [_, r] : records_) out.push_back(r);
+    return out;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::map<std::string, store::OperationRecord> records_;
+};
+
+// Issue 22: while an operator's restore of an instance is recorded, the controller sends it no
+// change (a spec change waits, and says why); once the record is cleared, or has expired, the
+// change goes out.
+TEST_F(ControllerTest, NoChangeIsSentWhileAnOperatorsOperationIsRecorded) {
+  MemOperationLog operations;
+  options_.operations = &operations;
+  specs_.Set({MakeSpec("a")});
+  Make();
+  ASSERT_TRUE(Converge()) << Dump();
+  const std::string id = StatusOf("default/a")->aura_id;
+  store::OperationRecord op;
+  op.key = "default/a";
+  op.instance_id = id;
+  op.operation = "restore";
+  op.detail = "to snapshot s1";
+  op.started = clock_.SystemNow();
+  op.until = op.started + seconds(600);
+  ASSERT_TRUE(operations.Record(op).ok());
+
+  auto a = MakeSpec("a");
+  a.memory = "8GB";
+  a.storage = "16GB";
+  specs_.Set({a});
+  for (int i = 0; i < 5; ++i) {
+    ASSERT_TRUE(controller_->StartPass().ok());
+    controller_->ProcessReady();
+    clock_.Advance(seconds(10));
+  }
+  EXPECT_EQ(api_.calls()["patch"], 0);
+  EXPECT_THAT(StatusOf("default/a")->message, HasSubstr("an operator's restore of instance " + id));
+
+  // An expired record holds nothing (a command killed before it cleared its record).
+  clock_.Advance(seconds(600));
+  ASSERT_TRUE(Converge()) << Dump();
+  EXPECT_EQ(api_.calls()["patch"], 1);
+  EXPECT_EQ(api_.instance(id)->memory, "8GB");
+
+  // A record for another instance of the key (an old one) holds nothing either.
+  op.instance_id = "another";
+  op.until = clock_.SystemNow() + seconds(600);
+  ASSERT_TRUE(operations.Record(op).ok());
+  a.memory = "16GB";
+  a.storage = "32GB";
+  specs_.Set({a});
+  ASSERT_TRUE(Converge()) << Dump();
+  EXPECT_EQ(api_.calls()["patch"], 2);
+}
+
 TEST_F(ControllerTest, RunLoopConvergesWithWorkersAndStops) {
   specs_.Set({MakeSpec("a"), MakeSpec("b")});
   options_.workers = 3;

@@ -103,6 +103,12 @@ std::string InstanceSpec(const std::string& name, const std::string& extra = "")
          extra;
 }
 
+// Where operator commands record their operations beside the file journal.
+std::string OperationsDir(const Workspace& ws) {
+  const std::string state = ws.state();
+  return state.substr(0, state.size() - std::string(".json").size()) + ".operations";
+}
+
 std::unique_ptr<SimulatorProcess> StartFastSim(const std::string& profile) {
   return StartSim({"--profile", profile, "--create-seconds", "0.3", "--update-seconds", "0.3",
                    "--pause-seconds", "0.3", "--resume-seconds", "0.3", "--destroy-seconds", "0.3",
@@ -391,6 +397,9 @@ TEST(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
   CliResult restored =
       RunCli(Args({"restore", "e2e/orders", "--snapshot", sid, "--yes"}, tail), seconds(60));
   EXPECT_EQ(restored.exit.code, 0) << restored.out << restored.err;
+  // The command recorded the restore for the controller while it ran, and cleared it at the end.
+  EXPECT_TRUE(std::filesystem::exists(OperationsDir(ws)));
+  EXPECT_FALSE(std::filesystem::exists(OperationsDir(ws) + "/e2e.orders.json"));
   // The controller observes the restored instance again: a status snapshot written after the
   // restore ended, showing it running and Ready.
   char after[32];
@@ -418,6 +427,62 @@ TEST(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
                 route == "POST /v1/instances/{instanceId}/snapshots/{snapshotId}/restore")
         << route << " " << codes.dump();
   }
+}
+
+// A change made in git while an operator's operation is recorded for the instance waits for it
+// (the record written here as `restore` writes it), and goes out once the record is gone.
+TEST(OperationsWithRunE2E, AChangeWaitsWhileAnOperationIsRecorded) {
+  auto sim = StartFastSim("strict");
+  ASSERT_NE(sim, nullptr);
+  Workspace ws;
+  ws.WriteFile("specs/orders.yaml", InstanceSpec("orders"));
+  const auto flags = ControllerFlags(*sim, ws);
+  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
+  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  auto status = [&] {
+    CliResult st = RunCli({"status", "--output", "json", "--state", ws.state()}, seconds(20));
+    auto j = nlohmann::json::parse(st.out, nullptr, false);
+    return j.is_object() && j["specs"].size() == 1 ? j["specs"][0] : nlohmann::json::object();
+  };
+  const std::string id = status().value("aura_id", "");
+  ASSERT_FALSE(id.empty());
+  std::filesystem::create_directories(OperationsDir(ws));
+  const std::string record = OperationsDir(ws) + "/e2e.orders.json";
+  ws.WriteFile(record.substr(ws.dir().size() + 1),
+               nlohmann::json{{"key", "e2e/orders"},
+                              {"instance_id", id},
+                              {"operation", "restore"},
+                              {"detail", "to snapshot s1"},
+                              {"started", "2026-01-01T00:00:00Z"},
+                              {"until", "2099-01-01T00:00:00Z"}}
+                   .dump());
+  auto port = test_harness::PickFreePort();
+  ASSERT_TRUE(port.ok());
+  auto run = StartRun(Args({"--metrics-addr", "127.0.0.1:" + std::to_string(*port)}, flags),
+                      ws.dir() + "/run.log");
+  ASSERT_TRUE(run.ok()) << run.status();
+  ws.WriteFile("specs/orders.yaml",
+               Replace(InstanceSpec("orders"), "memory: 1GB", "memory: 2GB\n  storage: 4GB"));
+  EXPECT_TRUE(test_harness::WaitFor(
+      [&] {
+        return status().value("message", "").find("an operator's restore of instance " + id) !=
+               std::string::npos;
+      },
+      seconds(30), std::chrono::milliseconds(200)))
+      << status().dump();
+  auto before = sim->Stats();
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE((*before)["requests"].contains("PATCH /v1/instances/{instanceId}"))
+      << (*before)["requests"].dump();
+
+  std::filesystem::remove(record);
+  EXPECT_TRUE(test_harness::WaitFor(
+      [&] {
+        auto inst = sim->Instances();
+        return inst.ok() && (*inst)["instances"][0].value("memory", "") == "2GB";
+      },
+      seconds(30), std::chrono::milliseconds(200)));
+  EXPECT_TRUE((*run)->Stop(seconds(15)).ok());
 }
 
 class CustomerManagedKeyE2E : public ::testing::TestWithParam<std::string> {};
