@@ -36,8 +36,8 @@
 #include "pkg/store/codec.h"
 #include "pkg/store/file_credential_store.h"
 #include "pkg/store/file_journal.h"
-#include "pkg/store/operations.h"
 #include "pkg/store/instance_journal.h"
+#include "pkg/store/operations.h"
 
 namespace aura::cmd {
 namespace {

@@ -139,13 +139,13 @@ class Session {
 class OperationGuard {
  public:
   static base::StatusOr<std::unique_ptr<OperationGuard>> Begin(const Config& c,
-                                                                store::OperationRecord r) {
+                                                               store::OperationRecord r) {
     auto g = std::unique_ptr<OperationGuard>(new OperationGuard());
     if (IsEtcdState(c)) {
       AURA_ASSIGN_OR_RETURN(EtcdConnection conn, ConnectEtcd(c));
       g->etcd_ = std::move(conn);
-      g->log_ = std::make_unique<etcd::EtcdOperationLog>(g->etcd_->etcd.get(),
-                                                         g->etcd_->target.prefix);
+      g->log_ =
+          std::make_unique<etcd::EtcdOperationLog>(g->etcd_->etcd.get(), g->etcd_->target.prefix);
     } else {
       g->log_ = std::make_unique<store::FileOperationLog>(store::OperationsDirOf(c.state));
     }
@@ -307,8 +307,11 @@ int Overwrite(const Config& c, SignalWaiter& signals) {
   auto session = Session::Open(c, signals, &m, log);
   if (!session.ok()) return Fail(session.status());
   auto guard = OperationGuard::Begin(
-      c, {KeyOf(c.args[0]), *id, "overwrite",
-          "from " + *source + (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id), {},
+      c, {KeyOf(c.args[0]),
+          *id,
+          "overwrite",
+          "from " + *source + (c.snapshot_id.empty() ? "" : " snapshot " + c.snapshot_id),
+          {},
           {}});
   if (!guard.ok()) return Fail(guard.status());
   api::Client& client = (*session)->client();

@@ -13,20 +13,8 @@ using base::StatusCode;
 // Whether `plan` writes to its instance, or records something about it that an observation
 // decided (a field that never reads back).
 bool ActsOnInstance(const KeyPlan& plan) {
-  for (const Action& a : plan.actions) {
-    switch (a.type) {
-      case ActionType::kPatch:
-      case ActionType::kUpgrade:
-      case ActionType::kPause:
-      case ActionType::kResume:
-      case ActionType::kDelete:
-      case ActionType::kMarkUnobservable:
-        return true;
-      default:
-        break;
-    }
-  }
-  return false;
+  return std::any_of(plan.actions.begin(), plan.actions.end(),
+                     [](const Action& a) { return ActsOnExistingInstance(a.type); });
 }
 
 // The shortest time before a key comes back for its connection Secret.

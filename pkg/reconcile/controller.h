@@ -37,8 +37,8 @@
 #include "pkg/reconcile/spec_source.h"
 #include "pkg/reconcile/workqueue.h"
 #include "pkg/store/instance_journal.h"
-#include "pkg/store/operations.h"
 #include "pkg/store/journal.h"
+#include "pkg/store/operations.h"
 
 namespace aura::reconcile {
 
@@ -268,7 +268,7 @@ class Controller {
   std::map<std::string, KeyState> keys_;  // GUARDED_BY(state_mu_)
   // Operator operations in force, by key, as read at the start of the pass.
   std::map<std::string, store::OperationRecord> operations_;  // GUARDED_BY(state_mu_)
-  int deletes_this_pass_ = 0;             // GUARDED_BY(state_mu_)
+  int deletes_this_pass_ = 0;                                 // GUARDED_BY(state_mu_)
   // The last pass made a customer-managed key change or met a wait that resolves on its own:
   // not converged, and `apply` passes again soon.
   bool key_work_pending_ = false;  // GUARDED_BY(state_mu_)

@@ -39,28 +39,20 @@ bool Controller::HoldForOperation(const std::string& key, KeyPlan* plan) {
   }
   std::size_t held = 0;
   std::erase_if(plan->actions, [&held](const Action& a) {
-    switch (a.type) {
-      case ActionType::kCreate:
-      case ActionType::kPatch:
-      case ActionType::kUpgrade:
-      case ActionType::kPause:
-      case ActionType::kResume:
-      case ActionType::kDelete:
-      case ActionType::kMarkUnobservable:
-      case ActionType::kRecordVanished:
-        ++held;
-        return true;
-      default:
-        return false;
-    }
+    // Also no new instance and no "vanished" while Aura may be replacing the data.
+    const bool hold = ActsOnExistingInstance(a.type) || a.type == ActionType::kCreate ||
+                      a.type == ActionType::kRecordVanished;
+    held += hold ? 1 : 0;
+    return hold;
   });
   std::string what = "an operator's " + op.operation + " of instance " + op.instance_id;
   if (!op.detail.empty()) what += " (" + op.detail + ")";
   what += ", started " + store::detail::FormatTime(op.started) + ", is in progress";
   plan->status.message =
-      what + (held > 0 ? ": no change is sent to the instance until it ends (at the latest " +
-                             store::detail::FormatTime(op.until) + ")"
-                       : "") +
+      what +
+      (held > 0 ? ": no change is sent to the instance until it ends (at the latest " +
+                      store::detail::FormatTime(op.until) + ")"
+                : "") +
       (plan->status.message.empty() ? "" : "; " + plan->status.message);
   // Back soon, to act once the operation is over.
   const base::Duration soon = options_.poll_initial;

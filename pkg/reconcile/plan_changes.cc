@@ -64,9 +64,9 @@ std::vector<FieldChange> Changes(const InstanceSpec& s, const api::Instance& i) 
   if (s.secondaries_count && i.status != "paused" &&
       *s.secondaries_count != i.secondaries_count.value_or(0)) {
     out.push_back({"secondariesCount", std::to_string(*s.secondaries_count),
-                   i.secondaries_count ? std::optional<std::string>(
-                                             std::to_string(*i.secondaries_count))
-                                       : std::nullopt});
+                   i.secondaries_count
+                       ? std::optional<std::string>(std::to_string(*i.secondaries_count))
+                       : std::nullopt});
   }
   return out;
 }
@@ -155,8 +155,7 @@ std::string ImmutableChange(const InstanceSpec& s, const JournalEntry& e,
   // The key a known instance was created with, when Aura reports it (none reported with a key
   // in the spec: not checked, it may just be missing from the reply).
   std::string key_change;
-  if (i && i->customer_managed_key_id &&
-      *i->customer_managed_key_id != s.customer_managed_key_id) {
+  if (i && i->customer_managed_key_id && *i->customer_managed_key_id != s.customer_managed_key_id) {
     key_change = "spec.customerManagedKeyId changed from \"" + *i->customer_managed_key_id +
                  "\" to \"" + s.customer_managed_key_id +
                  "\": Aura cannot change it in place; revert it, or remove this spec and add a "

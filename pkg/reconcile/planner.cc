@@ -75,6 +75,20 @@ std::string_view ActionTypeName(ActionType t) {
   return "unknown";
 }
 
+bool ActsOnExistingInstance(ActionType t) {
+  switch (t) {
+    case ActionType::kPatch:
+    case ActionType::kUpgrade:
+    case ActionType::kPause:
+    case ActionType::kResume:
+    case ActionType::kDelete:
+    case ActionType::kMarkUnobservable:
+      return true;
+    default:
+      return false;
+  }
+}
+
 bool Action::IsApiWrite() const {
   switch (type) {
     case ActionType::kCreate:

@@ -50,6 +50,10 @@ enum class ActionType {
 
 std::string_view ActionTypeName(ActionType t);
 
+// Whether the action writes to the key's existing instance (PATCH, upgrade, pause, resume,
+// delete) or records a decision taken from its observation (a field that never reads back).
+bool ActsOnExistingInstance(ActionType t);
+
 struct Action {
   ActionType type = ActionType::kRecordPolicy;
   std::string key;

@@ -371,14 +371,34 @@ INSTANTIATE_TEST_SUITE_P(Profiles, OverwriteE2E, ::testing::Values("strict", "re
 // A restore while `run` reconciles the same spec: the command reads the journal the controller
 // holds locked, and the controller sends no write of its own while the instance is restoring
 // or after (the restore is all the account sees).
-TEST(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
-  auto sim = StartFastSim("strict");
-  ASSERT_NE(sim, nullptr);
-  Workspace ws;
-  ws.WriteFile("specs/orders.yaml", InstanceSpec("orders"));
-  const auto flags = ControllerFlags(*sim, ws);
-  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
-  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+// One spec applied on a fast simulator; `run` started on demand.
+class OperationsWithRunE2E : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    sim_ = StartFastSim("strict");
+    ASSERT_NE(sim_, nullptr);
+    ws_.WriteFile("specs/orders.yaml", InstanceSpec("orders"));
+    flags_ = ControllerFlags(*sim_, ws_);
+    CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags_), seconds(90));
+    ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+  }
+  void StartRunLoop() {
+    auto port = test_harness::PickFreePort();
+    ASSERT_TRUE(port.ok());
+    auto run = StartRun(Args({"--metrics-addr", "127.0.0.1:" + std::to_string(*port)}, flags_),
+                        ws_.dir() + "/run.log");
+    ASSERT_TRUE(run.ok()) << run.status();
+    run_ = std::move(*run);
+  }
+  std::unique_ptr<SimulatorProcess> sim_;
+  Workspace ws_;
+  std::vector<std::string> flags_;
+  std::unique_ptr<test_harness::Subprocess> run_;
+};
+
+TEST_F(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
+  auto& sim = sim_;
+  auto& ws = ws_;
   std::vector<std::string> tail = ApiFlags(*sim, ws);
   for (const char* f : {"--poll-interval", "100ms", "--poll-max", "200ms", "--timeout", "30s"}) {
     tail.push_back(f);
@@ -387,11 +407,8 @@ TEST(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
   ASSERT_EQ(snap.exit.code, 0) << snap.out << snap.err;
   const std::string sid = snap.out.substr(9, snap.out.find(' ', 9) - 9);  // "snapshot <id> of"
 
-  auto port = test_harness::PickFreePort();
-  ASSERT_TRUE(port.ok());
-  auto run = StartRun(Args({"--metrics-addr", "127.0.0.1:" + std::to_string(*port)}, flags),
-                      ws.dir() + "/run.log");
-  ASSERT_TRUE(run.ok()) << run.status();
+  StartRunLoop();
+  ASSERT_NE(run_, nullptr);
   ASSERT_TRUE(test_harness::WaitFor([&] { return std::filesystem::exists(ws.state() + ".lock"); },
                                     seconds(20)));
   CliResult restored =
@@ -416,7 +433,7 @@ TEST(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
                j["specs"][0].value("aura_status", "") == "running";
       },
       seconds(30), std::chrono::milliseconds(200)));
-  EXPECT_TRUE((*run)->Stop(seconds(15)).ok());
+  EXPECT_TRUE(run_->Stop(seconds(15)).ok());
   auto stats = sim->Stats();
   ASSERT_TRUE(stats.ok());
   for (const auto& [route, codes] : (*stats)["requests"].items()) {
@@ -431,14 +448,9 @@ TEST(OperationsWithRunE2E, RestoreWhileTheControllerRunsIsNotFought) {
 
 // A change made in git while an operator's operation is recorded for the instance waits for it
 // (the record written here as `restore` writes it), and goes out once the record is gone.
-TEST(OperationsWithRunE2E, AChangeWaitsWhileAnOperationIsRecorded) {
-  auto sim = StartFastSim("strict");
-  ASSERT_NE(sim, nullptr);
-  Workspace ws;
-  ws.WriteFile("specs/orders.yaml", InstanceSpec("orders"));
-  const auto flags = ControllerFlags(*sim, ws);
-  CliResult apply = RunCli(Args({"apply", "--wait", "--timeout", "60s"}, flags), seconds(90));
-  ASSERT_EQ(apply.exit.code, 0) << apply.out << apply.err;
+TEST_F(OperationsWithRunE2E, AChangeWaitsWhileAnOperationIsRecorded) {
+  auto& sim = sim_;
+  auto& ws = ws_;
   auto status = [&] {
     CliResult st = RunCli({"status", "--output", "json", "--state", ws.state()}, seconds(20));
     auto j = nlohmann::json::parse(st.out, nullptr, false);
@@ -456,11 +468,8 @@ TEST(OperationsWithRunE2E, AChangeWaitsWhileAnOperationIsRecorded) {
                               {"started", "2026-01-01T00:00:00Z"},
                               {"until", "2099-01-01T00:00:00Z"}}
                    .dump());
-  auto port = test_harness::PickFreePort();
-  ASSERT_TRUE(port.ok());
-  auto run = StartRun(Args({"--metrics-addr", "127.0.0.1:" + std::to_string(*port)}, flags),
-                      ws.dir() + "/run.log");
-  ASSERT_TRUE(run.ok()) << run.status();
+  StartRunLoop();
+  ASSERT_NE(run_, nullptr);
   ws.WriteFile("specs/orders.yaml",
                Replace(InstanceSpec("orders"), "memory: 1GB", "memory: 2GB\n  storage: 4GB"));
   EXPECT_TRUE(test_harness::WaitFor(
@@ -482,7 +491,7 @@ TEST(OperationsWithRunE2E, AChangeWaitsWhileAnOperationIsRecorded) {
         return inst.ok() && (*inst)["instances"][0].value("memory", "") == "2GB";
       },
       seconds(30), std::chrono::milliseconds(200)));
-  EXPECT_TRUE((*run)->Stop(seconds(15)).ok());
+  EXPECT_TRUE(run_->Stop(seconds(15)).ok());
 }
 
 class CustomerManagedKeyE2E : public ::testing::TestWithParam<std::string> {};
