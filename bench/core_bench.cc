@@ -86,8 +86,8 @@ void BM_PlanAll(benchmark::State& state) {
         e.key = bench::SpecKey(i);
         e.aura_name = bench::SpecName(i);
         e.tenant_id = bench::kTenant;
-        e.intent = store::CreateIntent{bench::SpecName(i), bench::kTenant,
-                                       kNow - std::chrono::hours(1), 1, false, ""};
+        e.intent = store::CreateIntent{
+            bench::SpecName(i), bench::kTenant, kNow - std::chrono::hours(1), 1, false, ""};
         journal.emplace(e.key, e);
       }
       observed = bench::ObservedAccount(n, false, kNow);

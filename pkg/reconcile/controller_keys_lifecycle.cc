@@ -40,6 +40,18 @@ KeyChange Change(std::string op, const std::string& spec_key, const store::Journ
   return c;
 }
 
+// A new journal entry for `key`: what the spec says, no id yet.
+store::JournalEntry EntryFor(const spec::CustomerManagedKeySpec& key) {
+  store::JournalEntry e;
+  e.key = key.journal_key();
+  e.aura_name = key.aura_name;
+  e.tenant_id = key.tenant_id;
+  e.cloud_provider = key.cloud_provider;
+  e.region = key.region;
+  e.type = key.instance_type;
+  return e;
+}
+
 // "ns/name" of a key entry's journal key "cmk/ns/name".
 std::string SpecKeyOf(const std::string& journal_key) {
   return journal_key.substr(store::kKeyEntryPrefix.size());
@@ -52,19 +64,13 @@ KeyChange Controller::CreateCustomerManagedKey(const spec::CustomerManagedKeySpe
   const std::string jk = key.journal_key();
   const base::Logger log = log_.With(
       {{"key", jk}, {"action", "key-create"}, {"aura_name", key.aura_name}, {"attempt", attempt}});
-  store::JournalEntry e;
-  e.key = jk;
+  store::JournalEntry e = EntryFor(key);
   store::CreateIntent intent;
   intent.aura_name = key.aura_name;
   intent.tenant_id = key.tenant_id;
   intent.intent_time = clock_.SystemNow();
   intent.attempt = attempt;
   e.intent = intent;
-  e.aura_name = key.aura_name;
-  e.tenant_id = key.tenant_id;
-  e.cloud_provider = key.cloud_provider;
-  e.region = key.region;
-  e.type = key.instance_type;
   e.delete_on_removal = key.deletion_policy == spec::DeletionPolicy::kDelete;
   e.updated = clock_.SystemNow();
   KeyChange c = Change("key-create", key.key(), &e, "");
@@ -207,17 +213,7 @@ std::vector<KeyChange> Controller::ReconcileCustomerManagedKeys(bool execute) {
       out.push_back(std::move(c));
       continue;
     }
-    store::JournalEntry base_entry;
-    if (e) {
-      base_entry = *e;
-    } else {
-      base_entry.key = jk;
-      base_entry.aura_name = key.aura_name;
-      base_entry.tenant_id = key.tenant_id;
-      base_entry.cloud_provider = key.cloud_provider;
-      base_entry.region = key.region;
-      base_entry.type = key.instance_type;
-    }
+    store::JournalEntry base_entry = e ? *e : EntryFor(key);
     base_entry.delete_on_removal = delete_on_removal;
     KeyChange c = Change("key-wait", key.key(), &base_entry, "");
     c.aura_name = key.aura_name;

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "pkg/reconcile/controller.h"
-#include "pkg/reconcile/testing/fakes.h"
+#include "pkg/reconcile/testing/key_fixture.h"
 
 namespace aura::reconcile {
 namespace {
@@ -15,68 +15,19 @@ using ::testing::HasSubstr;
 constexpr char kEntry[] = "cmk/default/vault-key";
 
 spec::CustomerManagedKeySpec KeySpec(spec::DeletionPolicy policy = spec::DeletionPolicy::kRetain) {
-  spec::CustomerManagedKeySpec k;
-  k.name = "vault-key";
-  k.aura_name = "Vault Key";
-  k.tenant_id = "tenant-1";
-  k.cloud_provider = "gcp";
-  k.region = "europe-west1";
-  k.instance_type = "enterprise-db";
-  k.key_id = "projects/p/keys/k";
-  k.deletion_policy = policy;
-  return k;
+  return testing::VaultKeySpec(policy);
 }
 
-spec::InstanceSpec Encrypted() {
-  spec::InstanceSpec s = testing::MakeSpec("vault");
-  s.type = "enterprise-db";
-  s.customer_managed_key_ref = "default/vault-key";
-  s.deletion_policy = spec::DeletionPolicy::kDelete;
-  return s;
-}
+spec::InstanceSpec Encrypted() { return testing::VaultInstanceSpec(spec::DeletionPolicy::kDelete); }
 
-class KeyLifecycleTest : public ::testing::Test {
+class KeyLifecycleTest : public testing::KeyControllerTest {
  protected:
-  KeyLifecycleTest() : api_(&clock_) {
-    options_.poll_initial = seconds(5);
-    options_.resync = seconds(60);
-    options_.check_configurations = false;
-    options_.plan.settle_window = seconds(60);
-    log_ = base::Logger(
-        base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_);
-  }
-  void Start() {
-    controller_ = std::make_unique<Controller>(options_, api_, journal_, creds_, specs_, clock_,
-                                               metrics_, log_);
-  }
+  KeyLifecycleTest() { options_.plan.settle_window = seconds(60); }
   std::optional<store::JournalEntry> Entry(const std::string& key = kEntry) {
     auto e = journal_.Get(key);
     if (!e.ok()) return std::nullopt;
     return *e;
   }
-  void Pass() {
-    (void)controller_->StartPass();
-    for (int i = 0; i < 3; ++i) {
-      controller_->ProcessReady();
-      clock_.Advance(seconds(5));
-    }
-  }
-  SpecStatus Status(const std::string& key = "default/vault") {
-    for (const auto& s : controller_->Statuses()) {
-      if (s.key == key) return s;
-    }
-    return {};
-  }
-
-  base::FakeClock clock_;
-  testing::FakeAuraApi api_;
-  testing::MemJournal journal_;
-  testing::MemCredentialStore creds_;
-  testing::StaticSpecSource specs_;
-  metrics::Metrics metrics_;
-  ControllerOptions options_;
-  base::Logger log_;
-  std::unique_ptr<Controller> controller_;
 };
 
 TEST_F(KeyLifecycleTest, CreatesTheKeyOnceThenTheInstanceWithIt) {

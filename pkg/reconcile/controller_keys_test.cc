@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "pkg/reconcile/controller.h"
-#include "pkg/reconcile/testing/fakes.h"
+#include "pkg/reconcile/testing/key_fixture.h"
 
 namespace aura::reconcile {
 namespace {
@@ -13,63 +13,13 @@ namespace {
 using std::chrono::seconds;
 using ::testing::HasSubstr;
 
-spec::CustomerManagedKeySpec KeySpec() {
-  spec::CustomerManagedKeySpec k;
-  k.name = "vault-key";
-  k.aura_name = "Vault Key";
-  k.tenant_id = "tenant-1";
-  k.cloud_provider = "gcp";
-  k.region = "europe-west1";
-  k.instance_type = "enterprise-db";
-  k.key_id = "projects/p/keys/k";
-  return k;
-}
-
-spec::InstanceSpec Encrypted() {
-  spec::InstanceSpec s = testing::MakeSpec("vault");
-  s.type = "enterprise-db";
-  s.customer_managed_key_ref = "default/vault-key";
-  return s;
-}
-
-class ControllerKeysTest : public ::testing::Test {
+class ControllerKeysTest : public testing::KeyControllerTest {
  protected:
-  ControllerKeysTest() : api_(&clock_) {
-    options_.poll_initial = seconds(5);
-    options_.resync = seconds(60);
-    options_.check_configurations = false;  // the fake tenant offers professional-db only
-    log_ = base::Logger(
-        base::LogLevel::kError, base::LogFormat::kJson, [](std::string_view) {}, &clock_);
-    specs_.SetKeys({KeySpec()});
-    specs_.Set({Encrypted()});
-    controller_ = std::make_unique<Controller>(options_, api_, journal_, creds_, specs_, clock_,
-                                               metrics_, log_);
+  ControllerKeysTest() {
+    specs_.SetKeys({testing::VaultKeySpec()});
+    specs_.Set({testing::VaultInstanceSpec()});
+    Start();
   }
-
-  SpecStatus Status() {
-    for (const auto& s : controller_->Statuses()) {
-      if (s.key == "default/vault") return s;
-    }
-    return {};
-  }
-  // One pass and the work it queues, without settling the fake account.
-  void Pass() {
-    (void)controller_->StartPass();
-    for (int i = 0; i < 3; ++i) {
-      controller_->ProcessReady();
-      clock_.Advance(seconds(5));
-    }
-  }
-
-  base::FakeClock clock_;
-  testing::FakeAuraApi api_;
-  testing::MemJournal journal_;
-  testing::MemCredentialStore creds_;
-  testing::StaticSpecSource specs_;
-  metrics::Metrics metrics_;
-  ControllerOptions options_;
-  base::Logger log_;
-  std::unique_ptr<Controller> controller_;
 };
 
 TEST_F(ControllerKeysTest, WaitsForTheKeyThenCreatesOnceWithItsId) {
