@@ -381,7 +381,8 @@ class Decoder : private FieldReader {
     }
     if (project_ok && rt == Read::kAbsent) {
       out_.spec.tenant_id = project;
-      out_.spec.field_locations["spec.tenantId"] = LineColumn{project_pos.line, project_pos.column};
+      out_.spec.field_locations.Set("spec.tenantId",
+                                    LineColumn{project_pos.line, project_pos.column});
       return true;
     }
     return false;

@@ -40,7 +40,7 @@ class FieldReader {
   // Errors go to `errors` (beyond kMaxErrorsPerDocument, counted in `suppressed`); the position
   // of every value read successfully goes to `locations` under its field path.
   FieldReader(const std::string& file, std::vector<Diagnostic>* errors, std::size_t* suppressed,
-              std::map<std::string, LineColumn>* locations)
+              FieldLocations* locations)
       : file_(file), errors_(errors), suppressed_(suppressed), locations_(locations) {}
 
   SourceLocation Loc(Position p) const { return SourceLocation{file_, p.line, p.column}; }
@@ -82,13 +82,13 @@ class FieldReader {
  private:
   const std::vector<std::string>* spec_fields_ = nullptr;
   void Note(const std::string& path, Position p) {
-    (*locations_)[path] = LineColumn{p.line, p.column};
+    locations_->Set(path, LineColumn{p.line, p.column});
   }
 
   const std::string& file_;
   std::vector<Diagnostic>* errors_;
   std::size_t* suppressed_;
-  std::map<std::string, LineColumn>* locations_;
+  FieldLocations* locations_;
 };
 
 }  // namespace aura::spec::detail

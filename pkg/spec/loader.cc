@@ -9,7 +9,6 @@
 #include <cctype>
 #include <cerrno>
 #include <cstring>
-#include <deque>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -48,6 +47,60 @@ bool HasYamlExtension(const std::string& name) {
   };
   return ends_with(".yaml") || ends_with(".yml");
 }
+
+// Decoded documents in load order, in chunks of kChunk documents: each chunk is one
+// allocation (mmap'd at this size), so freeing it returns whole pages. A std::deque of these
+// ~1.4 KiB documents made one heap allocation per document; freed, those left ~160 MiB of pages
+// pinned by the specs' own strings at 100,000 specs (docs/BENCHMARKS.md).
+class DocumentList {
+ public:
+  static constexpr std::size_t kChunk = 1024;
+  using Chunks = std::vector<std::vector<DecodedDocument>>;
+
+  class iterator {
+   public:
+    iterator(Chunks* chunks, std::size_t chunk) : chunks_(chunks), chunk_(chunk) {}
+    DecodedDocument& operator*() const { return (*chunks_)[chunk_][index_]; }
+    iterator& operator++() {
+      if (++index_ == (*chunks_)[chunk_].size()) {
+        ++chunk_;
+        index_ = 0;
+      }
+      return *this;
+    }
+    bool operator!=(const iterator& o) const { return chunk_ != o.chunk_ || index_ != o.index_; }
+
+   private:
+    Chunks* chunks_;
+    std::size_t chunk_;
+    std::size_t index_ = 0;
+  };
+
+  void push_back(DecodedDocument d) {
+    if (chunks_.empty() || chunks_.back().size() == kChunk) {
+      chunks_.emplace_back().reserve(kChunk);
+    }
+    chunks_.back().push_back(std::move(d));
+    ++size_;
+  }
+  std::size_t size() const { return size_; }
+  iterator begin() { return iterator(&chunks_, 0); }
+  iterator end() { return iterator(&chunks_, chunks_.size()); }
+  // Calls `f` on each document in order, freeing each chunk once its documents are done.
+  template <typename F>
+  void Drain(F f) {
+    for (auto& chunk : chunks_) {
+      for (DecodedDocument& d : chunk) f(d);
+      std::vector<DecodedDocument>().swap(chunk);
+    }
+    chunks_.clear();
+    size_ = 0;
+  }
+
+ private:
+  Chunks chunks_;
+  std::size_t size_ = 0;
+};
 
 class Loader {
  public:
@@ -125,9 +178,8 @@ class Loader {
     CheckSourceReferences();
     CheckKeyReferences();
     result_.specs.reserve(docs_.size());
-    // Each document is freed as its spec moves out, so the specs are never held twice.
-    for (; !docs_.empty(); docs_.pop_front()) {
-      DecodedDocument& d = docs_.front();
+    // Each chunk of documents is freed as its specs move out: the specs are never held twice.
+    docs_.Drain([this](DecodedDocument& d) {
       std::stable_sort(d.errors.begin(), d.errors.end(),
                        [](const Diagnostic& a, const Diagnostic& b) {
                          return std::pair(a.location.line, a.location.column) <
@@ -156,7 +208,7 @@ class Loader {
       } else {
         result_.complete = false;
       }
-    }
+    });
     return std::move(result_);
   }
 
@@ -433,9 +485,9 @@ class Loader {
 
   LoadOptions options_;
   LoadResult result_;
-  // AuraInstances and unreadable parts, in load order. A deque: no reallocation (a vector of
-  // 10,000 held up to 16,384 of ~800 bytes), and Finish() frees it from the front.
-  std::deque<DecodedDocument> docs_;
+  // AuraInstances and unreadable parts, in load order. Chunked: no reallocation (a vector of
+  // 10,000 held up to 16,384), and Finish() frees it chunk by chunk.
+  DocumentList docs_;
   std::set<std::string> seen_files_;  // canonical paths
   std::set<std::string> seen_dirs_;
   bool stopped_ = false;  // max_documents reached

@@ -749,3 +749,29 @@ TEST(SpecStreamTest, NamesAndHelpers) {
 
 }  // namespace
 }  // namespace aura::spec
+
+namespace aura::spec {
+namespace {
+
+TEST(FieldLocationsTest, ReadsLikeAMapAndSharesOneCopyOfEachPath) {
+  FieldLocations a;
+  a.Set("spec.memory", LineColumn{3, 11});
+  a.Set("spec.region", LineColumn{4, 11});
+  a.Set("spec.memory", LineColumn{9, 2});  // set again: moved, not added
+  EXPECT_EQ(a.size(), 2u);
+  EXPECT_EQ(a.at("spec.memory").line, 9);
+  EXPECT_EQ(a.at("spec.memory").column, 2);
+  EXPECT_EQ(a.count("spec.storage"), 0u);
+  EXPECT_FALSE(a.contains("spec.storage"));
+  EXPECT_EQ(a.find("spec.storage"), a.end());
+  EXPECT_THROW((void)a.at("spec.storage"), std::out_of_range);
+
+  // A path built at run time is stored once: both specs point at the same characters.
+  FieldLocations b;
+  const std::string built = std::string("spec.") + "region";
+  b.Set(built, LineColumn{1, 1});
+  EXPECT_EQ(b.find("spec.region")->first.data(), a.find("spec.region")->first.data());
+}
+
+}  // namespace
+}  // namespace aura::spec
