@@ -4,6 +4,7 @@
 //
 // - BM_SpecLoad/files/docs_per_file: spec::Load (read, parse, default, validate, duplicate
 //   checks) of a folder of files*docs specs.
+// - BM_SpecReload/files/docs_per_file: spec::SpecLoader::Reload after one file changed.
 // - BM_PlanAll/N/scenario: reconcile::PlanAll of N specs, scenario 0 in sync (journal and
 //   detail observations for all), 1 drift (1% want 8GB), 2 cold (no journal, empty listing:
 //   N creates), 3 adopt (no journal, every instance listed: N adoptions), 4 pending (every key
@@ -53,6 +54,52 @@ BENCHMARK(BM_SpecLoad)
     ->Args({10000, 1})
     ->Args({10, 100})
     ->Args({1000, 100})  // issue 21 item 4: 100,000 specs, what a reload costs today
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+// One Reload() of a SpecLoader after one file of the tree changed (one document's memory): what
+// the controller pays when git-sync or a ConfigMap update touches one file (issue 21 item 4).
+// The file is rewritten outside the timing, a different file each iteration (timestamps are
+// coarse); racy window 0: the tree was written just before (docs/BENCHMARKS.md).
+void BM_SpecReload(benchmark::State& state) {
+  const int files = static_cast<int>(state.range(0));
+  const int per_file = static_cast<int>(state.range(1));
+  const std::string dir = bench::MakeTempDir("specs");
+  bench::WriteSpecTree(dir, files, per_file);
+  spec::SpecLoader loader({dir}, {}, std::chrono::nanoseconds(0));
+  const spec::LoadDelta first = loader.Reload();
+  if (first.changed_specs.size() != static_cast<std::size_t>(files * per_file)) {
+    state.SkipWithError("specs missing");
+  }
+  std::size_t changed = 0, parsed = 0;
+  int i = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    const int f = i % files;
+    const std::string memory = (i / files) % 2 == 0 ? "8GB" : "4GB";
+    std::string text;
+    for (int d = 0; d < per_file; ++d) {
+      text += bench::SpecYaml(f * per_file + d, d == 0 ? memory : "4GB");
+    }
+    char name[64];
+    std::snprintf(name, sizeof name, "/specs-%05d.yaml", f);
+    std::ofstream(dir + name, std::ios::trunc) << text;
+    ++i;
+    state.ResumeTiming();
+    spec::LoadDelta d = loader.Reload();
+    changed += d.changed_specs.size();
+    parsed += static_cast<std::size_t>(d.parsed_files);
+    benchmark::DoNotOptimize(d);
+  }
+  bench::RemoveTree(dir);
+  state.counters["changed_per_reload"] =
+      static_cast<double>(changed) / static_cast<double>(state.iterations());
+  state.counters["parsed_per_reload"] =
+      static_cast<double>(parsed) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_SpecReload)
+    ->Args({10, 100})
+    ->Args({1000, 100})  // 100,000 specs
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 

@@ -66,7 +66,7 @@ void Controller::ReconcileKey(const std::string& key) {
   {
     std::lock_guard<std::mutex> g(desired_mu_);
     auto it = desired_.find(key);
-    if (it != desired_.end()) spec = it->second;
+    if (it != desired_.end()) spec = *it->second;
     invalid = invalid_keys_.contains(key) || config_errors_.contains(key);
     popts.deletions_safe = popts.deletions_safe && complete_;
   }

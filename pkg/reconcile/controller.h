@@ -243,12 +243,14 @@ class Controller {
 
   // Desired state.
   mutable std::mutex desired_mu_;
-  std::map<std::string, spec::InstanceSpec> desired_;  // GUARDED_BY(desired_mu_)
-  std::set<std::string> invalid_keys_;                 // GUARDED_BY(desired_mu_)
-  bool complete_ = true;                               // GUARDED_BY(desired_mu_)
-  std::string fingerprint_;                            // GUARDED_BY(desired_mu_)
-  bool specs_loaded_ = false;                          // GUARDED_BY(desired_mu_)
-  std::map<std::string, std::string> config_errors_;   // GUARDED_BY(desired_mu_)
+  // Shared with the spec loader's cache (never copied whole: 100,000 specs, docs/BENCHMARKS.md).
+  std::map<std::string, std::shared_ptr<const spec::InstanceSpec>>
+      desired_;                                       // GUARDED_BY(desired_mu_)
+  std::set<std::string> invalid_keys_;                // GUARDED_BY(desired_mu_)
+  bool complete_ = true;                              // GUARDED_BY(desired_mu_)
+  std::string fingerprint_;                           // GUARDED_BY(desired_mu_)
+  bool specs_loaded_ = false;                         // GUARDED_BY(desired_mu_)
+  std::map<std::string, std::string> config_errors_;  // GUARDED_BY(desired_mu_)
   // AuraCustomerManagedKey specs by namespace/name, and the Aura ids of the ready keys that
   // references resolved to, by "tenant/Aura name".
   std::map<std::string, spec::CustomerManagedKeySpec> key_specs_;  // GUARDED_BY(desired_mu_)

@@ -148,8 +148,8 @@ std::vector<KeyChange> Controller::ReconcileCustomerManagedKeys(bool execute) {
     invalid = invalid_keys_;
     complete = complete_;
     for (const auto& [k, s] : desired_) {
-      if (!s.customer_managed_key_ref.empty()) refs.emplace(s.customer_managed_key_ref, k);
-      if (!s.customer_managed_key_id.empty()) ids.emplace(s.customer_managed_key_id, k);
+      if (!s->customer_managed_key_ref.empty()) refs.emplace(s->customer_managed_key_ref, k);
+      if (!s->customer_managed_key_id.empty()) ids.emplace(s->customer_managed_key_id, k);
     }
   }
   auto all = raw_journal_.List();

@@ -156,7 +156,7 @@ Status Controller::FetchDetail(const std::string& id, ratelimit::Priority priori
 
 std::set<std::string> Controller::TenantsLocked() const {
   std::set<std::string> tenants;
-  for (const auto& [_, s] : desired_) tenants.insert(s.tenant_id);
+  for (const auto& [_, s] : desired_) tenants.insert(s->tenant_id);
   return tenants;
 }
 
@@ -165,7 +165,7 @@ std::size_t Controller::BusyKeys() const {
   {
     std::lock_guard<std::mutex> g(desired_mu_);
     for (const auto& [k, s] : desired_) {
-      if (!s.suspend) desired.push_back(k);
+      if (!s->suspend) desired.push_back(k);
     }
   }
   std::size_t busy = 0;
@@ -291,7 +291,7 @@ base::StatusOr<Plan> Controller::PlanOnly() {
   {
     std::lock_guard<std::mutex> g(desired_mu_);
     for (const auto& [k, s] : desired_) {
-      if (!config_errors_.contains(k)) desired.specs.push_back(s);
+      if (!config_errors_.contains(k)) desired.specs.push_back(*s);
     }
     desired.invalid_keys = invalid_keys_;
     for (const auto& [k, _] : config_errors_) desired.invalid_keys.insert(k);

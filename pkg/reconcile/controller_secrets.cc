@@ -110,7 +110,7 @@ void Controller::SecretBacklog(std::set<std::string>* pending,
     std::lock_guard<std::mutex> g(desired_mu_);
     for (const auto& [k, s] : desired_) {
       desired.insert(k);
-      if (!s.suspend && !invalid_keys_.contains(k)) keys.insert(k);
+      if (!s->suspend && !invalid_keys_.contains(k)) keys.insert(k);
     }
     desired.insert(invalid_keys_.begin(), invalid_keys_.end());
   }

@@ -10,9 +10,12 @@ namespace aura::reconcile {
 namespace fs = std::filesystem;
 
 FileSpecSource::FileSpecSource(std::vector<std::string> paths, spec::LoadOptions options)
-    : paths_(std::move(paths)), options_(options) {}
+    : paths_(std::move(paths)), loader_(paths_, options) {}
 
-spec::LoadResult FileSpecSource::Load() { return spec::Load(paths_, options_); }
+spec::LoadDelta FileSpecSource::Load() {
+  std::lock_guard<std::mutex> g(mu_);
+  return loader_.Reload();
+}
 
 namespace {
 

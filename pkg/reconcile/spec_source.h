@@ -1,10 +1,12 @@
 // SpecSource: where the desired state comes from. FileSpecSource reads folders and files of
 // YAML and notices changes (including the `..data` symlink swap Kubernetes uses to update a
-// mounted ConfigMap) by a cheap fingerprint of names, sizes, times and link targets.
+// mounted ConfigMap) by a cheap fingerprint of names, sizes, times and link targets; a load
+// parses only the files that changed (spec::SpecLoader) and returns what changed.
 //
 // Thread-safety: Load() and Fingerprint() may be called from any thread.
 #pragma once
 
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -15,7 +17,9 @@ namespace aura::reconcile {
 class SpecSource {
  public:
   virtual ~SpecSource() = default;
-  virtual spec::LoadResult Load() = 0;
+  // What changed since the last call; everything (full) on the first, or always for a source
+  // without a cache.
+  virtual spec::LoadDelta Load() = 0;
   // Changes whenever Load() could return something different.
   virtual std::string Fingerprint() = 0;
 };
@@ -23,12 +27,13 @@ class SpecSource {
 class FileSpecSource final : public SpecSource {
  public:
   explicit FileSpecSource(std::vector<std::string> paths, spec::LoadOptions options = {});
-  spec::LoadResult Load() override;
+  spec::LoadDelta Load() override;
   std::string Fingerprint() override;
 
  private:
   std::vector<std::string> paths_;
-  spec::LoadOptions options_;
+  std::mutex mu_;
+  spec::SpecLoader loader_;  // GUARDED_BY(mu_)
 };
 
 }  // namespace aura::reconcile

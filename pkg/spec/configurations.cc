@@ -92,15 +92,24 @@ std::optional<Diagnostic> Check(const InstanceSpec& spec, const std::vector<Comb
 }  // namespace
 
 std::vector<Diagnostic> CheckConfigurations(
-    const std::vector<InstanceSpec>& specs,
+    const std::vector<const InstanceSpec*>& specs,
     const std::map<std::string, std::vector<Combination>>& offered) {
   std::vector<Diagnostic> out;
-  for (const InstanceSpec& spec : specs) {
-    const auto it = offered.find(spec.tenant_id);
+  for (const InstanceSpec* spec : specs) {
+    const auto it = offered.find(spec->tenant_id);
     if (it == offered.end()) continue;
-    if (auto d = Check(spec, it->second)) out.push_back(std::move(*d));
+    if (auto d = Check(*spec, it->second)) out.push_back(std::move(*d));
   }
   return out;
+}
+
+std::vector<Diagnostic> CheckConfigurations(
+    const std::vector<InstanceSpec>& specs,
+    const std::map<std::string, std::vector<Combination>>& offered) {
+  std::vector<const InstanceSpec*> pointers;
+  pointers.reserve(specs.size());
+  for (const InstanceSpec& s : specs) pointers.push_back(&s);
+  return CheckConfigurations(pointers, offered);
 }
 
 }  // namespace aura::spec

@@ -1,5 +1,8 @@
-// Load() and LoadString(): files and folders -> parsed documents -> DecodeDocument, then the
-// rules that span documents (one key, one (tenant, Aura name)), then the LoadResult.
+// Load(), LoadString() and SpecLoader: files and folders -> parsed documents (DecodeDocument),
+// kept per file with the file's stat signature; the rules that span documents (one key, one
+// (tenant, Aura name), one connection Secret, the references between specs) kept in indexes and
+// checked again only where a change touches them; then a LoadResult, or a LoadDelta from the
+// last load. Load() is a SpecLoader used once.
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -8,11 +11,14 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <set>
-#include <tuple>
+#include <unordered_map>
+#include <unordered_set>
 #include <utility>
 
 #include "pkg/spec/decode.h"
@@ -28,6 +34,7 @@ namespace {
 namespace fs = std::filesystem;
 using detail::DecodedDocument;
 using detail::Position;
+using Kind = DecodedDocument::Kind;
 
 constexpr int kMaxDepthCeiling = 200;  // keeps the pre-scan guard (2x) below yaml-cpp's own
 
@@ -48,64 +55,188 @@ bool HasYamlExtension(const std::string& name) {
   return ends_with(".yaml") || ends_with(".yml");
 }
 
-// Decoded documents in load order, in chunks of kChunk documents: each chunk is one
-// allocation (mmap'd at this size), so freeing it returns whole pages. A std::deque of these
-// ~1.4 KiB documents made one heap allocation per document; freed, those left ~160 MiB of pages
-// pinned by the specs' own strings at 100,000 specs (docs/BENCHMARKS.md).
-class DocumentList {
- public:
-  static constexpr std::size_t kChunk = 1024;
-  using Chunks = std::vector<std::vector<DecodedDocument>>;
+// Tenant ids are UUIDs: "ABC..." and "abc..." name one tenant.
+std::string LowerTenant(std::string tenant) {
+  for (char& c : tenant) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return tenant;
+}
 
-  class iterator {
-   public:
-    iterator(Chunks* chunks, std::size_t chunk) : chunks_(chunks), chunk_(chunk) {}
-    DecodedDocument& operator*() const { return (*chunks_)[chunk_][index_]; }
-    iterator& operator++() {
-      if (++index_ == (*chunks_)[chunk_].size()) {
-        ++chunk_;
-        index_ = 0;
-      }
-      return *this;
-    }
-    bool operator!=(const iterator& o) const { return chunk_ != o.chunk_ || index_ != o.index_; }
-
-   private:
-    Chunks* chunks_;
-    std::size_t chunk_;
-    std::size_t index_ = 0;
-  };
-
-  void push_back(DecodedDocument d) {
-    if (chunks_.empty() || chunks_.back().size() == kChunk) {
-      chunks_.emplace_back().reserve(kChunk);
-    }
-    chunks_.back().push_back(std::move(d));
-    ++size_;
-  }
-  std::size_t size() const { return size_; }
-  iterator begin() { return iterator(&chunks_, 0); }
-  iterator end() { return iterator(&chunks_, chunks_.size()); }
-  // Calls `f` on each document in order, freeing each chunk once its documents are done.
-  template <typename F>
-  void Drain(F f) {
-    for (auto& chunk : chunks_) {
-      for (DecodedDocument& d : chunk) f(d);
-      std::vector<DecodedDocument>().swap(chunk);
-    }
-    chunks_.clear();
-    size_ = 0;
-  }
-
- private:
-  Chunks chunks_;
-  std::size_t size_ = 0;
+// What identifies a file's content without reading it. A ConfigMap update swaps the `..data`
+// symlink to a new folder (new inodes); an edit in place changes the times and usually the size.
+struct Signature {
+  dev_t device = 0;
+  ino_t inode = 0;
+  off_t size = 0;
+  long long modified_ns = 0;
+  long long changed_ns = 0;
+  bool operator==(const Signature&) const = default;
 };
 
-class Loader {
- public:
-  explicit Loader(const LoadOptions& options) : options_(options) {
-    options_.max_depth = std::clamp(options_.max_depth, 1, kMaxDepthCeiling);
+Signature SignatureOf(const struct stat& st) {
+  constexpr long long kNs = 1'000'000'000LL;
+  return Signature{st.st_dev, st.st_ino, st.st_size,
+                   static_cast<long long>(st.st_mtim.tv_sec) * kNs + st.st_mtim.tv_nsec,
+                   static_cast<long long>(st.st_ctim.tv_sec) * kNs + st.st_ctim.tv_nsec};
+}
+
+// "cmk/<namespace>/<name>": the key of an AuraCustomerManagedKey. An instance's key has one '/'
+// (an instance may live in a namespace named "cmk").
+bool IsKeySpecKey(std::string_view key) {
+  return key.rfind("cmk/", 0) == 0 && std::count(key.begin(), key.end(), '/') == 2;
+}
+
+// The rules that span documents, in the order Load() has always reported them.
+enum class Rule {
+  kDuplicateKey,
+  kDuplicateClaim,
+  kDuplicateSecret,
+  kSourceReference,
+  kKeyReference
+};
+
+struct File;
+
+// One document of our kinds, or an unreadable part, as the cache keeps it.
+struct Doc {
+  Kind kind = Kind::kUnknown;
+  std::optional<std::string> key;      // namespace/name ("cmk/..." for keys), when readable
+  LineColumn key_at;                   // metadata.name
+  std::shared_ptr<InstanceSpec> spec;  // kInstance (valid or not)
+  std::shared_ptr<CustomerManagedKeySpec> key_spec;  // kKey (valid or not)
+  bool has_claim = false;                            // the (tenant, Aura name) pair was read
+  LineColumn claim_at;
+  std::string claim_field;
+  std::vector<Diagnostic> errors;  // the document's own problems; `key` not yet filled in
+  std::unique_ptr<Diagnostic> suppressed_note;     // "found N more problems ..."
+  std::vector<std::pair<Rule, Diagnostic>> cross;  // from the rules spanning documents
+  File* file = nullptr;
+  std::size_t index = 0;  // in file->docs
+
+  bool Valid() const { return kind != Kind::kUnknown && errors.empty() && cross.empty(); }
+  const std::string& Tenant() const {
+    return kind == Kind::kKey ? key_spec->tenant_id : spec->tenant_id;
+  }
+  const std::string& AuraName() const {
+    return kind == Kind::kKey ? key_spec->aura_name : spec->aura_name;
+  }
+  void Clear(Rule r) {
+    std::erase_if(cross, [r](const auto& e) { return e.first == r; });
+  }
+  void Add(Rule r, Diagnostic d) { cross.emplace_back(r, std::move(d)); }
+};
+
+// One file as last read (or one problem of the walk, in a File of its own that is never cached).
+struct File {
+  std::string path;       // as the walk reached it: the name in every message
+  std::string canonical;  // the cache key; "" when not cached
+  std::optional<Signature> signature;
+  std::vector<Doc> docs;  // our kinds and unreadable parts, in order
+  int documents = 0;      // YAML documents, all kinds, empty ones included
+  int skipped = 0;
+  int empty = 0;
+  bool cut = false;      // max_documents was reached in this file
+  std::size_t rank = 0;  // position in the last load's walk
+
+  SourceLocation At(LineColumn lc) const { return SourceLocation{path, lc.line, lc.column}; }
+};
+
+SourceLocation KeyLocation(const Doc& d) { return d.file->At(d.key_at); }
+SourceLocation ClaimLocation(const Doc& d) { return d.file->At(d.claim_at); }
+
+bool Before(const Doc* a, const Doc* b) {
+  return std::pair(a->file->rank, a->index) < std::pair(b->file->rank, b->index);
+}
+
+Doc ToDoc(DecodedDocument&& d) {
+  Doc out;
+  out.kind = d.kind;
+  out.key = std::move(d.key);
+  out.key_at = LineColumn{d.key_location.line, d.key_location.column};
+  out.has_claim = d.has_claim;
+  out.claim_at = LineColumn{d.claim_location.line, d.claim_location.column};
+  out.claim_field = std::move(d.claim_field);
+  out.errors = std::move(d.errors);
+  if (d.suppressed > 0) {
+    out.suppressed_note = std::make_unique<Diagnostic>(
+        Diagnostic{d.spec.location, "",
+                   "found " + std::to_string(d.suppressed) +
+                       " more problems in this document; allowed: only the first " +
+                       std::to_string(detail::kMaxErrorsPerDocument) + " are listed",
+                   ""});
+  }
+  if (out.kind == Kind::kInstance) out.spec = std::make_shared<InstanceSpec>(std::move(d.spec));
+  if (out.kind == Kind::kKey) {
+    out.key_spec = std::make_shared<CustomerManagedKeySpec>(std::move(d.key_spec));
+  }
+  return out;
+}
+
+}  // namespace
+
+struct SpecLoader::State {
+  using Group = std::vector<Doc*>;
+  using Index = std::unordered_map<std::string, Group>;
+
+  std::vector<std::string> paths;
+  LoadOptions options;
+  std::chrono::nanoseconds racy_window{0};
+  std::optional<std::pair<std::string, std::string>> text;  // LoadString: (text, name)
+  bool publish = true;  // keep the published specs for deltas (false: Load(), used once)
+
+  // Files read before, by canonical path; and the files of the last load, in walk order.
+  std::unordered_map<std::string, std::unique_ptr<File>> cache;
+  std::vector<std::unique_ptr<File>> uncached;  // the last load's walk problems and texts
+  std::vector<File*> order;
+  int files_read = 0;
+
+  // The indexes of the rules spanning documents, over the docs of `order`.
+  Index by_key;       // key -> docs (kinds known)
+  Index by_claim;     // kind, tenant (lower case), Aura name -> docs
+  Index by_secret;    // namespace, Secret name -> instance docs
+  Index source_refs;  // spec.source.instance -> instance docs naming it
+  Index key_refs;     // spec.customerManagedKeyRef (namespace/name) -> instance docs
+  int unknown_docs = 0;
+  int keyless_instances = 0;
+  int keyless_keys = 0;
+  bool loaded = false;
+  bool source_checkable = false;
+  bool key_refs_checkable = false;
+
+  // The valid specs as the last delta left them, by key (keys: by "cmk/..." key).
+  std::unordered_map<std::string, std::shared_ptr<InstanceSpec>> published_specs;
+  std::unordered_map<std::string, std::shared_ptr<CustomerManagedKeySpec>> published_keys;
+
+  // One load's walk.
+  std::set<std::string> seen_files;  // canonical paths
+  std::set<std::string> seen_dirs;
+  std::vector<std::unique_ptr<File>> fresh;  // read by this load
+  int documents_total = 0;
+  bool stopped = false;  // max_documents reached
+  int parsed = 0;
+
+  // One load's changes.
+  std::unordered_set<std::string> dirty_keys, dirty_claims, dirty_secrets;
+  std::vector<Doc*> added;
+  std::set<std::string> affected;  // keys whose published spec may change
+
+  // ---- the walk ----
+
+  File* NewFile(const std::string& path) {
+    fresh.push_back(std::make_unique<File>());
+    fresh.back()->path = path;
+    order.push_back(fresh.back().get());
+    return fresh.back().get();
+  }
+
+  void FileError(const std::string& path, Position pos, std::string message) {
+    AddError(NewFile(path), path, pos, std::move(message));
+  }
+
+  static void AddError(File* f, const std::string& path, Position pos, std::string message) {
+    Doc d;
+    d.errors.push_back(
+        Diagnostic{SourceLocation{path, pos.line, pos.column}, "", std::move(message), ""});
+    f->docs.push_back(std::move(d));
   }
 
   void AddPath(const std::string& path) {
@@ -122,105 +253,6 @@ class Loader {
     }
   }
 
-  // `text` is the content of file `name`.
-  void AddText(std::string_view text, const std::string& name) {
-    if (stopped_) return;
-    if (text.size() > options_.max_file_bytes) {
-      const std::string n = std::to_string(options_.max_file_bytes);
-      FileError(name, detail::LineIndex(text).At(options_.max_file_bytes),
-                "found a file larger than " + n + " bytes; allowed: at most " + n +
-                    " bytes (max_file_bytes)");
-      return;
-    }
-    if (text.substr(0, 3) == "\xEF\xBB\xBF") text.remove_prefix(3);  // UTF-8 byte order mark
-    const detail::LineIndex lines(text);
-    if (auto problem = detail::CheckEncoding(text)) {
-      FileError(name, lines.At(problem->offset), problem->message);
-      return;
-    }
-    if (auto problem = detail::CheckStructure(text, options_.max_depth)) {
-      FileError(name, lines.At(problem->offset), problem->message);
-      return;
-    }
-    const detail::ParseLimits limits{options_.max_depth, options_.max_nodes};
-    std::optional<Position> over_limit;
-    auto error = detail::ParseYaml(text, lines, limits, [&](detail::YamlDocument& doc) {
-      if (static_cast<std::size_t>(result_.documents) >= options_.max_documents) {
-        over_limit = doc.start;
-        return false;
-      }
-      ++result_.documents;
-      DecodedDocument decoded = detail::DecodeDocument(doc, name);
-      if (decoded.kind == DecodedDocument::Kind::kEmpty) {
-        ++result_.empty;
-      } else if (decoded.kind == DecodedDocument::Kind::kOtherKind) {
-        ++result_.skipped;
-      } else {
-        docs_.push_back(std::move(decoded));
-      }
-      return true;
-    });
-    if (over_limit) {
-      const std::string n = std::to_string(options_.max_documents);
-      FileError(name, *over_limit,
-                "found more than " + n + " documents; allowed: at most " + n +
-                    " documents in one load (max_documents)");
-      stopped_ = true;
-    } else if (error) {
-      FileError(name, error->pos, error->message);
-    }
-  }
-
-  LoadResult Finish() {
-    CheckDuplicateKeys();
-    CheckDuplicateClaims();
-    CheckDuplicateSecrets();
-    CheckSourceReferences();
-    CheckKeyReferences();
-    result_.specs.reserve(docs_.size());
-    // Each chunk of documents is freed as its specs move out: the specs are never held twice.
-    docs_.Drain([this](DecodedDocument& d) {
-      std::stable_sort(d.errors.begin(), d.errors.end(),
-                       [](const Diagnostic& a, const Diagnostic& b) {
-                         return std::pair(a.location.line, a.location.column) <
-                                std::pair(b.location.line, b.location.column);
-                       });
-      if (d.suppressed > 0) {
-        d.errors.push_back(
-            Diagnostic{d.spec.location, "",
-                       "found " + std::to_string(d.suppressed) +
-                           " more problems in this document; allowed: only the first " +
-                           std::to_string(detail::kMaxErrorsPerDocument) + " are listed",
-                       ""});
-      }
-      for (Diagnostic& e : d.errors) {
-        e.key = d.key.value_or("");
-        result_.errors.push_back(std::move(e));
-      }
-      if (d.kind == DecodedDocument::Kind::kUnknown) {
-        result_.complete = false;
-      } else if (d.errors.empty() && d.kind == DecodedDocument::Kind::kKey) {
-        result_.keys.push_back(std::move(d.key_spec));
-      } else if (d.errors.empty()) {
-        result_.specs.push_back(std::move(d.spec));
-      } else if (d.key) {
-        result_.invalid_keys.insert(*d.key);
-      } else {
-        result_.complete = false;
-      }
-    });
-    return std::move(result_);
-  }
-
- private:
-  void FileError(const std::string& file, Position pos, std::string message) {
-    DecodedDocument d;
-    d.kind = DecodedDocument::Kind::kUnknown;
-    d.errors.push_back(
-        Diagnostic{SourceLocation{file, pos.line, pos.column}, "", std::move(message), ""});
-    docs_.push_back(std::move(d));
-  }
-
   void Walk(const std::string& dir, int depth) {
     std::error_code ec;
     const std::string canonical = fs::canonical(dir, ec).string();
@@ -228,9 +260,9 @@ class Loader {
       FileError(dir, Position{}, "cannot read folder: " + ec.message());
       return;
     }
-    if (!seen_dirs_.insert(canonical).second) return;
-    if (depth > options_.max_directory_depth) {
-      const std::string n = std::to_string(options_.max_directory_depth);
+    if (!seen_dirs.insert(canonical).second) return;
+    if (depth > options.max_directory_depth) {
+      const std::string n = std::to_string(options.max_directory_depth);
       FileError(dir, Position{},
                 "found folders nested deeper than " + n + " levels; allowed: at most " + n +
                     " (max_directory_depth)");
@@ -264,6 +296,21 @@ class Loader {
     }
   }
 
+  // The cached reading of `canonical`, when its file is unchanged and fits the budget.
+  File* Unchanged(const std::string& path, const std::string& canonical) {
+    if (stopped) return nullptr;
+    auto it = cache.find(canonical);
+    if (it == cache.end()) return nullptr;
+    File* f = it->second.get();
+    struct stat st {};
+    if (f->cut || f->path != path || !f->signature || ::stat(path.c_str(), &st) != 0 ||
+        !S_ISREG(st.st_mode) || SignatureOf(st) != *f->signature ||
+        static_cast<std::size_t>(documents_total + f->documents) > options.max_documents) {
+      return nullptr;
+    }
+    return f;
+  }
+
   void ReadFile(const std::string& path) {
     std::error_code ec;
     const std::string canonical = fs::canonical(path, ec).string();
@@ -271,8 +318,16 @@ class Loader {
       FileError(path, Position{}, "cannot read: " + ec.message());
       return;
     }
-    if (!seen_files_.insert(canonical).second) return;
-    ++result_.files;
+    if (!seen_files.insert(canonical).second) return;
+    ++files_read;
+    if (File* f = Unchanged(path, canonical)) {
+      order.push_back(f);
+      documents_total += f->documents;
+      return;
+    }
+    timespec now{};
+    ::clock_gettime(CLOCK_REALTIME, &now);
+    const long long read_ns = static_cast<long long>(now.tv_sec) * 1'000'000'000LL + now.tv_nsec;
     // O_NONBLOCK: a FIFO named *.yaml must not hang the loader; it is refused below.
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY);
     if (fd < 0) {
@@ -285,16 +340,16 @@ class Loader {
       FileError(path, Position{}, "found a special file; allowed: regular files");
       return;
     }
-    std::string text;
-    const std::size_t cap = options_.max_file_bytes + 1;
-    text.resize(std::min<std::size_t>(cap, static_cast<std::size_t>(st.st_size) + 1));
+    std::string content;
+    const std::size_t cap = options.max_file_bytes + 1;
+    content.resize(std::min<std::size_t>(cap, static_cast<std::size_t>(st.st_size) + 1));
     std::size_t size = 0;
     while (true) {
-      if (size == text.size()) {
-        if (text.size() >= cap) break;
-        text.resize(std::min(cap, text.size() * 2 + 4096));
+      if (size == content.size()) {
+        if (content.size() >= cap) break;
+        content.resize(std::min(cap, content.size() * 2 + 4096));
       }
-      const ssize_t n = ::read(fd, text.data() + size, text.size() - size);
+      const ssize_t n = ::read(fd, content.data() + size, content.size() - size);
       if (n < 0 && errno == EINTR) continue;
       if (n < 0) {
         const int err = errno;
@@ -306,194 +361,542 @@ class Loader {
       size += static_cast<std::size_t>(n);
     }
     ::close(fd);
-    text.resize(size);  // at most max_file_bytes + 1: AddText reports a larger file
-    AddText(text, path);
+    content.resize(size);  // at most max_file_bytes + 1: AddText reports a larger file
+    File* f = NewFile(path);
+    if (!stopped) {  // what a file past the document limit holds is not known: not cached
+      f->canonical = canonical;
+      // A file changed within the timestamps' granularity of this read may change again with
+      // the same signature (git's "racily clean" files): read again until it is older.
+      const Signature sig = SignatureOf(st);
+      if (std::max(sig.modified_ns, sig.changed_ns) < read_ns - racy_window.count()) {
+        f->signature = sig;
+      }
+    }
+    AddText(content, path, f);
   }
 
-  void CheckDuplicateKeys() {
-    std::map<std::string, std::vector<DecodedDocument*>> by_key;
-    for (DecodedDocument& d : docs_) {
-      if (d.kind != DecodedDocument::Kind::kUnknown && d.key) by_key[*d.key].push_back(&d);
+  // `content` is the content of file `name`; its documents go to `f`.
+  void AddText(std::string_view content, const std::string& name, File* f) {
+    if (stopped) return;
+    ++parsed;
+    if (content.size() > options.max_file_bytes) {
+      const std::string n = std::to_string(options.max_file_bytes);
+      AddError(f, name, detail::LineIndex(content).At(options.max_file_bytes),
+               "found a file larger than " + n + " bytes; allowed: at most " + n +
+                   " bytes (max_file_bytes)");
+      return;
     }
-    for (auto& [key, group] : by_key) {
+    if (content.substr(0, 3) == "\xEF\xBB\xBF") content.remove_prefix(3);  // UTF-8 BOM
+    const detail::LineIndex lines(content);
+    if (auto problem = detail::CheckEncoding(content)) {
+      AddError(f, name, lines.At(problem->offset), problem->message);
+      return;
+    }
+    if (auto problem = detail::CheckStructure(content, options.max_depth)) {
+      AddError(f, name, lines.At(problem->offset), problem->message);
+      return;
+    }
+    const detail::ParseLimits limits{options.max_depth, options.max_nodes};
+    std::optional<Position> over_limit;
+    auto error = detail::ParseYaml(content, lines, limits, [&](detail::YamlDocument& doc) {
+      if (static_cast<std::size_t>(documents_total) >= options.max_documents) {
+        over_limit = doc.start;
+        return false;
+      }
+      ++documents_total;
+      ++f->documents;
+      DecodedDocument decoded = detail::DecodeDocument(doc, name);
+      if (decoded.kind == Kind::kEmpty) {
+        ++f->empty;
+      } else if (decoded.kind == Kind::kOtherKind) {
+        ++f->skipped;
+      } else {
+        f->docs.push_back(ToDoc(std::move(decoded)));
+      }
+      return true;
+    });
+    if (over_limit) {
+      const std::string n = std::to_string(options.max_documents);
+      AddError(f, name, *over_limit,
+               "found more than " + n + " documents; allowed: at most " + n +
+                   " documents in one load (max_documents)");
+      stopped = true;
+      f->cut = true;
+    } else if (error) {
+      AddError(f, name, error->pos, error->message);
+    }
+  }
+
+  // ---- the indexes ----
+
+  static std::string ClaimId(const Doc& d) {
+    return std::to_string(static_cast<int>(d.kind)) + '\n' + LowerTenant(d.Tenant()) + '\n' +
+           d.AuraName();
+  }
+
+  static void Remove(Index& index, const std::string& id, Doc* d) {
+    auto it = index.find(id);
+    if (it == index.end()) return;
+    std::erase(it->second, d);
+    if (it->second.empty()) index.erase(it);
+  }
+
+  // Adds (`add`) or removes `d` from every index, marking what its presence changes.
+  void Enter(Doc* d, bool add) {
+    const int step = add ? 1 : -1;
+    if (d->kind == Kind::kUnknown) unknown_docs += step;
+    if (d->kind == Kind::kInstance && !d->key) keyless_instances += step;
+    if (d->kind == Kind::kKey && !d->key) keyless_keys += step;
+    Touched(d);
+    auto put = [&](auto& index, const std::string& id, std::unordered_set<std::string>* dirty) {
+      if (add) {
+        index[id].push_back(d);
+      } else {
+        Remove(index, id, d);
+      }
+      if (dirty != nullptr) dirty->insert(id);
+    };
+    if (d->kind == Kind::kUnknown || !d->key) return;
+    put(by_key, *d->key, &dirty_keys);
+    if (d->has_claim) put(by_claim, ClaimId(*d), &dirty_claims);
+    if (d->kind != Kind::kInstance) return;
+    const InstanceSpec& s = *d->spec;
+    if (!s.connection_secret.empty()) {
+      put(by_secret, s.namespace_name + '\n' + s.connection_secret, &dirty_secrets);
+    }
+    if (s.source && !s.source->instance_key.empty()) {
+      put(source_refs, s.source->instance_key, nullptr);
+    }
+    if (!s.customer_managed_key_ref.empty()) put(key_refs, s.customer_managed_key_ref, nullptr);
+  }
+
+  // Key references are read from documents with or without a key.
+  void EnterKeyless(Doc* d, bool add) {
+    if (d->kind != Kind::kInstance || d->key || d->spec->customer_managed_key_ref.empty()) return;
+    if (add) {
+      key_refs[d->spec->customer_managed_key_ref].push_back(d);
+    } else {
+      Remove(key_refs, d->spec->customer_managed_key_ref, d);
+    }
+  }
+
+  static Group Sorted(const Group& g) {
+    Group out = g;
+    std::sort(out.begin(), out.end(), Before);
+    return out;
+  }
+
+  void Touched(const Doc* d) {
+    if (publish && d->key) affected.insert(*d->key);
+  }
+
+  void CheckDuplicateKey(const std::string& key) {
+    auto it = by_key.find(key);
+    if (it == by_key.end()) return;
+    const Group group = Sorted(it->second);
+    for (Doc* d : group) {
+      d->Clear(Rule::kDuplicateKey);
+      Touched(d);
       if (group.size() < 2) continue;
-      for (DecodedDocument* d : group) {
-        std::vector<std::string> others;
-        for (const DecodedDocument* o : group) {
-          if (o != d) others.push_back(Where(o->key_location));
-        }
-        d->errors.push_back(Diagnostic{d->key_location, "metadata.name",
-                                       "found key " + detail::Quote(key) + " again (also at " +
-                                           detail::Join(others) +
-                                           "); allowed: one document per namespace/name",
-                                       ""});
+      std::vector<std::string> others;
+      for (const Doc* o : group) {
+        if (o != d) others.push_back(Where(KeyLocation(*o)));
       }
+      d->Add(Rule::kDuplicateKey,
+             Diagnostic{KeyLocation(*d), "metadata.name",
+                        "found key " + detail::Quote(key) + " again (also at " +
+                            detail::Join(others) + "); allowed: one document per namespace/name",
+                        ""});
     }
   }
 
-  void CheckDuplicateClaims() {
-    // Instances and keys are named apart in Aura: the kind is part of the claim.
-    std::map<std::tuple<int, std::string, std::string>, std::vector<DecodedDocument*>> by_claim;
-    for (DecodedDocument& d : docs_) {
-      if (d.kind != DecodedDocument::Kind::kUnknown && d.key && d.has_claim) {
-        by_claim[{static_cast<int>(d.kind), LowerTenant(d.spec.tenant_id), d.spec.aura_name}]
-            .push_back(&d);
+  // Instances and keys are named apart in Aura: the kind is part of the claim.
+  void CheckDuplicateClaim(const std::string& id) {
+    auto it = by_claim.find(id);
+    if (it == by_claim.end()) return;
+    const Group group = Sorted(it->second);
+    for (Doc* d : group) {
+      d->Clear(Rule::kDuplicateClaim);
+      Touched(d);
+      std::vector<std::string> others;
+      for (const Doc* o : group) {
+        if (*o->key != *d->key) others.push_back(*o->key + " at " + Where(ClaimLocation(*o)));
       }
+      if (others.empty()) continue;  // same key twice: reported as a duplicate key
+      d->Add(Rule::kDuplicateClaim,
+             Diagnostic{ClaimLocation(*d), d->claim_field,
+                        "found Aura name " + detail::Quote(d->AuraName()) + " in tenant " +
+                            detail::Quote(d->Tenant()) + " claimed again (also by " +
+                            detail::Join(others) + "); allowed: one spec per (tenant, Aura name)",
+                        ""});
     }
-    for (auto& [claim, group] : by_claim) {
-      for (DecodedDocument* d : group) {
-        std::vector<std::string> others;
-        for (const DecodedDocument* o : group) {
-          if (*o->key != *d->key) others.push_back(*o->key + " at " + Where(o->claim_location));
-        }
-        if (others.empty()) continue;  // same key twice: reported by CheckDuplicateKeys
-        d->errors.push_back(Diagnostic{d->claim_location, d->claim_field,
-                                       "found Aura name " + detail::Quote(std::get<2>(claim)) +
-                                           " in tenant " + detail::Quote(d->spec.tenant_id) +
-                                           " claimed again (also by " + detail::Join(others) +
-                                           "); allowed: one spec per (tenant, Aura name)",
-                                       ""});
-      }
-    }
+  }
+
+  static SourceLocation FieldLocation(const Doc& d, std::string_view field) {
+    auto it = d.spec->field_locations.find(field);
+    if (it == d.spec->field_locations.end()) return KeyLocation(d);
+    return d.file->At(it->second);
   }
 
   // Two specs of one namespace writing one connection Secret would overwrite each other.
-  void CheckDuplicateSecrets() {
-    std::map<std::pair<std::string, std::string>, std::vector<DecodedDocument*>> by_secret;
-    for (DecodedDocument& d : docs_) {
-      if (d.kind == DecodedDocument::Kind::kInstance && d.key &&
-          !d.spec.connection_secret.empty()) {
-        by_secret[{d.spec.namespace_name, d.spec.connection_secret}].push_back(&d);
-      }
-    }
-    auto where = [](const DecodedDocument* d) {
-      auto it = d->spec.field_locations.find("spec.connectionSecret.name");
-      if (it == d->spec.field_locations.end()) return d->key_location;
-      return SourceLocation{d->key_location.file, it->second.line, it->second.column};
-    };
-    for (auto& [secret, group] : by_secret) {
-      for (DecodedDocument* d : group) {
-        std::vector<std::string> others;
-        for (const DecodedDocument* o : group) {
-          if (*o->key != *d->key) others.push_back(*o->key + " at " + Where(where(o)));
+  void CheckDuplicateSecret(const std::string& id) {
+    auto it = by_secret.find(id);
+    if (it == by_secret.end()) return;
+    const Group group = Sorted(it->second);
+    for (Doc* d : group) {
+      d->Clear(Rule::kDuplicateSecret);
+      Touched(d);
+      std::vector<std::string> others;
+      for (const Doc* o : group) {
+        if (*o->key != *d->key) {
+          others.push_back(*o->key + " at " +
+                           Where(FieldLocation(*o, "spec.connectionSecret.name")));
         }
-        if (others.empty()) continue;  // same key twice: reported by CheckDuplicateKeys
-        const bool defaulted = !d->spec.field_locations.contains("spec.connectionSecret.name");
-        d->errors.push_back(Diagnostic{
-            where(d), "spec.connectionSecret.name",
-            "found Secret name " + detail::Quote(secret.second) +
-                (defaulted ? " (the default, from metadata.name)" : "") + " in namespace " +
-                detail::Quote(secret.first) + " claimed again (also by " + detail::Join(others) +
-                "); allowed: one spec per connection Secret (set spec.connectionSecret.name)",
-            ""});
       }
+      if (others.empty()) continue;  // same key twice: reported as a duplicate key
+      const InstanceSpec& s = *d->spec;
+      const bool defaulted = !s.field_locations.contains("spec.connectionSecret.name");
+      d->Add(
+          Rule::kDuplicateSecret,
+          Diagnostic{FieldLocation(*d, "spec.connectionSecret.name"), "spec.connectionSecret.name",
+                     "found Secret name " + detail::Quote(s.connection_secret) +
+                         (defaulted ? " (the default, from metadata.name)" : "") +
+                         " in namespace " + detail::Quote(s.namespace_name) +
+                         " claimed again (also by " + detail::Join(others) +
+                         "); allowed: one spec per connection Secret (set "
+                         "spec.connectionSecret.name)",
+                     ""});
     }
   }
 
   // spec.source.instance names a spec loaded in the same run. Not checked when some document's
   // key could not be read: the source may be the broken one.
-  void CheckSourceReferences() {
-    std::set<std::string> keys;
-    for (const DecodedDocument& d : docs_) {
-      const bool instance = d.kind == DecodedDocument::Kind::kInstance;
-      if (d.kind == DecodedDocument::Kind::kUnknown || (instance && !d.key)) return;
-      if (instance) keys.insert(*d.key);
-    }
-    for (DecodedDocument& d : docs_) {
-      if (d.kind != DecodedDocument::Kind::kInstance || !d.key || !d.spec.source ||
-          d.spec.source->instance_key.empty() || keys.contains(d.spec.source->instance_key)) {
-        continue;
-      }
-      auto it = d.spec.field_locations.find("spec.source.instance");
-      const SourceLocation at =
-          it == d.spec.field_locations.end()
-              ? d.key_location
-              : SourceLocation{d.key_location.file, it->second.line, it->second.column};
-      d.errors.push_back(Diagnostic{
-          at, "spec.source.instance",
-          "found " + detail::Quote(d.spec.source->instance_key) +
-              ", which no spec loaded with this one has as its key; allowed: the "
-              "[NAMESPACE/]NAME of another spec in the same files (or spec.source.instanceId)",
-          ""});
-    }
-  }
-
-  // Tenant ids are UUIDs: "ABC..." and "abc..." name one tenant.
-  static std::string LowerTenant(std::string tenant) {
-    for (char& c : tenant) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-    return tenant;
+  void CheckSourceReference(Doc* d) {
+    d->Clear(Rule::kSourceReference);
+    Touched(d);
+    if (!source_checkable) return;
+    const std::string& target = d->spec->source->instance_key;
+    if (by_key.contains(target)) return;
+    d->Add(Rule::kSourceReference,
+           Diagnostic{FieldLocation(*d, "spec.source.instance"), "spec.source.instance",
+                      "found " + detail::Quote(target) +
+                          ", which no spec loaded with this one has as its key; allowed: the "
+                          "[NAMESPACE/]NAME of another spec in the same files (or "
+                          "spec.source.instanceId)",
+                      ""});
   }
 
   // spec.customerManagedKeyRef names an AuraCustomerManagedKey loaded in the same run, whose
   // tenant, cloud provider, region and instance type are the instance's (a key encrypts only
   // instances of its type in its region). Not checked when some document's key could not be
   // read: the key spec may be the broken one; the match is not checked against a key spec with
-  // errors (those are reported there).
-  void CheckKeyReferences() {
-    std::map<std::string, const DecodedDocument*> keys;  // namespace/name -> key document
-    for (const DecodedDocument& d : docs_) {
-      if (d.kind == DecodedDocument::Kind::kUnknown || !d.key) return;
-      if (d.kind == DecodedDocument::Kind::kKey) keys[d.key_spec.key()] = &d;
+  // errors (those are reported there). Of two key documents with one key, the last counts.
+  void CheckKeyReference(Doc* d) {
+    d->Clear(Rule::kKeyReference);
+    Touched(d);
+    if (!key_refs_checkable) return;
+    const InstanceSpec& spec = *d->spec;
+    const SourceLocation at = FieldLocation(*d, "spec.customerManagedKeyRef");
+    const std::string& ref = spec.customer_managed_key_ref;
+    const std::string name = ref.substr(ref.find('/') + 1);
+    auto found = by_key.find("cmk/" + ref);
+    if (found == by_key.end()) {
+      d->Add(Rule::kKeyReference,
+             Diagnostic{at, "spec.customerManagedKeyRef",
+                        "found " + detail::Quote(name) +
+                            ", which no AuraCustomerManagedKey loaded with this "
+                            "spec has as its metadata.name in namespace " +
+                            detail::Quote(spec.namespace_name) +
+                            "; allowed: the name of a key spec in the same files and namespace "
+                            "(or spec.customerManagedKeyId)",
+                        ""});
+      return;
     }
-    for (DecodedDocument& d : docs_) {
-      const InstanceSpec& spec = d.spec;
-      if (d.kind != DecodedDocument::Kind::kInstance || spec.customer_managed_key_ref.empty()) {
-        continue;
+    const Doc* last = *std::max_element(found->second.begin(), found->second.end(), Before);
+    if (!last->errors.empty() || !last->cross.empty()) return;
+    const CustomerManagedKeySpec& key = *last->key_spec;
+    std::string mismatch;
+    if (LowerTenant(key.tenant_id) != LowerTenant(spec.tenant_id)) {
+      mismatch =
+          "tenant " + detail::Quote(key.tenant_id) + ", not " + detail::Quote(spec.tenant_id);
+    } else if (key.cloud_provider != spec.cloud_provider) {
+      mismatch = "cloudProvider " + key.cloud_provider + ", not " + spec.cloud_provider;
+    } else if (key.region != spec.region) {
+      mismatch = "region " + key.region + ", not " + spec.region;
+    } else if (key.instance_type != spec.type) {
+      mismatch = "instanceType " + key.instance_type + ", not " + spec.type;
+    }
+    if (mismatch.empty()) return;
+    d->Add(Rule::kKeyReference,
+           Diagnostic{at, "spec.customerManagedKeyRef",
+                      "found " + detail::Quote(name) + ", a key with " + mismatch +
+                          "; allowed: a key spec of this spec's tenant, cloudProvider, region "
+                          "and type (instanceType)",
+                      ""});
+  }
+
+  // ---- one load ----
+
+  void Walk() {
+    seen_files.clear();
+    seen_dirs.clear();
+    fresh.clear();
+    order.clear();
+    files_read = 0;
+    documents_total = 0;
+    stopped = false;
+    parsed = 0;
+    if (text) {
+      File* f = NewFile(text->second);
+      AddText(text->first, text->second, f);
+      return;
+    }
+    for (const std::string& path : paths) AddPath(path);
+  }
+
+  // Brings the indexes and every document's cross-document problems up to date with `order`,
+  // given the files of the load before.
+  void Update(const std::vector<File*>& before) {
+    dirty_keys.clear();
+    dirty_claims.clear();
+    dirty_secrets.clear();
+    added.clear();
+    affected.clear();
+    for (std::size_t i = 0; i < order.size(); ++i) order[i]->rank = i;
+    const std::unordered_set<File*> now(order.begin(), order.end());
+    std::vector<std::string> gone;  // cache entries no longer read
+    for (File* f : before) {
+      if (now.contains(f)) continue;
+      for (Doc& d : f->docs) {
+        Enter(&d, false);
+        EnterKeyless(&d, false);
       }
-      auto it = spec.field_locations.find("spec.customerManagedKeyRef");
-      const SourceLocation at =
-          it == spec.field_locations.end()
-              ? d.key_location
-              : SourceLocation{d.key_location.file, it->second.line, it->second.column};
-      const std::string ref = spec.customer_managed_key_ref;
-      const std::string name = ref.substr(ref.find('/') + 1);
-      const auto found = keys.find(ref);
-      if (found == keys.end()) {
-        d.errors.push_back(
-            Diagnostic{at, "spec.customerManagedKeyRef",
-                       "found " + detail::Quote(name) +
-                           ", which no AuraCustomerManagedKey loaded with this "
-                           "spec has as its metadata.name in namespace " +
-                           detail::Quote(spec.namespace_name) +
-                           "; allowed: the name of a key spec in the same files and namespace (or "
-                           "spec.customerManagedKeyId)",
-                       ""});
-        continue;
+      if (!f->canonical.empty()) gone.push_back(f->canonical);
+    }
+    for (const std::string& c : gone) cache.erase(c);
+    uncached.clear();  // walk problems and texts: always read again
+    for (auto& f : fresh) {
+      for (std::size_t i = 0; i < f->docs.size(); ++i) {
+        Doc& d = f->docs[i];
+        d.file = f.get();
+        d.index = i;
+        Enter(&d, true);
+        EnterKeyless(&d, true);
+        added.push_back(&d);
       }
-      if (!found->second->errors.empty()) continue;
-      const CustomerManagedKeySpec& key = found->second->key_spec;
-      std::string mismatch;
-      if (LowerTenant(key.tenant_id) != LowerTenant(spec.tenant_id)) {
-        mismatch =
-            "tenant " + detail::Quote(key.tenant_id) + ", not " + detail::Quote(spec.tenant_id);
-      } else if (key.cloud_provider != spec.cloud_provider) {
-        mismatch = "cloudProvider " + key.cloud_provider + ", not " + spec.cloud_provider;
-      } else if (key.region != spec.region) {
-        mismatch = "region " + key.region + ", not " + spec.region;
-      } else if (key.instance_type != spec.type) {
-        mismatch = "instanceType " + key.instance_type + ", not " + spec.type;
+      if (f->canonical.empty()) {
+        uncached.push_back(std::move(f));
+      } else {
+        const std::string c = f->canonical;
+        cache[c] = std::move(f);
       }
-      if (mismatch.empty()) continue;
-      d.errors.push_back(Diagnostic{
-          at, "spec.customerManagedKeyRef",
-          "found " + detail::Quote(name) + ", a key with " + mismatch +
-              "; allowed: a key spec of this spec's tenant, cloudProvider, region and type "
-              "(instanceType)",
-          ""});
+    }
+    fresh.clear();
+
+    for (const std::string& k : dirty_keys) CheckDuplicateKey(k);
+    for (const std::string& c : dirty_claims) CheckDuplicateClaim(c);
+    for (const std::string& s : dirty_secrets) CheckDuplicateSecret(s);
+
+    const bool source_now = unknown_docs == 0 && keyless_instances == 0;
+    const bool key_refs_now = source_now && keyless_keys == 0;
+    const bool recheck_sources = !loaded || source_now != source_checkable;
+    const bool recheck_key_refs = !loaded || key_refs_now != key_refs_checkable;
+    source_checkable = source_now;
+    key_refs_checkable = key_refs_now;
+
+    std::set<Doc*> sources, key_users;
+    auto collect = [](const Index& index, const std::string& id, std::set<Doc*>* out) {
+      auto it = index.find(id);
+      if (it != index.end()) out->insert(it->second.begin(), it->second.end());
+    };
+    if (recheck_sources) {
+      for (const auto& [_, g] : source_refs) sources.insert(g.begin(), g.end());
+    } else {
+      for (const std::string& k : dirty_keys) collect(source_refs, k, &sources);
+    }
+    if (recheck_key_refs) {
+      for (const auto& [_, g] : key_refs) key_users.insert(g.begin(), g.end());
+    } else {
+      // A key document's validity moves with its key group and its claim group.
+      std::set<std::string> refs;
+      for (const std::string& k : dirty_keys) {
+        if (IsKeySpecKey(k)) refs.insert(k.substr(4));
+      }
+      for (const std::string& c : dirty_claims) {
+        auto it = by_claim.find(c);
+        if (it == by_claim.end()) continue;
+        for (const Doc* d : it->second) {
+          if (d->kind == Kind::kKey) refs.insert(d->key_spec->key());
+        }
+      }
+      for (const std::string& r : refs) collect(key_refs, r, &key_users);
+    }
+    for (Doc* d : added) {
+      if (d->kind != Kind::kInstance) continue;
+      if (d->key && d->spec->source && !d->spec->source->instance_key.empty()) sources.insert(d);
+      if (!d->spec->customer_managed_key_ref.empty()) key_users.insert(d);
+    }
+    for (Doc* d : sources) CheckSourceReference(d);
+    for (Doc* d : key_users) CheckKeyReference(d);
+    loaded = true;
+  }
+
+  // The valid document of `key`, if any (two documents of one key are both invalid).
+  Doc* ValidDoc(const std::string& key) const {
+    auto it = by_key.find(key);
+    if (it == by_key.end()) return nullptr;
+    for (Doc* d : it->second) {
+      if (d->Valid()) return d;
+    }
+    return nullptr;
+  }
+
+  // Publishes the valid spec of `key` (`now`, or none) in `published`, reporting a change in
+  // `changed`/`removed`. A spec read again with the same content keeps the published object
+  // (the document takes it): an edit of one document reports that document alone.
+  template <typename T>
+  static void Publish(const std::string& key, std::shared_ptr<T>* now,
+                      std::unordered_map<std::string, std::shared_ptr<T>>* published,
+                      std::vector<std::shared_ptr<const T>>* changed,
+                      std::vector<std::string>* removed) {
+    auto it = published->find(key);
+    if (it == published->end()) {
+      if (*now) {
+        published->emplace(key, *now);
+        changed->push_back(*now);
+      }
+      return;
+    }
+    if (*now && (*now == it->second || **now == *it->second)) {
+      *now = it->second;
+      return;
+    }
+    if (*now) {
+      it->second = *now;
+      changed->push_back(*now);
+    } else {
+      removed->push_back(it->second->key());
+      published->erase(it);
     }
   }
 
-  LoadOptions options_;
-  LoadResult result_;
-  // AuraInstances and unreadable parts, in load order. Chunked: no reallocation (a vector of
-  // 10,000 held up to 16,384), and Finish() frees it chunk by chunk.
-  DocumentList docs_;
-  std::set<std::string> seen_files_;  // canonical paths
-  std::set<std::string> seen_dirs_;
-  bool stopped_ = false;  // max_documents reached
+  LoadDelta Delta() {
+    LoadDelta delta;
+    delta.full = published_specs.empty() && published_keys.empty();
+    std::shared_ptr<InstanceSpec> no_spec;
+    std::shared_ptr<CustomerManagedKeySpec> no_key;
+    for (const std::string& key : affected) {
+      Doc* d = ValidDoc(key);
+      if (IsKeySpecKey(key)) {
+        Publish(key, d != nullptr ? &d->key_spec : &no_key, &published_keys, &delta.changed_keys,
+                &delta.removed_keys);
+      } else {
+        Publish(key, d != nullptr ? &d->spec : &no_spec, &published_specs, &delta.changed_specs,
+                &delta.removed_specs);
+      }
+    }
+    Summarize(&delta);
+    delta.parsed_files = parsed;
+    return delta;
+  }
+
+  // Every problem, in file and document order; and what LoadResult says beside the specs.
+  template <typename Out>
+  void Summarize(Out* out) const {
+    for (const File* f : order) {
+      out->documents += f->documents;
+      out->skipped += f->skipped;
+      out->empty += f->empty;
+      for (const Doc& d : f->docs) {
+        if (d.kind == Kind::kUnknown) out->complete = false;
+        if (d.Valid()) continue;
+        std::vector<Diagnostic> errors = d.errors;
+        std::vector<std::pair<Rule, Diagnostic>> cross = d.cross;
+        std::stable_sort(cross.begin(), cross.end(),
+                         [](const auto& a, const auto& b) { return a.first < b.first; });
+        for (auto& [_, e] : cross) errors.push_back(std::move(e));
+        std::stable_sort(errors.begin(), errors.end(),
+                         [](const Diagnostic& a, const Diagnostic& b) {
+                           return std::pair(a.location.line, a.location.column) <
+                                  std::pair(b.location.line, b.location.column);
+                         });
+        if (d.suppressed_note) errors.push_back(*d.suppressed_note);
+        for (Diagnostic& e : errors) {
+          e.key = d.key.value_or("");
+          out->errors.push_back(std::move(e));
+        }
+        if (d.kind == Kind::kUnknown) continue;
+        if (d.key) {
+          out->invalid_keys.insert(*d.key);
+        } else {
+          out->complete = false;
+        }
+      }
+    }
+    out->files = files_read;
+  }
+
+  // Load(): the specs moved out of the cache, which is not used again.
+  LoadResult Result() {
+    LoadResult r;
+    Summarize(&r);
+    std::size_t valid = 0;
+    for (const File* f : order) {
+      for (const Doc& d : f->docs) valid += d.Valid() && d.kind == Kind::kInstance;
+    }
+    r.specs.reserve(valid);
+    for (File* f : order) {
+      for (Doc& d : f->docs) {
+        if (!d.Valid()) continue;
+        if (d.kind == Kind::kKey) {
+          r.keys.push_back(std::move(*d.key_spec));
+        } else {
+          r.specs.push_back(std::move(*d.spec));
+        }
+        d.spec.reset();
+        d.key_spec.reset();
+      }
+    }
+    return r;
+  }
 };
 
-}  // namespace
+SpecLoader::SpecLoader(std::vector<std::string> paths, LoadOptions options,
+                       std::chrono::nanoseconds racy_window)
+    : state_(std::make_unique<State>()) {
+  state_->paths = std::move(paths);
+  state_->racy_window = racy_window;
+  state_->options = options;
+  state_->options.max_depth = std::clamp(options.max_depth, 1, kMaxDepthCeiling);
+}
+
+SpecLoader::~SpecLoader() = default;
+
+LoadDelta SpecLoader::Reload() {
+  const std::vector<File*> before = state_->order;
+  state_->Walk();
+  state_->Update(before);
+  return state_->Delta();
+}
+
+LoadDelta FullDelta(LoadResult r) {
+  LoadDelta d;
+  d.full = true;
+  d.changed_specs.reserve(r.specs.size());
+  for (auto& s : r.specs) d.changed_specs.push_back(std::make_shared<InstanceSpec>(std::move(s)));
+  for (auto& k : r.keys) {
+    d.changed_keys.push_back(std::make_shared<CustomerManagedKeySpec>(std::move(k)));
+  }
+  d.errors = std::move(r.errors);
+  d.invalid_keys = std::move(r.invalid_keys);
+  d.complete = r.complete;
+  d.files = r.files;
+  d.documents = r.documents;
+  d.skipped = r.skipped;
+  d.empty = r.empty;
+  d.parsed_files = r.files;
+  return d;
+}
 
 std::string Diagnostic::Format() const {
   std::string out = location.file;
@@ -506,17 +909,32 @@ std::string Diagnostic::Format() const {
   return out;
 }
 
+namespace {
+
+LoadResult LoadOnce(SpecLoader::State* s) {
+  s->publish = false;
+  s->Walk();
+  s->Update({});
+  return s->Result();
+}
+
+}  // namespace
+
 LoadResult Load(const std::vector<std::string>& paths, const LoadOptions& options) {
-  Loader loader(options);
-  for (const std::string& path : paths) loader.AddPath(path);
-  return loader.Finish();
+  SpecLoader::State s;
+  s.paths = paths;
+  s.options = options;
+  s.options.max_depth = std::clamp(options.max_depth, 1, kMaxDepthCeiling);
+  return LoadOnce(&s);
 }
 
 LoadResult LoadString(const std::string& text, const std::string& name,
                       const LoadOptions& options) {
-  Loader loader(options);
-  loader.AddText(text, name);
-  return loader.Finish();
+  SpecLoader::State s;
+  s.text = std::pair(text, name);
+  s.options = options;
+  s.options.max_depth = std::clamp(options.max_depth, 1, kMaxDepthCeiling);
+  return LoadOnce(&s);
 }
 
 std::string_view DeletionPolicyName(DeletionPolicy p) {

@@ -12,8 +12,10 @@
 // Thread-safety: the functions are reentrant; results are plain values.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -34,12 +36,14 @@ struct SourceLocation {
   std::string file;
   int line = 0;
   int column = 0;
+  bool operator==(const SourceLocation&) const = default;
 };
 
 // A SourceLocation in a file known from elsewhere.
 struct LineColumn {
   int line = 0;
   int column = 0;
+  bool operator==(const LineColumn&) const = default;
 };
 
 // Where each field the user wrote has its value, by field path ("spec.memory"). A small vector
@@ -63,6 +67,7 @@ class FieldLocations {
   const LineColumn& at(std::string_view path) const;
   // Records (or moves) the location of `path`.
   void Set(std::string_view path, LineColumn at);
+  bool operator==(const FieldLocations&) const = default;
 
  private:
   std::vector<value_type> entries_;
@@ -75,6 +80,7 @@ struct SourceSpec {
   std::string instance_key;  // spec.source.instance: another spec, "namespace/name"
   std::string instance_id;   // spec.source.instanceId: an Aura instance id
   std::string snapshot_id;   // spec.source.snapshotId; "" = the source's current data
+  bool operator==(const SourceSpec&) const = default;
 };
 
 // One validated, defaulted AuraInstance.
@@ -126,6 +132,7 @@ struct InstanceSpec {
 
   // namespace/name: the journal and work-queue key.
   std::string key() const { return namespace_name + "/" + name; }
+  bool operator==(const InstanceSpec&) const = default;
 };
 
 // One validated, defaulted AuraCustomerManagedKey: a customer-managed encryption key registered
@@ -150,6 +157,7 @@ struct CustomerManagedKeySpec {
   // namespace/name, what customerManagedKeyRef resolves against.
   std::string key() const { return namespace_name + "/" + name; }
   std::string journal_key() const { return "cmk/" + key(); }
+  bool operator==(const CustomerManagedKeySpec&) const = default;
 };
 
 // One problem found while loading. Format(): "file:line:col: field: message"; the line and
@@ -201,6 +209,58 @@ struct LoadResult {
 [[nodiscard]] LoadResult Load(const std::vector<std::string>& paths,
                               const LoadOptions& options = {});
 
+// What changed in the desired state between two loads of the same paths (SpecLoader::Reload).
+// The specs are shared with the loader's cache, never copied: a reload of one changed file among
+// 100,000 specs costs the walk, the parse of that file and the rules spanning documents for the
+// documents it touches (docs/BENCHMARKS.md).
+struct LoadDelta {
+  // Replace everything: `changed_specs` and `changed_keys` hold every valid spec (the first
+  // load, or a source without a cache).
+  bool full = false;
+  std::vector<std::shared_ptr<const InstanceSpec>> changed_specs;  // new, or different
+  std::vector<std::string> removed_specs;  // keys of specs no longer valid or gone
+  std::vector<std::shared_ptr<const CustomerManagedKeySpec>> changed_keys;
+  std::vector<std::string> removed_keys;  // key() of key specs no longer valid or gone
+  // As in LoadResult, for the whole desired state (not only what changed).
+  std::vector<Diagnostic> errors;
+  std::set<std::string> invalid_keys;
+  bool complete = true;
+  int files = 0;
+  int documents = 0;
+  int skipped = 0;
+  int empty = 0;
+  int parsed_files = 0;  // files read and parsed by this load (the others were unchanged)
+};
+
+// Loads the same paths again and again, reading and parsing only the files whose signature
+// (device, inode, size, modification and status-change times) changed since the last load; the
+// rules that span documents are kept in indexes and checked again only for the documents a
+// change touches. Reload() returns what Load(paths) would, as a change from the last Reload().
+//
+// A file whose modification or status-change time is within `racy_window` of the moment it was
+// read is read again at the next load, until it is older: timestamps are coarse (a kernel tick),
+// and an edit in place within one tick that keeps the size would keep the signature too.
+//
+// Thread-safety: not thread-safe; one caller at a time.
+class SpecLoader {
+ public:
+  explicit SpecLoader(std::vector<std::string> paths, LoadOptions options = {},
+                      std::chrono::nanoseconds racy_window = std::chrono::seconds(2));
+  ~SpecLoader();
+  SpecLoader(const SpecLoader&) = delete;
+  SpecLoader& operator=(const SpecLoader&) = delete;
+
+  [[nodiscard]] LoadDelta Reload();
+
+  struct State;
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
+// A LoadResult as a full LoadDelta (its specs moved into shared ones).
+[[nodiscard]] LoadDelta FullDelta(LoadResult r);
+
 // Parses YAML text as if it were the file `name` (for tests and the fuzzer).
 [[nodiscard]] LoadResult LoadString(const std::string& text, const std::string& name = "<string>",
                                     const LoadOptions& options = {});
@@ -231,6 +291,10 @@ struct Combination {
 // checked (the caller could not fetch it); a tenant mapped to an empty list offers nothing.
 [[nodiscard]] std::vector<Diagnostic> CheckConfigurations(
     const std::vector<InstanceSpec>& specs,
+    const std::map<std::string, std::vector<Combination>>& offered);
+// The same over specs held elsewhere (the controller's, shared with the loader).
+[[nodiscard]] std::vector<Diagnostic> CheckConfigurations(
+    const std::vector<const InstanceSpec*>& specs,
     const std::map<std::string, std::vector<Combination>>& offered);
 
 }  // namespace aura::spec

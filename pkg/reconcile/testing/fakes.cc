@@ -483,9 +483,9 @@ void StaticSpecSource::SetKeys(std::vector<spec::CustomerManagedKeySpec> keys) {
   ++version_;
 }
 
-spec::LoadResult StaticSpecSource::Load() {
+spec::LoadDelta StaticSpecSource::Load() {
   std::lock_guard<std::mutex> g(mu_);
-  return result_;
+  return spec::FullDelta(result_);
 }
 
 std::string StaticSpecSource::Fingerprint() {

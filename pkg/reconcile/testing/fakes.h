@@ -185,7 +185,7 @@ class StaticSpecSource final : public SpecSource {
            bool complete = true);
   // AuraCustomerManagedKey specs, kept across Set().
   void SetKeys(std::vector<spec::CustomerManagedKeySpec> keys);
-  spec::LoadResult Load() override;
+  spec::LoadDelta Load() override;  // always full
   std::string Fingerprint() override;
 
  private:
