@@ -46,7 +46,8 @@ Controller::~Controller() { queue_.ShutDown(); }
 
 int Controller::ProcessReady() {
   int n = 0;
-  const int bound = 20 * static_cast<int>(AllKeys().size()) + 100;
+  // A bound against keys that re-add themselves as ready: 20 turns each of what is queued.
+  const int bound = 20 * static_cast<int>(queue_.Depth()) + 100;
   while (n < bound) {
     auto key = queue_.TryGet();
     if (!key) break;

@@ -182,7 +182,6 @@ class Controller {
   bool ObservationStale(const std::string& id) const;
   // "ns/a: message; ns/b: message" for the keys only a person can unblock.
   std::string TerminalSummary() const;
-  std::set<std::string> AllKeys() const;
   // Refreshes config_errors_ from the tenants' instance_configurations when due (or `force`).
   void CheckConfigurations(bool force);
   // The spec error for `key` from the online check, or "".

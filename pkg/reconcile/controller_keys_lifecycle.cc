@@ -152,15 +152,13 @@ std::vector<KeyChange> Controller::ReconcileCustomerManagedKeys(bool execute) {
       if (!s->customer_managed_key_id.empty()) ids.emplace(s->customer_managed_key_id, k);
     }
   }
-  auto all = raw_journal_.List();
-  if (!all.ok()) {
-    out.push_back(
-        Change("key-wait", "", nullptr, "reading the journal fails: " + all.status().ToString()));
+  std::map<std::string, store::JournalEntry> entries;  // the keys' entries only, not a copy of all
+  const Status read = raw_journal_.ForEach([&entries](const store::JournalEntry& e) {
+    if (store::IsKeyEntry(e.key)) entries.emplace(e.key, e);
+  });
+  if (!read.ok()) {
+    out.push_back(Change("key-wait", "", nullptr, "reading the journal fails: " + read.ToString()));
     return out;
-  }
-  std::map<std::string, store::JournalEntry> entries;
-  for (auto& [k, e] : *all) {
-    if (store::IsKeyEntry(k)) entries.emplace(k, std::move(e));
   }
   const base::SystemTime now = clock_.SystemNow();
   const base::Duration settle = options_.plan.settle_window;

@@ -233,6 +233,19 @@ void PlanLateDuplicates(const JournalEntry& e, const Observed& observed, const O
                         KeyPlan* p) {
   auto it = observed.listings.find(e.tenant_id);
   if (it == observed.listings.end() || e.aura_name.empty()) return;
+  if (it->second.indexed) {
+    // The usual case, at every key of every pass: the name lists this key's own instances only.
+    const TenantListing& l = it->second;
+    auto named = l.by_name.find(e.aura_name);
+    if (named == l.by_name.end()) return;
+    const bool only_known =
+        std::all_of(named->second.begin(), named->second.end(), [&](std::size_t i) {
+          const std::string& id = l.instances[i].id;
+          return id == e.instance_id || std::find(e.duplicate_ids.begin(), e.duplicate_ids.end(),
+                                                  id) != e.duplicate_ids.end();
+        });
+    if (only_known) return;
+  }
   std::vector<std::string> extras;
   for (const auto& i : SameNamed(it->second, e.aura_name, owners, p->key)) {
     if (i.id == e.instance_id) continue;

@@ -264,12 +264,14 @@ Plan PlanAll(const DesiredState& desired, const std::map<std::string, JournalEnt
   return plan;
 }
 
+void AddOwners(const JournalEntry& e, Owners* owners) {
+  if (!e.instance_id.empty()) (*owners)[e.instance_id] = e.key;
+  for (const auto& d : e.duplicate_ids) (*owners)[d] = e.key;
+}
+
 Owners OwnersOf(const std::map<std::string, JournalEntry>& journal) {
   Owners owners;
-  for (const auto& [k, e] : journal) {
-    if (!e.instance_id.empty()) owners[e.instance_id] = k;
-    for (const auto& d : e.duplicate_ids) owners[d] = k;
-  }
+  for (const auto& [k, e] : journal) AddOwners(e, &owners);
   return owners;
 }
 

@@ -186,6 +186,8 @@ KeyPlan PlanKey(const spec::InstanceSpec* spec, bool invalid, const store::Journ
 
 // The owners map of a whole journal.
 Owners OwnersOf(const std::map<std::string, store::JournalEntry>& journal);
+// Adds one entry's instances (its instance and its duplicates) to `owners`.
+void AddOwners(const store::JournalEntry& e, Owners* owners);
 
 // A customer-managed key change (AuraCustomerManagedKey specs; controller_keys_lifecycle.cc)
 // that `plan` shows. op: "key-create", "key-adopt", "key-delete", "key-forget" (changes) or
