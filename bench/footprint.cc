@@ -5,17 +5,20 @@
 //   build-bench/bench/footprint --write-journal PATH N [--observed]  # N created entries
 //
 // Steps, each followed by the peak resident set (VmHWM) and the resident set kept after
-// malloc_trim (VmRSS): start (the binary and its libraries), spec::Load of N specs from a
-// folder (100 per file), FileJournal::Open of a journal of N, the observed account (a LIST of N
-// and a detail GET of each), PlanAll, one journal Put. The --write-journal form is for bench/run's
-// 10,000-spec controller run: instance ids are bench::InstanceId(i), which bench/run gives the
-// simulator's instances too.
+// malloc_trim (VmRSS): start (the binary and its libraries), the specs of N loaded from a folder
+// (100 per file) by a SpecLoader as the controller loads them, FileJournal::Open of a journal of
+// N, the observed account (a LIST of N and a detail GET of each), a pass (each key planned
+// alone, its status kept as the controller keeps it), one journal Put; then, apart, the `plan`
+// command's PlanAll over copies of the specs (every key's plan held at once). The --write-journal
+// form is for bench/run's 10,000-spec controller run: instance ids are bench::InstanceId(i), which
+// bench/run gives the simulator's instances too.
 #include <malloc.h>
 
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <map>
 #include <string>
 
 #include "bench/fixtures.h"
@@ -103,7 +106,9 @@ int main(int argc, char** argv) {
   const long start = MaxRssKib();
   const long start_rss = RssKib();
 
-  spec::LoadResult loaded = spec::Load({dir + "/specs"});
+  // As the controller loads them: a SpecLoader whose cache and the delta share the specs.
+  spec::SpecLoader loader({dir + "/specs"});
+  spec::LoadDelta loaded = loader.Reload();
   const long after_load = MaxRssKib();
   const long load_rss = RssKib();
 
@@ -117,24 +122,46 @@ int main(int argc, char** argv) {
   const long after_observed = MaxRssKib();
   const long observed_rss = RssKib();
 
-  reconcile::DesiredState desired;
-  desired.specs = std::move(loaded.specs);  // the controller keeps one copy
-  auto entries = (*journal)->List();
-  reconcile::Plan plan = reconcile::PlanAll(desired, *entries, observed, now, {});
-  const long after_plan = MaxRssKib();
-  const long plan_rss = RssKib();
+  // A pass of the controller: each key planned alone (its journal entry read, as ReconcileKey
+  // does) and its status kept, as the controller keeps one per key.
+  std::map<std::string, reconcile::SpecStatus> statuses;
+  {
+    reconcile::Owners owners;
+    (void)(*journal)->ForEach(
+        [&owners](const store::JournalEntry& e) { reconcile::AddOwners(e, &owners); });
+    for (const auto& s : loaded.changed_specs) {
+      auto e = (*journal)->Get(s->key());
+      reconcile::KeyPlan p =
+          reconcile::PlanKey(s.get(), false, e.ok() ? &*e : nullptr, observed, owners, now, {});
+      statuses.emplace(s->key(), std::move(p.status));
+    }
+  }
+  const long after_pass = MaxRssKib();
+  const long pass_rss = RssKib();
 
   if (!(*journal)->Put(bench::CreatedEntry(0, now)).ok()) return 1;
   const long after_put = MaxRssKib();
   const long put_rss = RssKib();
 
+  // The `plan` command on top: PlanAll over copies of the specs, every key's plan held.
+  std::size_t planned = 0;
+  {
+    reconcile::DesiredState desired;
+    desired.specs.reserve(loaded.changed_specs.size());
+    for (const auto& s : loaded.changed_specs) desired.specs.push_back(*s);
+    auto entries = (*journal)->List();
+    planned = reconcile::PlanAll(desired, *entries, observed, now, {}).keys.size();
+  }
+  const long after_plan = MaxRssKib();
+
   std::printf(
       "{\"n\": %d, \"specs_loaded\": %zu, \"keys_planned\": %zu, \"vmhwm_kib\": {\"start\": %ld, "
-      "\"load\": %ld, \"journal\": %ld, \"observed\": %ld, \"plan\": %ld, \"put\": %ld}, "
-      "\"rss_kib\": {\"start\": %ld, \"load\": %ld, \"journal\": %ld, \"observed\": %ld, "
-      "\"plan\": %ld, \"put\": %ld}}\n",
-      n, desired.specs.size(), plan.keys.size(), start, after_load, after_journal, after_observed,
-      after_plan, after_put, start_rss, load_rss, journal_rss, observed_rss, plan_rss, put_rss);
+      "\"load\": %ld, \"journal\": %ld, \"observed\": %ld, \"pass\": %ld, \"put\": %ld, "
+      "\"plan_command\": %ld}, \"rss_kib\": {\"start\": %ld, \"load\": %ld, \"journal\": %ld, "
+      "\"observed\": %ld, \"pass\": %ld, \"put\": %ld}}\n",
+      n, loaded.changed_specs.size(), planned, start, after_load, after_journal, after_observed,
+      after_pass, after_put, after_plan, start_rss, load_rss, journal_rss, observed_rss, pass_rss,
+      put_rss);
   journal->reset();
   bench::RemoveTree(dir);
   return 0;

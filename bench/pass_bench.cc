@@ -12,12 +12,14 @@
 // timed: StartPass (spec fingerprint, no reload; LIST; drift checks chosen; every key enqueued)
 // and ProcessReady (every key planned and recorded). Then one spec file is edited and the next
 // pass's RefreshSpecs timed. CPU is the process's (CLOCK_PROCESS_CPUTIME_ID), one thread.
+#include <malloc.h>
 #include <time.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <string>
 #include <thread>
@@ -40,6 +42,16 @@ double CpuSeconds() {
   timespec t{};
   ::clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
+}
+
+// A "VmXXX:" line of /proc/self/status, KiB.
+long StatusKib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  }
+  return -1;
 }
 
 double WallSeconds() {
@@ -90,6 +102,10 @@ int main(int argc, char** argv) {
     return 1;
   }
   store::FileJournal& journal = **opened;
+  ::malloc_trim(0);
+  // What the fake account (N instances) and the opened journal hold before the controller
+  // starts: the controller's own memory is the peak less the account's part.
+  const long before_controller_kib = StatusKib("VmRSS:");
   reconcile::testing::MemCredentialStore credentials;
   reconcile::FileSpecSource specs({dir + "/specs"});
   metrics::Metrics metrics;
@@ -151,9 +167,11 @@ int main(int argc, char** argv) {
   std::printf(
       "{\"n\": %d, \"setup_s\": %.1f, \"converged\": %s, \"pass_cpu_s\": %.3f, "
       "\"start_pass_cpu_s\": %.3f, \"pass_wall_s\": %.3f, \"keys_reconciled\": %d, "
-      "\"reload_one_file_cpu_ms\": %.1f, \"reloaded\": %s, \"keys_enqueued_by_reload\": %zu}\n",
+      "\"reload_one_file_cpu_ms\": %.1f, \"reloaded\": %s, \"keys_enqueued_by_reload\": %zu, "
+      "\"rss_before_controller_kib\": %ld, \"peak_rss_kib\": %ld}\n",
       n, setup_s, converged ? "true" : "false", pass_cpu, start_cpu, pass_wall, reconciled,
-      reload_cpu * 1000, reloaded ? "true" : "false", queued);
+      reload_cpu * 1000, reloaded ? "true" : "false", queued, before_controller_kib,
+      StatusKib("VmHWM:"));
   bench::RemoveTree(dir);
   return 0;
 }

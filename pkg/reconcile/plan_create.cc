@@ -19,10 +19,7 @@ std::vector<api::InstanceSummary> SameNamed(const TenantListing& listing,
   std::vector<api::InstanceSummary> out;
   std::vector<const api::InstanceSummary*> named;
   if (listing.indexed) {
-    auto it = listing.by_name.find(aura_name);
-    if (it != listing.by_name.end()) {
-      for (std::size_t i : it->second) named.push_back(&listing.instances[i]);
-    }
+    for (std::uint32_t i : listing.Named(aura_name)) named.push_back(&listing.instances[i]);
   } else {
     for (const auto& s : listing.instances) {
       if (s.name == aura_name) named.push_back(&s);
@@ -236,14 +233,12 @@ void PlanLateDuplicates(const JournalEntry& e, const Observed& observed, const O
   if (it->second.indexed) {
     // The usual case, at every key of every pass: the name lists this key's own instances only.
     const TenantListing& l = it->second;
-    auto named = l.by_name.find(e.aura_name);
-    if (named == l.by_name.end()) return;
-    const bool only_known =
-        std::all_of(named->second.begin(), named->second.end(), [&](std::size_t i) {
-          const std::string& id = l.instances[i].id;
-          return id == e.instance_id || std::find(e.duplicate_ids.begin(), e.duplicate_ids.end(),
-                                                  id) != e.duplicate_ids.end();
-        });
+    const std::vector<std::uint32_t> named = l.Named(e.aura_name);
+    const bool only_known = std::all_of(named.begin(), named.end(), [&](std::uint32_t i) {
+      const std::string& id = l.instances[i].id;
+      return id == e.instance_id ||
+             std::find(e.duplicate_ids.begin(), e.duplicate_ids.end(), id) != e.duplicate_ids.end();
+    });
     if (only_known) return;
   }
   std::vector<std::string> extras;

@@ -419,7 +419,6 @@ class Decoder : private FieldReader {
   // spec.name, or metadata.name by default; the (tenant, Aura name) claim.
   void ReadAuraName(const Fields& sf, const SpecReads& r) {
     InstanceSpec& spec = out_.spec;
-    out_.claim_field = "spec.name";
     std::string name;
     Position name_pos = r.spec_pos;
     const Read rn = ReadString(sf, "name", "spec.name", &name, &name_pos);

@@ -32,7 +32,6 @@ struct DecodedDocument {
   // The (tenant, Aura name) pair this document claims, when both were read.
   bool has_claim = false;
   SourceLocation claim_location;   // spec.name, or metadata.name when the name is defaulted
-  std::string claim_field;         // "spec.name"
   std::vector<Diagnostic> errors;  // `key` not yet filled in
   std::size_t suppressed = 0;      // errors beyond the per-document cap, not in `errors`
 };

@@ -105,7 +105,6 @@ struct Doc {
   std::shared_ptr<CustomerManagedKeySpec> key_spec;  // kKey (valid or not)
   bool has_claim = false;                            // the (tenant, Aura name) pair was read
   LineColumn claim_at;
-  std::string claim_field;
   std::vector<Diagnostic> errors;  // the document's own problems; `key` not yet filled in
   std::unique_ptr<Diagnostic> suppressed_note;     // "found N more problems ..."
   std::vector<std::pair<Rule, Diagnostic>> cross;  // from the rules spanning documents
@@ -154,7 +153,6 @@ Doc ToDoc(DecodedDocument&& d) {
   out.key_at = LineColumn{d.key_location.line, d.key_location.column};
   out.has_claim = d.has_claim;
   out.claim_at = LineColumn{d.claim_location.line, d.claim_location.column};
-  out.claim_field = std::move(d.claim_field);
   out.errors = std::move(d.errors);
   if (d.suppressed > 0) {
     out.suppressed_note = std::make_unique<Diagnostic>(
@@ -164,10 +162,10 @@ Doc ToDoc(DecodedDocument&& d) {
                        std::to_string(detail::kMaxErrorsPerDocument) + " are listed",
                    ""});
   }
-  if (out.kind == Kind::kInstance) out.spec = std::make_shared<InstanceSpec>(std::move(d.spec));
-  if (out.kind == Kind::kKey) {
-    out.key_spec = std::make_shared<CustomerManagedKeySpec>(std::move(d.key_spec));
-  }
+  // Copied, not moved: the copy's strings are allocated now, together, rather than where the
+  // decoder made them, among the YAML tree's (freed) nodes, whose pages they would pin.
+  if (out.kind == Kind::kInstance) out.spec = std::make_shared<InstanceSpec>(d.spec);
+  if (out.kind == Kind::kKey) out.key_spec = std::make_shared<CustomerManagedKeySpec>(d.key_spec);
   return out;
 }
 
@@ -211,7 +209,8 @@ struct SpecLoader::State {
   std::set<std::string> seen_dirs;
   std::vector<std::unique_ptr<File>> fresh;  // read by this load
   int documents_total = 0;
-  bool stopped = false;  // max_documents reached
+  bool stopped = false;                   // max_documents reached
+  std::vector<DecodedDocument> decoded_;  // the file being parsed
   int parsed = 0;
 
   // One load's changes.
@@ -411,10 +410,16 @@ struct SpecLoader::State {
       } else if (decoded.kind == Kind::kOtherKind) {
         ++f->skipped;
       } else {
-        f->docs.push_back(ToDoc(std::move(decoded)));
+        decoded_.push_back(std::move(decoded));
       }
       return true;
     });
+    // Kept once the file's parse is over (its tree freed), so that what stays is allocated
+    // together (docs/BENCHMARKS.md, 100,000 specs).
+    f->docs.reserve(decoded_.size());
+    for (DecodedDocument& d : decoded_) f->docs.push_back(ToDoc(std::move(d)));
+    decoded_.clear();
+    decoded_.shrink_to_fit();
     if (over_limit) {
       const std::string n = std::to_string(options.max_documents);
       AddError(f, name, *over_limit,
@@ -524,7 +529,7 @@ struct SpecLoader::State {
       }
       if (others.empty()) continue;  // same key twice: reported as a duplicate key
       d->Add(Rule::kDuplicateClaim,
-             Diagnostic{ClaimLocation(*d), d->claim_field,
+             Diagnostic{ClaimLocation(*d), "spec.name",
                         "found Aura name " + detail::Quote(d->AuraName()) + " in tenant " +
                             detail::Quote(d->Tenant()) + " claimed again (also by " +
                             detail::Join(others) + "); allowed: one spec per (tenant, Aura name)",
@@ -797,6 +802,7 @@ struct SpecLoader::State {
     }
     Summarize(&delta);
     delta.parsed_files = parsed;
+    affected = {};  // freed: at the first load it names every key
     return delta;
   }
 
