@@ -1,6 +1,7 @@
 // Controller: observing the account (LISTs, detail GETs within the drift budget) and starting
 // passes; PlanOnly for `plan`.
 #include <algorithm>
+#include <queue>
 
 #include "pkg/reconcile/controller.h"
 #include "pkg/reconcile/stored_observation.h"
@@ -234,23 +235,33 @@ Status Controller::StartPass() {
                                          std::max(1.0, passes_per_window));
   const std::size_t busy = BusyKeys();
   budget = budget > busy ? budget - busy : 0;
-  std::vector<std::pair<std::string, std::string>> settled;  // key, instance id
-  (void)journal_.ForEach([&settled](const store::JournalEntry& e) {
-    if (!e.instance_id.empty() && !e.intent) settled.emplace_back(e.key, e.instance_id);
-  });
-  std::vector<std::pair<base::SystemTime, std::string>> candidates;
-  {
+  // The `budget` oldest observations of settled instances (stable, seen at least half a resync
+  // ago), by (time, key): a bounded heap filled while the journal is read in place, inside the
+  // observations' read lock (never the other way round). Copying every (key, id) first and
+  // sorting them all was ~10% of a pass at 100,000 keys.
+  using Candidate = std::pair<base::SystemTime, std::string>;
+  std::priority_queue<Candidate> oldest;  // top: the newest of those kept
+  if (budget > 0) {
     std::shared_lock<std::shared_mutex> g(obs_mu_);
-    for (const auto& [k, id] : settled) {
-      auto o = observed_.instances.find(id);
-      if (o == observed_.instances.end() || !o->second.found) continue;
-      if (!IsStable(o->second.instance.status)) continue;
-      if (now - o->second.observed_at < options_.resync / 2) continue;
-      candidates.emplace_back(o->second.observed_at, k);
-    }
+    (void)journal_.ForEach([&](const store::JournalEntry& e) {
+      if (e.instance_id.empty() || e.intent) return;
+      auto o = observed_.instances.find(e.instance_id);
+      if (o == observed_.instances.end() || !o->second.found) return;
+      if (!IsStable(o->second.instance.status)) return;
+      const base::SystemTime at = o->second.observed_at;
+      if (now - at < options_.resync / 2) return;
+      if (oldest.size() < budget) {
+        oldest.emplace(at, e.key);
+      } else if (at < oldest.top().first ||
+                 (at == oldest.top().first && e.key < oldest.top().second)) {
+        oldest.pop();
+        oldest.emplace(at, e.key);
+      }
+    });
   }
-  std::sort(candidates.begin(), candidates.end());
-  if (candidates.size() > budget) candidates.resize(budget);
+  std::vector<Candidate> candidates;
+  candidates.reserve(oldest.size());
+  for (; !oldest.empty(); oldest.pop()) candidates.push_back(oldest.top());
   {
     std::lock_guard<std::mutex> g(state_mu_);
     for (const auto& [_, k] : candidates) keys_[k].drift_due = true;
