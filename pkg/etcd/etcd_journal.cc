@@ -59,6 +59,13 @@ StatusOr<std::map<std::string, store::JournalEntry>> EtcdJournal::List() const {
   return entries_;
 }
 
+Status EtcdJournal::ForEach(const std::function<void(const store::JournalEntry&)>& visit) const {
+  std::lock_guard<std::mutex> g(mu_);
+  if (stale_) AURA_RETURN_IF_ERROR(LoadLocked());
+  for (const auto& [_, e] : entries_) visit(e);
+  return Status::Ok();
+}
+
 StatusOr<store::JournalEntry> EtcdJournal::Get(const std::string& key) const {
   std::lock_guard<std::mutex> g(mu_);
   if (stale_) AURA_RETURN_IF_ERROR(LoadLocked());

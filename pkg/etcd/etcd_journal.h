@@ -21,6 +21,7 @@
 // Thread-safety: safe for concurrent use; writes are serialized.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -54,6 +55,8 @@ class EtcdJournal final : public store::Journal {
   EtcdJournal& operator=(const EtcdJournal&) = delete;
 
   base::StatusOr<std::map<std::string, store::JournalEntry>> List() const override;
+  // In place, under the journal's lock (no copy: a pass reads the journal several times).
+  base::Status ForEach(const std::function<void(const store::JournalEntry&)>& visit) const override;
   base::StatusOr<store::JournalEntry> Get(const std::string& key) const override;
   // Sets e.updated to the clock's SystemNow() in what it stores.
   [[nodiscard]] base::Status Put(const store::JournalEntry& e) override;

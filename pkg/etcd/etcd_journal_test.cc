@@ -173,8 +173,15 @@ TEST_F(EtcdJournalTest, AWriteOfUnknownOutcomeReloadsBeforeTheNextRead) {
   EXPECT_FALSE(j->Put(store::testutil::FullEntry("e/f")).ok());
   etcd_.SetReachable(false);
   EXPECT_EQ(j->List().status().code(), StatusCode::kUnavailable);
+  int visited = 0;
+  EXPECT_EQ(j->ForEach([&visited](const store::JournalEntry&) { ++visited; }).code(),
+            StatusCode::kUnavailable);
+  EXPECT_EQ(visited, 0);
   etcd_.SetReachable(true);
   EXPECT_TRUE(j->List().ok());
+  std::vector<std::string> keys;  // in place, in key order, as List() has them
+  ASSERT_TRUE(j->ForEach([&keys](const store::JournalEntry& e) { keys.push_back(e.key); }).ok());
+  EXPECT_EQ(keys, std::vector<std::string>{"a/b"});
 }
 
 TEST_F(EtcdJournalTest, ReadOnlyRefusesWrites) {
