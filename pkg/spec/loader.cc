@@ -169,11 +169,65 @@ Doc ToDoc(DecodedDocument&& d) {
   return out;
 }
 
+// Documents by an id (a key, a claim, a Secret, a reference's target), filed under the id's
+// hash: 32 bytes a document, where a map from id strings to vectors of documents cost 110-180
+// (~30 MiB at 100,000 specs). Lookups compare the ids themselves (`id_of`), so a collision costs
+// a comparison, never a wrong group.
+class DocIndex {
+ public:
+  using Group = std::vector<Doc*>;
+  explicit DocIndex(std::string (*id_of)(const Doc&)) : id_of_(id_of) {}
+
+  void Add(const std::string& id, Doc* d) { docs_.emplace(Hash(id), d); }
+  void Remove(const std::string& id, Doc* d) {
+    auto [first, last] = docs_.equal_range(Hash(id));
+    for (auto it = first; it != last; ++it) {
+      if (it->second == d) {
+        docs_.erase(it);
+        return;
+      }
+    }
+  }
+  // The documents whose id is `id`, in no particular order.
+  Group Of(const std::string& id) const {
+    Group out;
+    auto [first, last] = docs_.equal_range(Hash(id));
+    for (auto it = first; it != last; ++it) {
+      if (id_of_(*it->second) == id) out.push_back(it->second);
+    }
+    return out;
+  }
+  bool Contains(const std::string& id) const {
+    auto [first, last] = docs_.equal_range(Hash(id));
+    return std::any_of(first, last, [&](const auto& e) { return id_of_(*e.second) == id; });
+  }
+  template <typename F>
+  void ForEach(F f) const {
+    for (const auto& [_, d] : docs_) f(d);
+  }
+
+ private:
+  static std::size_t Hash(std::string_view id) { return std::hash<std::string_view>{}(id); }
+  std::string (*id_of_)(const Doc&);
+  std::unordered_multimap<std::size_t, Doc*> docs_;
+};
+
+std::string KeyId(const Doc& d) { return *d.key; }
+// Instances and keys are named apart in Aura: the kind is part of the claim.
+std::string ClaimId(const Doc& d) {
+  return std::to_string(static_cast<int>(d.kind)) + '\n' + LowerTenant(d.Tenant()) + '\n' +
+         d.AuraName();
+}
+std::string SecretId(const Doc& d) {
+  return d.spec->namespace_name + '\n' + d.spec->connection_secret;
+}
+std::string SourceId(const Doc& d) { return d.spec->source->instance_key; }
+std::string KeyRefId(const Doc& d) { return d.spec->customer_managed_key_ref; }
+
 }  // namespace
 
 struct SpecLoader::State {
-  using Group = std::vector<Doc*>;
-  using Index = std::unordered_map<std::string, Group>;
+  using Group = DocIndex::Group;
 
   std::vector<std::string> paths;
   LoadOptions options;
@@ -188,11 +242,11 @@ struct SpecLoader::State {
   int files_read = 0;
 
   // The indexes of the rules spanning documents, over the docs of `order`.
-  Index by_key;       // key -> docs (kinds known)
-  Index by_claim;     // kind, tenant (lower case), Aura name -> docs
-  Index by_secret;    // namespace, Secret name -> instance docs
-  Index source_refs;  // spec.source.instance -> instance docs naming it
-  Index key_refs;     // spec.customerManagedKeyRef (namespace/name) -> instance docs
+  DocIndex by_key{&KeyId};          // key -> docs (kinds known)
+  DocIndex by_claim{&ClaimId};      // kind, tenant (lower case), Aura name -> docs
+  DocIndex by_secret{&SecretId};    // namespace, Secret name -> instance docs
+  DocIndex source_refs{&SourceId};  // spec.source.instance -> instance docs naming it
+  DocIndex key_refs{&KeyRefId};     // spec.customerManagedKeyRef (namespace/name) -> instance docs
   int unknown_docs = 0;
   int keyless_instances = 0;
   int keyless_keys = 0;
@@ -434,18 +488,6 @@ struct SpecLoader::State {
 
   // ---- the indexes ----
 
-  static std::string ClaimId(const Doc& d) {
-    return std::to_string(static_cast<int>(d.kind)) + '\n' + LowerTenant(d.Tenant()) + '\n' +
-           d.AuraName();
-  }
-
-  static void Remove(Index& index, const std::string& id, Doc* d) {
-    auto it = index.find(id);
-    if (it == index.end()) return;
-    std::erase(it->second, d);
-    if (it->second.empty()) index.erase(it);
-  }
-
   // Adds (`add`) or removes `d` from every index, marking what its presence changes.
   void Enter(Doc* d, bool add) {
     const int step = add ? 1 : -1;
@@ -453,11 +495,11 @@ struct SpecLoader::State {
     if (d->kind == Kind::kInstance && !d->key) keyless_instances += step;
     if (d->kind == Kind::kKey && !d->key) keyless_keys += step;
     Touched(d);
-    auto put = [&](auto& index, const std::string& id, std::unordered_set<std::string>* dirty) {
+    auto put = [&](DocIndex& index, const std::string& id, std::unordered_set<std::string>* dirty) {
       if (add) {
-        index[id].push_back(d);
+        index.Add(id, d);
       } else {
-        Remove(index, id, d);
+        index.Remove(id, d);
       }
       if (dirty != nullptr) dirty->insert(id);
     };
@@ -467,7 +509,7 @@ struct SpecLoader::State {
     if (d->kind != Kind::kInstance) return;
     const InstanceSpec& s = *d->spec;
     if (!s.connection_secret.empty()) {
-      put(by_secret, s.namespace_name + '\n' + s.connection_secret, &dirty_secrets);
+      put(by_secret, SecretId(*d), &dirty_secrets);
     }
     if (s.source && !s.source->instance_key.empty()) {
       put(source_refs, s.source->instance_key, nullptr);
@@ -479,9 +521,9 @@ struct SpecLoader::State {
   void EnterKeyless(Doc* d, bool add) {
     if (d->kind != Kind::kInstance || d->key || d->spec->customer_managed_key_ref.empty()) return;
     if (add) {
-      key_refs[d->spec->customer_managed_key_ref].push_back(d);
+      key_refs.Add(d->spec->customer_managed_key_ref, d);
     } else {
-      Remove(key_refs, d->spec->customer_managed_key_ref, d);
+      key_refs.Remove(d->spec->customer_managed_key_ref, d);
     }
   }
 
@@ -496,9 +538,7 @@ struct SpecLoader::State {
   }
 
   void CheckDuplicateKey(const std::string& key) {
-    auto it = by_key.find(key);
-    if (it == by_key.end()) return;
-    const Group group = Sorted(it->second);
+    const Group group = Sorted(by_key.Of(key));
     for (Doc* d : group) {
       d->Clear(Rule::kDuplicateKey);
       Touched(d);
@@ -515,11 +555,8 @@ struct SpecLoader::State {
     }
   }
 
-  // Instances and keys are named apart in Aura: the kind is part of the claim.
   void CheckDuplicateClaim(const std::string& id) {
-    auto it = by_claim.find(id);
-    if (it == by_claim.end()) return;
-    const Group group = Sorted(it->second);
+    const Group group = Sorted(by_claim.Of(id));
     for (Doc* d : group) {
       d->Clear(Rule::kDuplicateClaim);
       Touched(d);
@@ -545,9 +582,7 @@ struct SpecLoader::State {
 
   // Two specs of one namespace writing one connection Secret would overwrite each other.
   void CheckDuplicateSecret(const std::string& id) {
-    auto it = by_secret.find(id);
-    if (it == by_secret.end()) return;
-    const Group group = Sorted(it->second);
+    const Group group = Sorted(by_secret.Of(id));
     for (Doc* d : group) {
       d->Clear(Rule::kDuplicateSecret);
       Touched(d);
@@ -581,7 +616,7 @@ struct SpecLoader::State {
     Touched(d);
     if (!source_checkable) return;
     const std::string& target = d->spec->source->instance_key;
-    if (by_key.contains(target)) return;
+    if (by_key.Contains(target)) return;
     d->Add(Rule::kSourceReference,
            Diagnostic{FieldLocation(*d, "spec.source.instance"), "spec.source.instance",
                       "found " + detail::Quote(target) +
@@ -604,8 +639,8 @@ struct SpecLoader::State {
     const SourceLocation at = FieldLocation(*d, "spec.customerManagedKeyRef");
     const std::string& ref = spec.customer_managed_key_ref;
     const std::string name = ref.substr(ref.find('/') + 1);
-    auto found = by_key.find("cmk/" + ref);
-    if (found == by_key.end()) {
+    const Group found = by_key.Of("cmk/" + ref);
+    if (found.empty()) {
       d->Add(Rule::kKeyReference,
              Diagnostic{at, "spec.customerManagedKeyRef",
                         "found " + detail::Quote(name) +
@@ -617,7 +652,7 @@ struct SpecLoader::State {
                         ""});
       return;
     }
-    const Doc* last = *std::max_element(found->second.begin(), found->second.end(), Before);
+    const Doc* last = *std::max_element(found.begin(), found.end(), Before);
     if (!last->errors.empty() || !last->cross.empty()) return;
     const CustomerManagedKeySpec& key = *last->key_spec;
     std::string mismatch;
@@ -710,17 +745,16 @@ struct SpecLoader::State {
     key_refs_checkable = key_refs_now;
 
     std::set<Doc*> sources, key_users;
-    auto collect = [](const Index& index, const std::string& id, std::set<Doc*>* out) {
-      auto it = index.find(id);
-      if (it != index.end()) out->insert(it->second.begin(), it->second.end());
+    auto collect = [](const DocIndex& index, const std::string& id, std::set<Doc*>* out) {
+      for (Doc* d : index.Of(id)) out->insert(d);
     };
     if (recheck_sources) {
-      for (const auto& [_, g] : source_refs) sources.insert(g.begin(), g.end());
+      source_refs.ForEach([&sources](Doc* d) { sources.insert(d); });
     } else {
       for (const std::string& k : dirty_keys) collect(source_refs, k, &sources);
     }
     if (recheck_key_refs) {
-      for (const auto& [_, g] : key_refs) key_users.insert(g.begin(), g.end());
+      key_refs.ForEach([&key_users](Doc* d) { key_users.insert(d); });
     } else {
       // A key document's validity moves with its key group and its claim group.
       std::set<std::string> refs;
@@ -728,9 +762,7 @@ struct SpecLoader::State {
         if (IsKeySpecKey(k)) refs.insert(k.substr(4));
       }
       for (const std::string& c : dirty_claims) {
-        auto it = by_claim.find(c);
-        if (it == by_claim.end()) continue;
-        for (const Doc* d : it->second) {
+        for (const Doc* d : by_claim.Of(c)) {
           if (d->kind == Kind::kKey) refs.insert(d->key_spec->key());
         }
       }
@@ -748,9 +780,7 @@ struct SpecLoader::State {
 
   // The valid document of `key`, if any (two documents of one key are both invalid).
   Doc* ValidDoc(const std::string& key) const {
-    auto it = by_key.find(key);
-    if (it == by_key.end()) return nullptr;
-    for (Doc* d : it->second) {
+    for (Doc* d : by_key.Of(key)) {
       if (d->Valid()) return d;
     }
     return nullptr;
