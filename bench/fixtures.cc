@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -128,6 +129,15 @@ reconcile::Observed ObservedAccount(int n, bool details, base::SystemTime when) 
   }
   l.Index();  // as the controller does for every LIST it stores
   return o;
+}
+
+long StatusKib(const char* field) {
+  std::ifstream in("/proc/self/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+  }
+  return -1;
 }
 
 std::string MakeTempDir(const std::string& tag) {

@@ -44,6 +44,8 @@ reconcile::Observed ObservedAccount(int n, bool details, base::SystemTime when);
 
 // A fresh, empty directory under $TMPDIR (default /tmp) for files the benchmark writes.
 std::string MakeTempDir(const std::string& tag);
+// A "VmXXX:" line of /proc/self/status ("VmHWM:", "VmRSS:"), KiB; -1 when absent.
+long StatusKib(const char* field);
 void RemoveTree(const std::string& dir);
 
 }  // namespace aura::bench

@@ -31,25 +31,15 @@ namespace {
 
 using namespace aura;
 
-// A "VmXXX:" line of /proc/self/status, KiB.
-long ReadStatusKib(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
-  }
-  return -1;
-}
-
 // The peak resident set of this process image. Not getrusage's ru_maxrss: Linux carries the
 // parent's peak across fork+exec into it (bench/run's Python parent showed as 22 MiB at start).
-long MaxRssKib() { return ReadStatusKib("VmHWM:"); }
+long MaxRssKib() { return bench::StatusKib("VmHWM:"); }
 
 // The current resident set (VmRSS), KiB, after returning free heap pages to the system: what a
 // step keeps, as opposed to its transient peak.
 long RssKib() {
   ::malloc_trim(0);
-  return ReadStatusKib("VmRSS:");
+  return bench::StatusKib("VmRSS:");
 }
 
 // With `observed`, each entry keeps the observation of a running instance fetched an hour ago

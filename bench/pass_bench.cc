@@ -47,16 +47,6 @@ double CpuSeconds() {
   return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
-// A "VmXXX:" line of /proc/self/status, KiB.
-long StatusKib(const char* field) {
-  std::ifstream in("/proc/self/status");
-  std::string line;
-  while (std::getline(in, line)) {
-    if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
-  }
-  return -1;
-}
-
 double WallSeconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
@@ -108,7 +98,7 @@ int main(int argc, char** argv) {
   ::malloc_trim(0);
   // What the fake account (N instances) and the opened journal hold before the controller
   // starts: the controller's own memory is the peak less the account's part.
-  const long before_controller_kib = StatusKib("VmRSS:");
+  const long before_controller_kib = bench::StatusKib("VmRSS:");
   reconcile::testing::MemCredentialStore credentials;
   reconcile::FileSpecSource specs({dir + "/specs"});
   metrics::Metrics metrics;
@@ -187,7 +177,7 @@ int main(int argc, char** argv) {
       "\"rss_before_controller_kib\": %ld, \"peak_rss_kib\": %ld}\n",
       n, setup_s, converged ? "true" : "false", passes, pass_cpu, pass_cpu_max, start_cpu,
       pass_wall, reconciled, reload_cpu * 1000, reloaded ? "true" : "false", queued,
-      before_controller_kib, StatusKib("VmHWM:"));
+      before_controller_kib, bench::StatusKib("VmHWM:"));
   bench::RemoveTree(dir);
   return 0;
 }

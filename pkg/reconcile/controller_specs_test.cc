@@ -5,8 +5,10 @@
 
 #include <filesystem>
 #include <fstream>
+#include <memory>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "pkg/metrics/metrics.h"
 #include "pkg/reconcile/controller.h"
@@ -36,6 +38,19 @@ class ControllerSpecFilesTest : public ::testing::Test {
     std::ofstream(fs::path(root_) / name, std::ios::trunc) << text;
   }
 
+  // Specs shop/a and shop/b in a.yaml and b.yaml, loaded by a controller over the folder, and
+  // the queue drained.
+  Controller& Start() {
+    Write("a.yaml", Doc({}, "a"));
+    Write("b.yaml", Doc({}, "b"));
+    specs_ = std::make_unique<FileSpecSource>(std::vector<std::string>{root_});
+    controller_ = std::make_unique<Controller>(options_, api_, journal_, creds_, *specs_, clock_,
+                                               metrics_, log_);
+    EXPECT_TRUE(controller_->RefreshSpecs(true));
+    EXPECT_EQ(Drain(*controller_), (std::set<std::string>{"shop/a", "shop/b"}));  // all at first
+    return *controller_;
+  }
+
   // Every key queued now, the queue left empty.
   std::set<std::string> Drain(Controller& c) {
     std::set<std::string> keys;
@@ -55,17 +70,13 @@ class ControllerSpecFilesTest : public ::testing::Test {
                     &clock_};
   ControllerOptions options_;
   std::string root_;
+  std::unique_ptr<FileSpecSource> specs_;
+  std::unique_ptr<Controller> controller_;  // after specs_: destroyed first
 };
 
 TEST_F(ControllerSpecFilesTest, AReloadQueuesOnlyTheKeysThatChanged) {
   ASSERT_FALSE(root_.empty());
-  Write("a.yaml", Doc({}, "a"));
-  Write("b.yaml", Doc({}, "b"));
-  FileSpecSource specs({root_});
-  Controller c(options_, api_, journal_, creds_, specs, clock_, metrics_, log_);
-
-  ASSERT_TRUE(c.RefreshSpecs(true));
-  EXPECT_EQ(Drain(c), (std::set<std::string>{"shop/a", "shop/b"}));  // the first load: all
+  Controller& c = Start();
 
   Write("b.yaml", Doc({{"memory", "8GB"}}, "b"));
   ASSERT_TRUE(c.RefreshSpecs(true));
@@ -91,12 +102,7 @@ TEST_F(ControllerSpecFilesTest, AReloadQueuesOnlyTheKeysThatChanged) {
 
 TEST_F(ControllerSpecFilesTest, ABrokenFileQueuesEveryKeyWhenLoadsBecomeIncomplete) {
   ASSERT_FALSE(root_.empty());
-  Write("a.yaml", Doc({}, "a"));
-  Write("b.yaml", Doc({}, "b"));
-  FileSpecSource specs({root_});
-  Controller c(options_, api_, journal_, creds_, specs, clock_, metrics_, log_);
-  ASSERT_TRUE(c.RefreshSpecs(true));
-  (void)Drain(c);
+  Controller& c = Start();
 
   // b.yaml can no longer be read as YAML: deletions stop being safe, so every key is looked at
   // again (none is deleted: the planner holds them while the load is incomplete).

@@ -21,7 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::Doc;
-using testing::kTenant;
 
 class SpecLoaderTest : public ::testing::Test {
  protected:
@@ -116,25 +115,6 @@ void ExpectSame(const Applied& applied, const LoadDelta& delta, const LoadResult
   EXPECT_EQ(got_keys, want_keys);
 }
 
-std::string KeyDoc(const std::string& name, const std::string& aura, const std::string& type) {
-  return "apiVersion: aura.neo4j.io/v1alpha1\n"
-         "kind: AuraCustomerManagedKey\n"
-         "metadata:\n"
-         "  name: " +
-         name +
-         "\n"
-         "  namespace: shop\n"
-         "spec:\n"
-         "  tenantId: " +
-         std::string(kTenant) +
-         "\n"
-         "  cloudProvider: gcp\n"
-         "  region: europe-west1\n"
-         "  keyId: projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k\n"
-         "  instanceType: " +
-         type + "\n  name: " + aura + "\n";
-}
-
 // One random document from small pools, so that keys, Aura names, Secrets and references
 // collide and resolve often.
 std::string RandomDoc(std::mt19937& rng) {
@@ -165,8 +145,8 @@ std::string RandomDoc(std::mt19937& rng) {
     }
     case 5:
     case 6:
-      return KeyDoc(pick({"k1", "k2"}), pick({"Key A", "Key B"}),
-                    rng() % 8 == 0 ? "free-db" : "enterprise-db");
+      return testing::KeyDoc("", pick({"k1", "k2"}), rng() % 8 == 0 ? "free-db" : "enterprise-db",
+                             pick({"Key A", "Key B"}));
     case 7:
       return rng() % 2 ? "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\n" : "";
     case 8:

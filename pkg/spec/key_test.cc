@@ -8,31 +8,7 @@ namespace aura::spec {
 namespace {
 
 using testing::ExpectDiagnostics;
-
-// A valid key document (lines 1..12): tenantId line 7, cloudProvider 8, region 9, keyId 10,
-// instanceType 11, name 12; `extra` lines follow from 13.
-std::string KeyDoc(const std::string& extra = "", const std::string& name = "prod-key",
-                   const std::string& type = "enterprise-db") {
-  return "apiVersion: aura.neo4j.io/v1alpha1\n"
-         "kind: AuraCustomerManagedKey\n"
-         "metadata:\n"
-         "  name: " +
-         name +
-         "\n"
-         "  namespace: shop\n"
-         "spec:\n"
-         "  tenantId: " +
-         std::string(testing::kTenant) +
-         "\n"
-         "  cloudProvider: gcp\n"
-         "  region: europe-west1\n"
-         "  keyId: projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k\n"
-         "  instanceType: " +
-         type +
-         "\n"
-         "  name: Production Key\n" +
-         extra;
-}
+using testing::KeyDoc;
 
 std::string Instance(const std::string& ref) {
   return testing::Doc({{"type", "enterprise-db"}, {"customerManagedKeyRef", ref}});

@@ -15,7 +15,6 @@
 #include <cstring>
 #include <ctime>
 #include <filesystem>
-#include <map>
 #include <set>
 #include <unordered_map>
 #include <unordered_set>
@@ -228,6 +227,10 @@ std::string KeyRefId(const Doc& d) { return d.spec->customer_managed_key_ref; }
 
 struct SpecLoader::State {
   using Group = DocIndex::Group;
+
+  explicit State(const LoadOptions& o) : options(o) {
+    options.max_depth = std::clamp(o.max_depth, 1, kMaxDepthCeiling);
+  }
 
   std::vector<std::string> paths;
   LoadOptions options;
@@ -899,11 +902,9 @@ struct SpecLoader::State {
 
 SpecLoader::SpecLoader(std::vector<std::string> paths, LoadOptions options,
                        std::chrono::nanoseconds racy_window)
-    : state_(std::make_unique<State>()) {
+    : state_(std::make_unique<State>(options)) {
   state_->paths = std::move(paths);
   state_->racy_window = racy_window;
-  state_->options = options;
-  state_->options.max_depth = std::clamp(options.max_depth, 1, kMaxDepthCeiling);
 }
 
 SpecLoader::~SpecLoader() = default;
@@ -957,19 +958,15 @@ LoadResult LoadOnce(SpecLoader::State* s) {
 }  // namespace
 
 LoadResult Load(const std::vector<std::string>& paths, const LoadOptions& options) {
-  SpecLoader::State s;
+  SpecLoader::State s(options);
   s.paths = paths;
-  s.options = options;
-  s.options.max_depth = std::clamp(options.max_depth, 1, kMaxDepthCeiling);
   return LoadOnce(&s);
 }
 
 LoadResult LoadString(const std::string& text, const std::string& name,
                       const LoadOptions& options) {
-  SpecLoader::State s;
+  SpecLoader::State s(options);
   s.text = std::pair(text, name);
-  s.options = options;
-  s.options.max_depth = std::clamp(options.max_depth, 1, kMaxDepthCeiling);
   return LoadOnce(&s);
 }
 

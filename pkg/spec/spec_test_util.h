@@ -55,6 +55,32 @@ inline std::string Doc(const std::vector<std::pair<std::string, std::string>>& o
   return out;
 }
 
+// A valid key document (lines 1..12): tenantId line 7, cloudProvider 8, region 9, keyId 10,
+// instanceType 11, name (`aura_name`) 12; `extra` lines follow from 13.
+inline std::string KeyDoc(const std::string& extra = "", const std::string& name = "prod-key",
+                          const std::string& type = "enterprise-db",
+                          const std::string& aura_name = "Production Key") {
+  return "apiVersion: aura.neo4j.io/v1alpha1\n"
+         "kind: AuraCustomerManagedKey\n"
+         "metadata:\n"
+         "  name: " +
+         name +
+         "\n"
+         "  namespace: shop\n"
+         "spec:\n"
+         "  tenantId: " +
+         std::string(kTenant) +
+         "\n"
+         "  cloudProvider: gcp\n"
+         "  region: europe-west1\n"
+         "  keyId: projects/p/locations/europe-west1/keyRings/r/cryptoKeys/k\n"
+         "  instanceType: " +
+         type +
+         "\n"
+         "  name: " +
+         aura_name + "\n" + extra;
+}
+
 struct Expect {
   int line;
   int column;
