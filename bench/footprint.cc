@@ -5,13 +5,16 @@
 //   build-bench/bench/footprint --write-journal PATH N [--observed]  # N created entries
 //
 // Steps, each followed by the peak resident set (VmHWM) and the resident set kept after
-// malloc_trim (VmRSS): start (the binary and its libraries), the specs of N loaded from a folder
-// (100 per file) by a SpecLoader as the controller loads them, FileJournal::Open of a journal of
-// N, the observed account (a LIST of N and a detail GET of each), a pass (each key planned
-// alone, its status kept as the controller keeps it), one journal Put; then, apart, the `plan`
-// command's PlanAll over copies of the specs (every key's plan held at once). The --write-journal
-// form is for bench/run's 10,000-spec controller run: instance ids are bench::InstanceId(i), which
-// bench/run gives the simulator's instances too.
+// malloc_trim (VmRSS), in the controller's order: start (the binary and its libraries),
+// FileJournal::Open of a journal of N whose entries keep the last observation of their instance
+// (as a controller that has observed each instance leaves it, issue 21), the specs of N loaded
+// from a folder (100 per file) by a SpecLoader and kept in a map of desired specs, the observed
+// account (a LIST of N and a detail GET of each), a pass (each key planned alone, its status
+// kept as the controller keeps it), one journal Put that compacts (the whole journal rewritten,
+// as every max(1,000, N) records); then, apart, the `plan` command's PlanAll over copies of the
+// specs (every key's plan held at once). The --write-journal form is for bench/run's
+// 10,000-spec controller run: instance ids are bench::InstanceId(i), which bench/run gives the
+// simulator's instances too.
 #include <malloc.h>
 
 #include <cstdio>
@@ -87,25 +90,36 @@ int main(int argc, char** argv) {
   const std::string self = std::string("'") + argv[0] + "'";
   if (std::system((self + " --write-specs '" + dir + "/specs' " + std::to_string(n)).c_str()) !=
           0 ||
-      std::system(
-          (self + " --write-journal '" + dir + "/journal.json' " + std::to_string(n)).c_str()) !=
-          0) {
+      std::system((self + " --write-journal '" + dir + "/journal.json' " + std::to_string(n) +
+                   " --observed")
+                      .c_str()) != 0) {
     std::fprintf(stderr, "footprint: cannot write the inputs in %s\n", dir.c_str());
     return 1;
   }
   const long start = MaxRssKib();
   const long start_rss = RssKib();
 
-  // As the controller loads them: a SpecLoader whose cache and the delta share the specs.
-  spec::SpecLoader loader({dir + "/specs"});
-  spec::LoadDelta loaded = loader.Reload();
-  const long after_load = MaxRssKib();
-  const long load_rss = RssKib();
-
-  auto journal = store::FileJournal::Open(dir + "/journal.json", &base::RealClock());
+  // Opened first, as the controller opens it (before its first spec load). Every write compacts
+  // (compact_every 1), so the Put below is the costliest a steady controller makes: the whole
+  // journal rewritten, as it is every max(1,000, N) records.
+  store::FileJournalOptions journal_options;
+  journal_options.compact_every = 1;
+  auto journal =
+      store::FileJournal::Open(dir + "/journal.json", &base::RealClock(), journal_options);
   if (!journal.ok()) return 1;
   const long after_journal = MaxRssKib();
   const long journal_rss = RssKib();
+
+  // As the controller loads them: a SpecLoader whose cache shares the specs with the
+  // controller's map of desired specs (the delta itself is dropped once applied).
+  spec::SpecLoader loader({dir + "/specs"});
+  std::map<std::string, std::shared_ptr<const spec::InstanceSpec>> desired_specs;
+  {
+    spec::LoadDelta loaded = loader.Reload();
+    for (auto& s : loaded.changed_specs) desired_specs.emplace(s->key(), std::move(s));
+  }
+  const long after_load = MaxRssKib();
+  const long load_rss = RssKib();
 
   const base::SystemTime now = base::RealClock().SystemNow();
   reconcile::Observed observed = bench::ObservedAccount(n, true, now);
@@ -119,11 +133,11 @@ int main(int argc, char** argv) {
     reconcile::Owners owners;
     (void)(*journal)->ForEach(
         [&owners](const store::JournalEntry& e) { reconcile::AddOwners(e, &owners); });
-    for (const auto& s : loaded.changed_specs) {
-      auto e = (*journal)->Get(s->key());
+    for (const auto& [key, s] : desired_specs) {
+      auto e = (*journal)->Get(key);
       reconcile::KeyPlan p =
           reconcile::PlanKey(s.get(), false, e.ok() ? &*e : nullptr, observed, owners, now, {});
-      statuses.emplace(s->key(), std::move(p.status));
+      statuses.emplace(key, std::move(p.status));
     }
   }
   const long after_pass = MaxRssKib();
@@ -137,20 +151,21 @@ int main(int argc, char** argv) {
   std::size_t planned = 0;
   {
     reconcile::DesiredState desired;
-    desired.specs.reserve(loaded.changed_specs.size());
-    for (const auto& s : loaded.changed_specs) desired.specs.push_back(*s);
+    reconcile::DesiredState all;
+    all.specs.reserve(desired_specs.size());
+    for (const auto& [_, s] : desired_specs) all.specs.push_back(*s);
     auto entries = (*journal)->List();
-    planned = reconcile::PlanAll(desired, *entries, observed, now, {}).keys.size();
+    planned = reconcile::PlanAll(all, *entries, observed, now, {}).keys.size();
   }
   const long after_plan = MaxRssKib();
 
   std::printf(
       "{\"n\": %d, \"specs_loaded\": %zu, \"keys_planned\": %zu, \"vmhwm_kib\": {\"start\": %ld, "
-      "\"load\": %ld, \"journal\": %ld, \"observed\": %ld, \"pass\": %ld, \"put\": %ld, "
-      "\"plan_command\": %ld}, \"rss_kib\": {\"start\": %ld, \"load\": %ld, \"journal\": %ld, "
+      "\"journal\": %ld, \"load\": %ld, \"observed\": %ld, \"pass\": %ld, \"put\": %ld, "
+      "\"plan_command\": %ld}, \"rss_kib\": {\"start\": %ld, \"journal\": %ld, \"load\": %ld, "
       "\"observed\": %ld, \"pass\": %ld, \"put\": %ld}}\n",
-      n, loaded.changed_specs.size(), planned, start, after_load, after_journal, after_observed,
-      after_pass, after_put, after_plan, start_rss, load_rss, journal_rss, observed_rss, pass_rss,
+      n, desired_specs.size(), planned, start, after_journal, after_load, after_observed,
+      after_pass, after_put, after_plan, start_rss, journal_rss, load_rss, observed_rss, pass_rss,
       put_rss);
   journal->reset();
   bench::RemoveTree(dir);

@@ -274,79 +274,153 @@ StatusOr<std::string> EncodeJournal(const JournalImage& image) {
   return EncodeJournal(image.entries, image.generation, image.binding);
 }
 
+namespace {
+
+// The skeleton of a journal file (its dump(2) with "entries" empty and the checksum `sum`) and
+// where the entries go: before skeleton[open], the '}' of the empty "entries".
+struct Skeleton {
+  json doc;
+  std::string text;
+  std::size_t open = 0;
+  std::size_t sum_at = 0;  // of the checksum's hex digits
+};
+
+StatusOr<Skeleton> MakeSkeleton(std::uint64_t generation, const StateBinding& binding) {
+  Skeleton s;
+  s.doc = json{{"format", std::string(kJournalFormat)},
+               {"schema_version", kJournalSchemaVersion},
+               {"generation", generation},
+               {"entries", json::object()}};
+  if (!binding.empty()) {
+    s.doc["binding"] = json{{"api_url", binding.api_url}, {"client", binding.client}};
+  }
+  static constexpr std::string_view kSum = "sha256:";
+  s.doc["checksum"] = std::string(kSum) + std::string(64, '0');
+  s.text = s.doc.dump(2) + "\n";
+  s.doc.erase("checksum");
+  // "checksum" sorts first and holds only hex digits, so these are the two members.
+  static constexpr std::string_view kChecksum = "\n  \"checksum\": \"";
+  static constexpr std::string_view kEmpty = "\n  \"entries\": {}";
+  const std::size_t sum_at = s.text.find(kChecksum);
+  const std::size_t at = s.text.find(kEmpty);
+  if (sum_at == std::string::npos || at == std::string::npos) {
+    return base::InternalError("journal skeleton without checksum or entries");
+  }
+  s.open = at + kEmpty.size() - 1;
+  s.sum_at = sum_at + kChecksum.size();
+  return s;
+}
+
+}  // namespace
+
 StatusOr<std::string> EncodeJournal(const std::map<std::string, JournalEntry>& entries,
                                     std::uint64_t generation, const StateBinding& binding) {
+  AURA_ASSIGN_OR_RETURN(std::string checksum, JournalFileChecksum(entries, generation, binding));
+  std::string out;
+  AURA_RETURN_IF_ERROR(
+      WriteJournal(entries, generation, binding, checksum, [&out](std::string_view part) {
+        out += part;
+        return Status::Ok();
+      }));
+  return out;
+}
+
+StatusOr<std::string> JournalFileChecksum(const std::map<std::string, JournalEntry>& entries,
+                                          std::uint64_t generation, const StateBinding& binding) {
   try {
-    json doc{{"format", std::string(kJournalFormat)},
-             {"schema_version", kJournalSchemaVersion},
-             {"generation", generation},
-             {"entries", json::object()}};
-    if (!binding.empty()) {
-      doc["binding"] = json{{"api_url", binding.api_url}, {"client", binding.client}};
-    }
-    // The text is the skeleton's dump(2) with the entries spliced into its empty "entries",
-    // and a checksum placeholder of the final length, filled in at the end.
-    static constexpr std::string_view kSum = "sha256:";
-    doc["checksum"] = std::string(kSum) + std::string(64, '0');
-    const std::string skeleton = doc.dump(2) + "\n";
-    // "checksum" sorts first and holds only hex digits, so these are the two members.
-    static constexpr std::string_view kChecksum = "\n  \"checksum\": \"";
-    static constexpr std::string_view kEmpty = "\n  \"entries\": {}";
-    const std::size_t sum_at = skeleton.find(kChecksum);
-    const std::size_t at = skeleton.find(kEmpty);
-    if (sum_at == std::string::npos || at == std::string::npos) {
-      return base::InternalError("journal skeleton without checksum or entries");
-    }
-    const std::size_t open = at + kEmpty.size() - 1;  // the '}' of "{}"
-    std::string out(skeleton, 0, open);
+    AURA_ASSIGN_OR_RETURN(Skeleton skeleton, MakeSkeleton(generation, binding));
     Sha256 h;
-    HashCompact(doc, &h, [&](Sha256* hash) {
+    HashCompact(skeleton.doc, &h, [&](Sha256* hash) {
       bool first = true;
       for (const auto& [key, e] : entries) {
-        const json entry = EncodeEntry(e);
-        const std::string quoted_key = json(key).dump();
-        if (!first) out += ",";
-        HashEntry(hash, &first, quoted_key, entry.dump());
-        out += "\n    ";
-        out += quoted_key;
-        out += ": ";
-        AppendIndented(&out, entry.dump(2), 4);
+        HashEntry(hash, &first, json(key).dump(), EncodeEntry(e).dump());
       }
     });
-    if (!entries.empty()) out += "\n  ";
-    out.append(skeleton, open, std::string::npos);
     AURA_ASSIGN_OR_RETURN(std::string hex, h.HexDigest());
-    out.replace(sum_at + kChecksum.size() + kSum.size(), hex.size(), hex);
-    return out;
+    return "sha256:" + hex;
   } catch (const json::exception& e) {
     return base::InvalidArgumentError(std::string("cannot serialize the journal: ") + e.what());
   }
 }
 
-StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
-  if (bytes.empty()) return base::DataLossError("the file is empty (an interrupted copy?)");
+Status WriteJournal(const std::map<std::string, JournalEntry>& entries, std::uint64_t generation,
+                    const StateBinding& binding, std::string_view checksum,
+                    const JournalSink& sink) {
+  // The text is the skeleton's dump(2) with the entries spliced into its empty "entries".
+  constexpr std::size_t kPiece = 1 << 20;  // pieces of about this size go to the sink
+  try {
+    AURA_ASSIGN_OR_RETURN(Skeleton skeleton, MakeSkeleton(generation, binding));
+    if (checksum.size() != std::string_view("sha256:").size() + 64) {
+      return base::InvalidArgumentError("not a journal checksum: " + std::string(checksum));
+    }
+    skeleton.text.replace(skeleton.sum_at, checksum.size(), checksum);
+    std::string out(skeleton.text, 0, skeleton.open);
+    bool first = true;
+    for (const auto& [key, e] : entries) {
+      if (!first) out += ",";
+      first = false;
+      out += "\n    ";
+      out += json(key).dump();
+      out += ": ";
+      AppendIndented(&out, EncodeEntry(e).dump(2), 4);
+      if (out.size() >= kPiece) {
+        AURA_RETURN_IF_ERROR(sink(out));
+        out.clear();
+      }
+    }
+    if (!entries.empty()) out += "\n  ";
+    out.append(skeleton.text, skeleton.open, std::string::npos);
+    return sink(out);
+  } catch (const json::exception& e) {
+    return base::InvalidArgumentError(std::string("cannot serialize the journal: ") + e.what());
+  }
+}
+
+namespace {
+
+// DecodeJournal's parse. With `stream`, the checksum is computed while the entries are parsed,
+// each entry's compact dump fed to the hash and dropped (the dumps of 100,000 entries cost
+// ~55 MiB): possible when the entries come in increasing key order after every other member
+// that sorts before "entries", as this code writes them. *streamed says whether that held; when
+// it did not, nothing is returned and the caller parses again without `stream`, keeping the
+// dumps to hash them in key order.
+StatusOr<JournalImage> DecodeJournalWith(std::string_view bytes, bool stream, bool* streamed) {
+  *streamed = stream;
   // The members of the top-level "entries" object are decoded as the parser completes each and
   // then dropped from the document, so only one entry's tree exists at a time. Their compact
   // dumps, by key, make the checksum; their decoding errors are reported only once the
   // document's version, format and checksum are known to be right, the first by key order, as
   // a whole-document decode would.
   JournalImage image;
-  // The compact dumps, one after the other in `dumps`, and where each is, in file order. Files
-  // this code writes list the keys in increasing order; only other files need a sort at the end
-  // (a map of 100,000 dumps cost ~10% of an open of that size).
+  // Without `stream`: the compact dumps, one after the other in `dumps`, and where each is, in
+  // file order. Files this code writes list the keys in increasing order; only other files need
+  // a sort at the end (a map of 100,000 dumps cost ~10% of an open of that size).
   std::string dumps;
   struct Dumped {
     std::string key;
     std::size_t at, size;
   };
   std::vector<Dumped> dumped;
+  // With `stream`: the hash so far, and the compact dumps of the top-level members read before
+  // "entries" began (checked against the whole document at the end).
+  Sha256 streaming;
+  bool first_entry = true;
+  std::string last_key;
+  std::map<std::string, std::string> before_entries;
+  int entries_members = 0;
   std::map<std::string, Status> entry_errors;
   std::string top_key, entry_key;
   bool in_entries = false;
   const auto take_entry = [&](json& value) {
-    const std::size_t at = dumps.size();
-    dumps += value.dump();
-    dumped.push_back({entry_key, at, dumps.size() - at});
+    if (stream) {
+      if (!first_entry && !(last_key < entry_key)) *streamed = false;
+      last_key = entry_key;
+      if (*streamed) HashEntry(&streaming, &first_entry, json(entry_key).dump(), value.dump());
+    } else {
+      const std::size_t at = dumps.size();
+      dumps += value.dump();
+      dumped.push_back({entry_key, at, dumps.size() - at});
+    }
     JournalEntry e;
     Status s = DecodeEntry(entry_key, value, &e);
     if (s.ok()) {
@@ -363,12 +437,31 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
       if (event == E::key) top_key = parsed.get<std::string>();
       if (event == E::object_start && top_key == "entries") {
         in_entries = true;  // a repeated "entries" member replaces the earlier one
+        if (++entries_members > 1) *streamed = false;
+        if (stream && *streamed) {
+          streaming.Update("{");
+          for (const auto& [k, dump] : before_entries) {
+            streaming.Update(json(k).dump());
+            streaming.Update(":");
+            streaming.Update(dump);
+            streaming.Update(",");
+          }
+          streaming.Update("\"entries\":{");
+        }
         image.entries.clear();
         dumps.clear();
         dumped.clear();
         entry_errors.clear();
+        return true;
       }
-      if (event == E::object_end) in_entries = false;
+      if (event == E::object_end && in_entries) {
+        in_entries = false;
+        return true;
+      }
+      if (stream && entries_members == 0 && top_key != "checksum" &&
+          (event == E::value || event == E::object_end || event == E::array_end)) {
+        before_entries[top_key] = parsed.dump();
+      }
       return true;
     }
     if (depth != 2 || !in_entries) return true;
@@ -417,7 +510,29 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   auto entries = doc.find("entries");
   std::string actual;
   try {
-    if (entries != doc.end() && entries->is_object()) {
+    if (entries != doc.end() && entries->is_object() && stream) {
+      // The members hashed before the entries must be exactly the document's that sort before
+      // "entries" (another order, or a member repeated later, is hashed in a second parse).
+      std::map<std::string, std::string> expected;
+      for (auto it = doc.begin(); it != doc.end() && it.key() < "entries"; ++it) {
+        if (it.key() != "checksum") expected[it.key()] = it.value().dump();
+      }
+      if (!*streamed || expected != before_entries) {
+        *streamed = false;
+        return base::InternalError("not streamable");
+      }
+      streaming.Update("}");
+      for (auto it = doc.find("entries"); ++it != doc.end();) {
+        streaming.Update(",");
+        streaming.Update(json(it.key()).dump());
+        streaming.Update(":");
+        streaming.Update(it.value().dump());
+      }
+      streaming.Update("}");
+      StatusOr<std::string> hex = streaming.HexDigest();
+      if (!hex.ok()) return base::DataLossError(hex.status().message());
+      actual = "sha256:" + *hex;
+    } else if (entries != doc.end() && entries->is_object()) {
       Sha256 h;
       bool increasing = true;
       for (std::size_t i = 1; i < dumped.size() && increasing; ++i) {
@@ -468,6 +583,16 @@ StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
   }
   if (!entry_errors.empty()) return entry_errors.begin()->second;
   return image;
+}
+
+}  // namespace
+
+StatusOr<JournalImage> DecodeJournal(std::string_view bytes) {
+  if (bytes.empty()) return base::DataLossError("the file is empty (an interrupted copy?)");
+  bool streamed = false;
+  StatusOr<JournalImage> image = DecodeJournalWith(bytes, /*stream=*/true, &streamed);
+  if (streamed) return image;
+  return DecodeJournalWith(bytes, /*stream=*/false, &streamed);
 }
 
 StatusOr<std::string> EncodeJournalEntry(const JournalEntry& e) {

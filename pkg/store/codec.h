@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -37,6 +38,17 @@ struct JournalImage {
 [[nodiscard]] base::StatusOr<std::string> EncodeJournal(
     const std::map<std::string, JournalEntry>& entries, std::uint64_t generation,
     const StateBinding& binding = {});
+// The same bytes without holding them whole (~110 MB at 100,000 entries): the checksum, which
+// comes first in the file, is computed in a pass of its own (kInvalidArgument when a string is
+// not valid UTF-8); then WriteJournal gives the text with it to `sink` in pieces of about 1 MiB.
+// A sink error stops the write and is returned.
+using JournalSink = std::function<base::Status(std::string_view)>;
+[[nodiscard]] base::StatusOr<std::string> JournalFileChecksum(
+    const std::map<std::string, JournalEntry>& entries, std::uint64_t generation,
+    const StateBinding& binding);
+[[nodiscard]] base::Status WriteJournal(const std::map<std::string, JournalEntry>& entries,
+                                        std::uint64_t generation, const StateBinding& binding,
+                                        std::string_view checksum, const JournalSink& sink);
 // Parses and verifies a journal file. kDataLoss naming what is wrong (never the content).
 [[nodiscard]] base::StatusOr<JournalImage> DecodeJournal(std::string_view bytes);
 // "sha256:<hex>" over the compact dump of `doc` without its "checksum" member.

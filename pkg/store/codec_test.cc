@@ -262,6 +262,73 @@ TEST(JournalCodecTest, DecodesAsTheWholeDocumentReadsIt) {
   EXPECT_EQ(r->entries.size(), 1u);
 }
 
+// The checksum is computed while the entries are read when the file is laid out as this code
+// writes it; any other layout is hashed in its sorted order all the same.
+TEST(JournalCodecTest, HashesMembersInTheirSortedPlaceWhateverTheFileOrder) {
+  json doc = ValidDoc();
+  doc["binding"] = json{{"api_url", "https://api.example"}, {"client", "fp"}};
+  doc["checksum"] = *JournalChecksum(doc);
+  const auto text = [&](const json& binding) {
+    return "{\"checksum\":" + doc["checksum"].dump() + ",\"entries\":" + doc["entries"].dump() +
+           ",\"binding\":" + binding.dump() + ",\"format\":" + doc["format"].dump() +
+           ",\"generation\":0,\"schema_version\":2}";
+  };
+  auto r = DecodeJournal(text(doc["binding"]));  // the binding after the entries
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->binding.api_url, "https://api.example");
+  EXPECT_EQ(r->entries.at("a/b").instance_id, "abcd1234");
+  ExpectDataLoss(text(json{{"api_url", "https://other"}, {"client", "fp"}}), "checksum mismatch");
+  // Before the entries and repeated after them with another value: the last counts.
+  const std::string twice = "{\"binding\":{\"api_url\":\"https://first\",\"client\":\"fp\"}," +
+                            text(doc["binding"]).substr(1);
+  r = DecodeJournal(twice);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->binding.api_url, "https://api.example");
+  // As written (sorted, the binding first), and with one entry's byte changed: a mismatch.
+  const std::string sealed = Seal(doc);
+  ASSERT_TRUE(DecodeJournal(sealed).ok());
+  std::string damaged = sealed;
+  damaged.replace(damaged.find("abcd1234"), 8, "abcd1235");
+  ExpectDataLoss(damaged, "checksum mismatch");
+}
+
+// A compaction writes the text in pieces of about 1 MiB, never the whole: the pieces add up to
+// EncodeJournal's bytes, and a sink error stops the write.
+TEST(JournalCodecTest, WritesTheTextInPieces) {
+  std::map<std::string, JournalEntry> entries;
+  for (int i = 0; i < 4000; ++i) {
+    const std::string key = "ns/k" + std::to_string(i);
+    entries[key] = FullEntry(key, "id" + std::to_string(i));
+  }
+  const StateBinding binding{"https://api.example", "fp"};
+  auto whole = EncodeJournal(entries, 9, binding);
+  ASSERT_TRUE(whole.ok()) << whole.status();
+  auto sum = JournalFileChecksum(entries, 9, binding);
+  ASSERT_TRUE(sum.ok()) << sum.status();
+  std::string joined;
+  std::vector<std::size_t> sizes;
+  ASSERT_TRUE(WriteJournal(entries, 9, binding, *sum, [&](std::string_view piece) {
+                sizes.push_back(piece.size());
+                joined += piece;
+                return base::Status::Ok();
+              }).ok());
+  EXPECT_EQ(joined, *whole);
+  ASSERT_GE(whole->size(), 3u << 20);
+  EXPECT_GE(sizes.size(), 3u);
+  for (std::size_t n : sizes) EXPECT_LT(n, (1u << 20) + 16 * 1024);
+  int calls = 0;
+  base::Status s = WriteJournal(entries, 9, binding, *sum, [&](std::string_view) {
+    ++calls;
+    return base::UnavailableError("write: No space left on device (ENOSPC)");
+  });
+  EXPECT_EQ(s.code(), base::StatusCode::kUnavailable);
+  EXPECT_EQ(calls, 1);
+  // An entry that cannot be serialized fails the checksum pass, before any text exists.
+  entries["ns/k0"].aura_name = "\xff";
+  EXPECT_EQ(JournalFileChecksum(entries, 9, binding).status().code(),
+            base::StatusCode::kInvalidArgument);
+}
+
 TEST(CredentialsCodecTest, RoundTrip) {
   Credentials c{"id1", "neo4j+s://id1.databases.neo4j.io", "neo4j", "s3cr3t-pass"};
   auto bytes = EncodeCredentials("shop/orders", c, At(1798761600000000000));

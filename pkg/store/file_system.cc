@@ -259,12 +259,19 @@ std::string TempPathFor(const std::string& path) {
 
 Status WriteFileAtomic(FileSystem& fs, const std::string& path, std::string_view data,
                        unsigned mode) {
+  return WriteFileAtomicStreamed(fs, path, mode,
+                                 [data](const AppendFn& append) { return append(data); });
+}
+
+Status WriteFileAtomicStreamed(FileSystem& fs, const std::string& path, unsigned mode,
+                               const std::function<Status(const AppendFn&)>& write) {
   const std::string dir = DirName(path);
   const std::string temp = TempPathFor(path);
 
   StatusOr<std::unique_ptr<WritableFile>> file = fs.CreateExclusive(temp, mode);
   if (!file.ok()) return file.status();
-  Status s = (*file)->Append(data);
+  WritableFile& f = **file;
+  Status s = write([&f](std::string_view piece) { return f.Append(piece); });
   if (s.ok()) s = (*file)->Sync();
   if (s.ok()) s = (*file)->Close();
   if (s.ok()) s = fs.Rename(temp, path);

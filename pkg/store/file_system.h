@@ -19,6 +19,7 @@
 // by one thread at a time.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -90,6 +91,14 @@ bool IsTempFileOf(std::string_view name, std::string_view base_name);
 // known to be durable.
 [[nodiscard]] base::Status WriteFileAtomic(FileSystem& fs, const std::string& path,
                                            std::string_view data, unsigned mode);
+
+// The same, with the content given in pieces: `write` calls `append` for each (a journal of
+// 100,000 entries is ~110 MB, never held whole). An error of `write` or `append` is an error of
+// step 2: the temp file is removed and `path` keeps its previous content.
+using AppendFn = std::function<base::Status(std::string_view)>;
+[[nodiscard]] base::Status WriteFileAtomicStreamed(
+    FileSystem& fs, const std::string& path, unsigned mode,
+    const std::function<base::Status(const AppendFn&)>& write);
 
 // "No space left on device (ENOSPC)".
 std::string ErrnoText(int err);
