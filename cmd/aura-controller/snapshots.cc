@@ -197,7 +197,8 @@ Status WaitUntilRunningAgain(const Config& c, Session& session, const std::strin
         AURA_ASSIGN_OR_RETURN(auto inst,
                               session.client().GetInstance(id, ratelimit::Priority::kPoll));
         left_running = left_running || inst.data.status != "running";
-        return std::make_pair(left_running && inst.data.status == "running", inst.data.status);
+        return std::make_pair(left_running && inst.data.status == "running",
+                              inst.data.status.str());
       });
 }
 

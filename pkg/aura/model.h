@@ -9,14 +9,16 @@
 #include <string>
 #include <vector>
 
+#include "pkg/base/atom.h"
+
 namespace aura::api {
 
 // An item of GET /v1/instances: existence only (no status, no memory). Required: id, name.
 struct InstanceSummary {
   std::string id;
   std::string name;
-  std::string tenant_id;       // "" when not reported
-  std::string cloud_provider;  // "" when not reported
+  base::Atom tenant_id;       // "" when not reported
+  base::Atom cloud_provider;  // "" when not reported
   std::string created_at;      // RFC 3339 as Aura sent it; "" when not reported
 };
 
@@ -26,14 +28,15 @@ struct InstanceSummary {
 struct Instance {
   std::string id;
   std::string name;
-  std::string status;          // creating, running, pausing, paused, resuming, updating, ...
+  base::Atom status;           // creating, running, pausing, paused, resuming, updating, ...
   std::string connection_url;  // empty while paused (or null)
-  std::string tenant_id;
-  std::string cloud_provider;
-  std::string region;
-  std::string type;
-  std::string memory;   // "4GB"
-  std::string storage;  // "8GB"; empty for free-db
+  // Values of small variety are interned (base::Atom: 8 bytes, one copy per process).
+  base::Atom tenant_id;
+  base::Atom cloud_provider;
+  base::Atom region;
+  base::Atom type;
+  base::Atom memory;   // "4GB"
+  base::Atom storage;  // "8GB"; empty for free-db
   std::string created_at;
   std::optional<bool> vector_optimized;
   std::optional<bool> graph_analytics_plugin;

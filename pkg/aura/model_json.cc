@@ -107,6 +107,11 @@ class Reader {
       Note(key, "a " + TypeName(*v) + " where a string was expected (kept as text)");
     }
   }
+  void Str(const char* key, base::Atom* out, bool expected = false) const {
+    std::string v;
+    Str(key, &v, expected);
+    *out = v;
+  }
   void Str(const char* key, std::optional<std::string>* out, bool expected = false) const {
     std::string v;
     const json* j = Find(key);

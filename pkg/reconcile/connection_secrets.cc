@@ -508,7 +508,7 @@ base::StatusOr<std::vector<SecretChange>> ConnectionSecrets::PlanFor(
     if (got.status().code() == StatusCode::kNotFound) return std::optional<SecretObject>();
     return got.status().WithContext("reading connection Secret " + ns + "/" + name);
   };
-  const std::string ns = spec ? spec->namespace_name : NamespaceOf(key);
+  const std::string ns = spec ? spec->namespace_name.str() : NamespaceOf(key);
   if (spec != nullptr) {
     const std::string name = ConnectionSecretName(*spec);
     const std::string secret = ns + "/" + name;

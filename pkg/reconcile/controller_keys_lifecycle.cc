@@ -33,7 +33,7 @@ KeyChange Change(std::string op, const std::string& spec_key, const store::Journ
   c.spec_key = spec_key;
   if (e != nullptr) {
     c.aura_name = e->intent ? e->intent->aura_name : e->aura_name;
-    c.tenant_id = e->intent ? e->intent->tenant_id : e->tenant_id;
+    c.tenant_id = e->intent ? e->intent->tenant_id : e->tenant_id.str();
     c.key_id = e->instance_id;
   }
   c.message = std::move(message);

@@ -24,6 +24,7 @@
 #include <string>
 #include <vector>
 
+#include "pkg/base/atom.h"
 #include "pkg/aura/model.h"
 #include "pkg/base/clock.h"
 #include "pkg/reconcile/observed.h"
@@ -103,15 +104,15 @@ inline constexpr std::string_view kPhaseVanished = "Vanished";
 
 struct SpecStatus {
   std::string key;
-  std::string phase;
+  base::Atom phase;  // values of small variety are interned (base::Atom)
   bool ready = false;  // condition Ready: exists, stable, as the spec says
-  std::string ready_reason;
+  base::Atom ready_reason;
   bool synced = false;  // condition Synced: the last reconcile succeeded
-  std::string synced_reason;
+  base::Atom synced_reason;
   std::string message;
   std::string aura_id;
   std::string aura_name;
-  std::string aura_status;
+  base::Atom aura_status;
   std::string last_request_id;
   std::string last_error;
   bool drifted = false;         // observed differs from desired (an action is planned)

@@ -48,7 +48,7 @@ bool GetOptional(const json& j, const char* name, std::optional<T>* v) {
 std::string EncodeObservedInstance(const api::Instance& instance) {
   api::Instance i = instance;
   json j = json::object();
-  ForEachString(i, [&j](const char* name, const std::string& v) {
+  ForEachString(i, [&j](const char* name, const auto& v) {
     if (!v.empty()) j[name] = v;
   });
   PutOptional(j, "vector_optimized", i.vector_optimized);
@@ -64,7 +64,7 @@ std::optional<api::Instance> DecodeObservedInstance(std::string_view text) {
   if (!j.is_object()) return std::nullopt;
   api::Instance i;
   bool ok = true;
-  ForEachString(i, [&j, &ok](const char* name, std::string& v) {
+  ForEachString(i, [&j, &ok](const char* name, auto& v) {
     auto it = j.find(name);
     if (it == j.end()) return;
     if (!it->is_string()) {

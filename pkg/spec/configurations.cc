@@ -16,7 +16,7 @@ constexpr std::size_t kMaxListed = 10;
 struct Dimension {
   const char* path;
   std::string Combination::*offered;
-  const std::string InstanceSpec::*wanted;
+  const base::Atom InstanceSpec::*wanted;
   bool sizes;  // "NGB" values: nearest by size rather than by spelling
 };
 

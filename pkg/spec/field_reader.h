@@ -66,6 +66,22 @@ class FieldReader {
   Read ReadEnum(const Fields& fields, std::string_view name, const std::string& path,
                 const std::vector<std::string>& allowed, int typo_distance, std::string* out,
                 Position* where);
+  // The same two into an interned value (base::Atom), left as it is when the field is absent.
+  Read ReadString(const Fields& fields, std::string_view name, const std::string& path,
+                  base::Atom* out, Position* where) {
+    std::string v = *out;
+    const Read r = ReadString(fields, name, path, &v, where);
+    *out = v;
+    return r;
+  }
+  Read ReadEnum(const Fields& fields, std::string_view name, const std::string& path,
+                const std::vector<std::string>& allowed, int typo_distance, base::Atom* out,
+                Position* where) {
+    std::string v = *out;
+    const Read r = ReadEnum(fields, name, path, allowed, typo_distance, &v, where);
+    *out = v;
+    return r;
+  }
   // true/True/TRUE or false/False/FALSE, unquoted (or tagged !!bool).
   Read ReadBool(const Fields& fields, std::string_view name, const std::string& path, bool* out,
                 Position* where);

@@ -112,7 +112,7 @@ struct Doc {
 
   bool Valid() const { return kind != Kind::kUnknown && errors.empty() && cross.empty(); }
   const std::string& Tenant() const {
-    return kind == Kind::kKey ? key_spec->tenant_id : spec->tenant_id;
+    return kind == Kind::kKey ? key_spec->tenant_id : spec->tenant_id.str();
   }
   const std::string& AuraName() const {
     return kind == Kind::kKey ? key_spec->aura_name : spec->aura_name;

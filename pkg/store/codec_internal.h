@@ -29,6 +29,9 @@ class ObjectReader {
   void Get(const char* name, std::string* out) {
     if (const json* v = Find(name, "a string", &json::is_string)) *out = v->get<std::string>();
   }
+  void Get(const char* name, base::Atom* out) {
+    if (const json* v = Find(name, "a string", &json::is_string)) *out = v->get<std::string>();
+  }
   void Get(const char* name, bool* out) {
     if (const json* v = Find(name, "a boolean", &json::is_boolean)) *out = v->get<bool>();
   }

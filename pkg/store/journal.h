@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "pkg/base/atom.h"
 #include "pkg/base/clock.h"
 #include "pkg/base/status.h"
 
@@ -58,15 +59,15 @@ struct JournalEntry {
   std::string instance_id;             // set once the instance is known (Created / Adopted)
   Origin origin = Origin::kCreated;
   std::string aura_name;  // the name it was created or adopted under
-  std::string tenant_id;
+  base::Atom tenant_id;  // interned (base::Atom), as the other values of small variety
   bool credentials_saved = false;          // the one-time password is in the credentials store
   std::vector<std::string> duplicate_ids;  // extra same-named instances: alarmed, never deleted
   // From the spec, remembered because the spec may be gone when they matter:
   bool delete_on_removal = false;  // deletionPolicy: Delete when the spec was last seen
-  std::string cloud_provider;      // immutable parameters the instance was created with
-  std::string region;
-  std::string type;
-  std::string version;  // "" when adopted (Aura does not report it)
+  base::Atom cloud_provider;       // immutable parameters the instance was created with
+  base::Atom region;
+  base::Atom type;
+  base::Atom version;  // "" when adopted (Aura does not report it)
   // By spec field name ("cdcEnrichmentMode", "memory", ...).
   std::map<std::string, FieldPatch> patches;
   // Earlier instances of this key that disappeared (deleted outside the controller, or by Aura
