@@ -111,7 +111,10 @@ reconcile::Observed ObservedAccount(int n, bool details, base::SystemTime when) 
     reconcile::InstanceObservation& obs = o.instances[InstanceId(i)];
     obs.found = true;
     obs.observed_at = when;
-    obs.request_id = "get";
+    // As Aura's X-Request-Id: a UUID (36 characters, a heap block in every copy).
+    char rid[40];
+    std::snprintf(rid, sizeof rid, "5e0c7a9e-1b2d-4c3f-8a4b-%012d", i);
+    obs.request_id = rid;
     api::Instance& in = obs.instance;
     in.id = InstanceId(i);
     in.name = SpecName(i);

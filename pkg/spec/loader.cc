@@ -719,6 +719,7 @@ struct SpecLoader::State {
     for (const std::string& c : gone) cache.erase(c);
     uncached.clear();  // walk problems and texts: always read again
     for (auto& f : fresh) {
+      f->docs.shrink_to_fit();  // before any pointer to a document is kept; ~5% of the cache
       for (std::size_t i = 0; i < f->docs.size(); ++i) {
         Doc& d = f->docs[i];
         d.file = f.get();
@@ -779,6 +780,12 @@ struct SpecLoader::State {
     for (Doc* d : sources) CheckSourceReference(d);
     for (Doc* d : key_users) CheckKeyReference(d);
     loaded = true;
+    // Freed, not only cleared: after the first load they name every key, claim and Secret
+    // (~28 MiB at 100,000 specs, kept until the next reload before).
+    std::unordered_set<std::string>().swap(dirty_keys);
+    std::unordered_set<std::string>().swap(dirty_claims);
+    std::unordered_set<std::string>().swap(dirty_secrets);
+    std::vector<Doc*>().swap(added);
   }
 
   // The valid document of `key`, if any (two documents of one key are both invalid).

@@ -14,6 +14,8 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <optional>
@@ -35,7 +37,7 @@ enum class Recreate { kIfMissing, kNever };
 
 // 1-based line and column (columns count characters); 0 when unknown.
 struct SourceLocation {
-  std::string file;
+  base::Atom file;  // interned (base::Atom): every spec of a file names it
   int line = 0;
   int column = 0;
   bool operator==(const SourceLocation&) const = default;
@@ -49,30 +51,69 @@ struct LineColumn {
 };
 
 // Where each field the user wrote has its value, by field path ("spec.memory"). A small vector
-// in write order whose paths are interned (the schema's paths, a bounded set): 24 bytes a field.
-// A std::map<std::string, LineColumn> cost ~1.9 KiB per spec, most of a loaded spec's memory at
-// 100,000 specs (docs/BENCHMARKS.md). The map-like reads (find, count, contains, at) keep the
-// callers' code.
+// in write order of 8-byte entries: an interned path's number (the schema's paths, a bounded
+// set), the line and the column (columns past 65,535 read as 65,535). A std::map<std::string,
+// LineColumn> cost ~1.9 KiB per spec, most of a loaded spec's memory at 100,000 specs; pairs of
+// a path view and a LineColumn 24 bytes a field (docs/BENCHMARKS.md). The map-like reads (find,
+// count, contains, at) keep the callers' code; iterators give (path, LineColumn) pairs by value.
 class FieldLocations {
+  struct Entry {
+    std::uint16_t path = 0;
+    std::uint16_t column = 0;
+    std::uint32_t line = 0;
+    bool operator==(const Entry&) const = default;
+  };
+
  public:
   using value_type = std::pair<std::string_view, LineColumn>;
-  using const_iterator = std::vector<value_type>::const_iterator;
 
-  const_iterator begin() const { return entries_.begin(); }
-  const_iterator end() const { return entries_.end(); }
+  class const_iterator {
+   public:
+    using iterator_category = std::forward_iterator_tag;
+    using value_type = FieldLocations::value_type;
+    using difference_type = std::ptrdiff_t;
+    using pointer = void;
+    using reference = value_type;
+    struct Arrow {
+      value_type value;
+      const value_type* operator->() const { return &value; }
+    };
+
+    const_iterator() = default;
+    value_type operator*() const;
+    Arrow operator->() const { return Arrow{**this}; }
+    const_iterator& operator++() {
+      ++at_;
+      return *this;
+    }
+    const_iterator operator++(int) {
+      const_iterator before = *this;
+      ++at_;
+      return before;
+    }
+    bool operator==(const const_iterator&) const = default;
+
+   private:
+    friend class FieldLocations;
+    explicit const_iterator(const Entry* at) : at_(at) {}
+    const Entry* at_ = nullptr;
+  };
+
+  const_iterator begin() const { return const_iterator(entries_.data()); }
+  const_iterator end() const { return const_iterator(entries_.data() + entries_.size()); }
   std::size_t size() const { return entries_.size(); }
   bool empty() const { return entries_.empty(); }
   const_iterator find(std::string_view path) const;
   std::size_t count(std::string_view path) const { return find(path) == end() ? 0 : 1; }
   bool contains(std::string_view path) const { return find(path) != end(); }
   // Throws std::out_of_range when `path` is absent, like std::map::at.
-  const LineColumn& at(std::string_view path) const;
+  LineColumn at(std::string_view path) const;
   // Records (or moves) the location of `path`.
   void Set(std::string_view path, LineColumn at);
   bool operator==(const FieldLocations&) const = default;
 
  private:
-  std::vector<value_type> entries_;
+  std::vector<Entry> entries_;
 };
 
 // spec.source: the instance (and optionally its snapshot) a new instance is cloned from. Used
