@@ -192,14 +192,14 @@ Status Confirm(const Config& c, const std::string& command, const std::string& q
 Status WaitUntilRunningAgain(const Config& c, Session& session, const std::string& id,
                              const std::string& status) {
   bool left_running = status != "running" && !status.empty();
-  return WaitFor(
-      c, "instance " + id, session.stop(), [&]() -> base::StatusOr<std::pair<bool, std::string>> {
-        AURA_ASSIGN_OR_RETURN(auto inst,
-                              session.client().GetInstance(id, ratelimit::Priority::kPoll));
-        left_running = left_running || inst.data.status != "running";
-        return std::make_pair(left_running && inst.data.status == "running",
-                              inst.data.status.str());
-      });
+  return WaitFor(c, "instance " + id, session.stop(),
+                 [&]() -> base::StatusOr<std::pair<bool, std::string>> {
+                   AURA_ASSIGN_OR_RETURN(
+                       auto inst, session.client().GetInstance(id, ratelimit::Priority::kPoll));
+                   left_running = left_running || inst.data.status != "running";
+                   return std::make_pair(left_running && inst.data.status == "running",
+                                         inst.data.status.str());
+                 });
 }
 
 }  // namespace

@@ -19,7 +19,7 @@ struct InstanceSummary {
   std::string name;
   base::Atom tenant_id;       // "" when not reported
   base::Atom cloud_provider;  // "" when not reported
-  std::string created_at;      // RFC 3339 as Aura sent it; "" when not reported
+  std::string created_at;     // RFC 3339 as Aura sent it; "" when not reported
 };
 
 // GET /v1/instances/{id} and the bodies of PATCH, DELETE, pause, resume. Nothing is required:

@@ -1,7 +1,7 @@
 #include "pkg/base/atom.h"
 
-#include <mutex>
 #include <functional>
+#include <mutex>
 #include <ostream>
 #include <unordered_set>
 

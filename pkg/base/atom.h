@@ -32,7 +32,7 @@ class Atom {
   const std::string& str() const noexcept { return *s_; }
   void clear() noexcept { s_ = &Empty(); }
   operator const std::string&() const noexcept { return *s_; }  // NOLINT
-  operator std::string_view() const noexcept { return *s_; }     // NOLINT
+  operator std::string_view() const noexcept { return *s_; }    // NOLINT
   bool empty() const noexcept { return s_->empty(); }
   std::size_t size() const noexcept { return s_->size(); }
   const char* c_str() const noexcept { return s_->c_str(); }
@@ -66,8 +66,12 @@ class Atom {
   friend std::string operator+(const std::string& a, const Atom& b) { return Cat(a, *b.s_); }
   friend std::string operator+(const Atom& a, const char* b) { return Cat(*a.s_, b); }
   friend std::string operator+(const char* a, const Atom& b) { return Cat(a, *b.s_); }
-  friend std::string operator+(const Atom& a, char b) { return Cat(*a.s_, std::string_view(&b, 1)); }
-  friend std::string operator+(char a, const Atom& b) { return Cat(std::string_view(&a, 1), *b.s_); }
+  friend std::string operator+(const Atom& a, char b) {
+    return Cat(*a.s_, std::string_view(&b, 1));
+  }
+  friend std::string operator+(char a, const Atom& b) {
+    return Cat(std::string_view(&a, 1), *b.s_);
+  }
   friend std::ostream& operator<<(std::ostream& out, const Atom& a);
 
  private:

@@ -24,8 +24,8 @@
 #include <string>
 #include <vector>
 
-#include "pkg/base/atom.h"
 #include "pkg/aura/model.h"
+#include "pkg/base/atom.h"
 #include "pkg/base/clock.h"
 #include "pkg/reconcile/observed.h"
 #include "pkg/spec/spec.h"
@@ -104,7 +104,7 @@ inline constexpr std::string_view kPhaseVanished = "Vanished";
 
 struct SpecStatus {
   std::string key;
-  base::Atom phase;  // values of small variety are interned (base::Atom)
+  base::Atom phase;    // values of small variety are interned (base::Atom)
   bool ready = false;  // condition Ready: exists, stable, as the spec says
   base::Atom ready_reason;
   bool synced = false;  // condition Synced: the last reconcile succeeded

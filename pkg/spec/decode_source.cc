@@ -48,7 +48,8 @@ void ReadSource(FieldReader& r, const Fields& sf, InstanceSpec* spec) {
   const Read rr = r.ReadString(cf, "instance", "spec.source.instance", &ref, &ref_pos);
   if (rr == Read::kOk) {
     const auto slash = ref.find('/');
-    const std::string ns = slash == std::string::npos ? spec->namespace_name.str() : ref.substr(0, slash);
+    const std::string ns =
+        slash == std::string::npos ? spec->namespace_name.str() : ref.substr(0, slash);
     const std::string name = slash == std::string::npos ? ref : ref.substr(slash + 1);
     if (!IsDns1123Label(ns) || !IsDns1123Label(name)) {
       r.Error(ref_pos, "spec.source.instance",

@@ -4,9 +4,9 @@
 #include <map>
 #include <mutex>
 #include <optional>
-#include <vector>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "pkg/spec/spec.h"
 

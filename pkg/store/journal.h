@@ -58,9 +58,9 @@ struct JournalEntry {
   std::optional<CreateIntent> intent;  // a create in progress or of unknown outcome
   std::string instance_id;             // set once the instance is known (Created / Adopted)
   Origin origin = Origin::kCreated;
-  std::string aura_name;  // the name it was created or adopted under
-  base::Atom tenant_id;  // interned (base::Atom), as the other values of small variety
-  bool credentials_saved = false;          // the one-time password is in the credentials store
+  std::string aura_name;           // the name it was created or adopted under
+  base::Atom tenant_id;            // interned (base::Atom), as the other values of small variety
+  bool credentials_saved = false;  // the one-time password is in the credentials store
   std::vector<std::string> duplicate_ids;  // extra same-named instances: alarmed, never deleted
   // From the spec, remembered because the spec may be gone when they matter:
   bool delete_on_removal = false;  // deletionPolicy: Delete when the spec was last seen
