@@ -314,6 +314,69 @@ TEST_F(FileJournalTest, LockFailureOtherThanContentionIsReported) {
   EXPECT_THAT(j.status().message(), HasSubstr("locking the journal " + path_));
 }
 
+// A compaction of a journal larger than one piece (the snapshot goes out in ~1 MiB appends,
+// never whole): stopped before any of its steps, the snapshot on disk is the old one, whole, and
+// every entry is read back; let run, the new snapshot holds them all.
+TEST_F(FileJournalTest, ACompactionInPiecesStoppedAtAnyStepLosesNothing) {
+  constexpr int kEntries = 2200;  // ~2.3 MiB of snapshot: three pieces
+  {
+    auto j = MustOpen();
+    for (int i = 0; i < kEntries; ++i) {
+      const std::string key = "ns/k" + std::to_string(i);
+      ASSERT_TRUE(j->Put(FullEntry(key, "id" + std::to_string(i))).ok());
+    }
+  }
+  const std::string before = Disk();
+  ASSERT_GT(ReadRaw(path_).size() + ReadRaw(log_).size(), 2u << 20);
+  // The compaction a reopen makes (its log holds records), traced once without faults.
+  FaultInjectingFileSystem tracer;
+  std::vector<std::string> steps;
+  {
+    const std::string saved_snapshot = ReadRaw(path_), saved_log = ReadRaw(log_);
+    ASSERT_NE(MustOpen({.fs = &tracer}), nullptr);
+    steps = tracer.trace();
+    WriteRaw(path_, saved_snapshot);
+    WriteRaw(log_, saved_log);
+  }
+  const auto snapshot_appends = std::count_if(steps.begin(), steps.end(), [&](const auto& t) {
+    return t.rfind("append ", 0) == 0 && t.find("journal.json.tmp") != std::string::npos;
+  });
+  EXPECT_GE(snapshot_appends, 3) << ::testing::PrintToString(steps);
+  // From the compaction's first step on (Open's "mkdir" of the folder is not part of it).
+  const int first =
+      static_cast<int>(std::find_if(steps.begin(), steps.end(),
+                                    [](const auto& t) { return t.rfind("mkdir ", 0) != 0; }) -
+                       steps.begin());
+  ASSERT_LT(first, static_cast<int>(steps.size()));
+  // Up to the step after the snapshot's rename (the empty log's replacement after it is the
+  // crash tests' subject).
+  const auto rename = std::find_if(steps.begin(), steps.end(),
+                                   [](const auto& t) { return t.rfind("rename ", 0) == 0; });
+  ASSERT_NE(rename, steps.end());
+  const int last = static_cast<int>(rename - steps.begin()) + 1;
+  for (int stop = first; stop <= last; ++stop) {
+    SCOPED_TRACE("stopped before step " + std::to_string(stop));
+    {
+      FaultInjectingFileSystem fs;
+      fs.StopAtStep(stop);
+      auto j = FileJournal::Open(path_, &clock_, {.fs = &fs});
+      ASSERT_TRUE(j.ok()) << j.status();  // a failed compaction on open only delays it
+    }
+    auto j = MustOpen({.read_only = true});
+    ASSERT_NE(j, nullptr);
+    auto all = j->List();
+    ASSERT_TRUE(all.ok()) << all.status();
+    ASSERT_EQ(all->size(), static_cast<std::size_t>(kEntries));
+    EXPECT_EQ(all->at("ns/k2199").instance_id, "id2199");
+    // Stopped at or before the rename: the snapshot and the log on disk are the old ones.
+    if (stop < last) {
+      EXPECT_EQ(Disk(), before);
+    }
+    WriteRaw(path_, before.substr(0, before.find("\n--- log ---\n")));
+    WriteRaw(log_, before.substr(before.find("\n--- log ---\n") + 13));
+  }
+}
+
 // An append that fails (ENOSPC, EIO or EACCES on its write or its fsync): an error naming it,
 // the in-memory view unchanged, and the next write compacts, so the log never continues after
 // a record that may be partly on disk.
