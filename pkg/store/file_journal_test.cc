@@ -355,7 +355,10 @@ TEST_F(FileJournalTest, ACompactionInPiecesStoppedAtAnyStepLosesNothing) {
   ASSERT_NE(rename, steps.end());
   const int last = static_cast<int>(rename - steps.begin()) + 1;
   for (int stop = first; stop <= last; ++stop) {
-    SCOPED_TRACE("stopped before step " + std::to_string(stop));
+    // Each append of the snapshot, its rename and the step after (each costs a 2.3 MiB open).
+    const std::string& at = steps[static_cast<std::size_t>(stop)];
+    if (stop != first && stop < last - 1 && at.rfind("append ", 0) != 0) continue;
+    SCOPED_TRACE("stopped before step " + std::to_string(stop) + ": " + at);
     {
       FaultInjectingFileSystem fs;
       fs.StopAtStep(stop);
